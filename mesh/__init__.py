@@ -1,0 +1,1 @@
+"""The shared runtime kit: settings, database, events, gRPC bootstrap, money, local stack."""

@@ -1,0 +1,81 @@
+"""One asyncpg pool per service database, created if missing; transactions retried on conflicts."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+
+from mesh.retry import retry
+from mesh.settings import with_database
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# serialization_failure and deadlock_detected: the transaction can be run again as a whole.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def database_name(dsn: str) -> str:
+    tail = dsn.split("://", 1)[1].partition("/")[2]
+    return tail.partition("?")[0] or "postgres"
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the DSN's database if it is missing (safe to race: a duplicate is ignored)."""
+    name = database_name(dsn)
+    try:
+        conn = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        pass
+    else:
+        await conn.close()
+        return
+    admin = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        log.info("created database", extra={"database": name})
+    except asyncpg.DuplicateDatabaseError:
+        pass
+    finally:
+        await admin.close()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    await ensure_database(dsn)
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+    assert pool is not None
+    return pool
+
+
+async def in_transaction(
+    pool: asyncpg.Pool,
+    work: Callable[[asyncpg.Connection], Awaitable[T]],
+    *,
+    isolation: str = "read_committed",
+    attempts: int = 5,
+) -> T:
+    """Run work(conn) in one transaction, rerun whole on serialization failures and deadlocks."""
+
+    async def once() -> T:
+        async with pool.acquire() as conn, conn.transaction(isolation=isolation):
+            return await work(conn)
+
+    return await retry(once, retry_on=is_retryable, attempts=attempts)
+
+
+Record = asyncpg.Record
+Json = dict[str, Any]

@@ -1,0 +1,95 @@
+"""The typed table of event handlers a service registers: subject → (message class, handler)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import asyncpg
+from google.protobuf.message import DecodeError, Message
+
+from mesh.events.cloudevents import EventAttributes
+from mesh.events.streams import subject_matches
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True)
+class Event(Generic[M]):
+    """One received event: its CloudEvents attributes and its decoded message."""
+
+    id: UUID
+    type: str  # the subject, e.g. weftwork.project.time_entry.approved.v1
+    source: str  # /weftwork/<service>
+    aggregate_id: str  # ce-subject
+    time: datetime
+    aggregate_version: int
+    traceparent: str | None
+    message: M
+
+
+EventHandler = Callable[[asyncpg.Connection, Event[M]], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """No retry can fix this message: unreadable headers, undecodable payload, or no handler."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    subject: str
+    message_type: type[Message]
+    handler: Callable[[asyncpg.Connection, Event[Any]], Awaitable[None]]
+
+    def decode(self, attributes: EventAttributes, payload: bytes) -> Event[Any]:
+        message = self.message_type()
+        try:
+            message.ParseFromString(payload)
+        except DecodeError as exc:
+            raise PoisonMessage(
+                f"payload is not a {self.message_type.DESCRIPTOR.full_name}: {exc}"
+            ) from exc
+        return Event(
+            id=attributes.id,
+            type=attributes.type,
+            source=attributes.source,
+            aggregate_id=attributes.aggregate_id,
+            time=attributes.time,
+            aggregate_version=attributes.aggregate_version,
+            traceparent=attributes.traceparent,
+            message=message,
+        )
+
+
+class EventHandlers:
+    """Filled once at start-up (the table at the bottom of a service's handlers.py), then read."""
+
+    def __init__(self) -> None:
+        self._by_subject: dict[str, Registration] = {}
+
+    def register(self, subject: str, message_type: type[M], handler: EventHandler[M]) -> None:
+        if any(token in ("*", ">") for token in subject.split(".")):
+            raise ValueError(f"{subject}: register concrete subjects, not wildcards")
+        if subject in self._by_subject:
+            raise ValueError(f"{subject} already has a handler")
+        self._by_subject[subject] = Registration(subject, message_type, handler)
+
+    def get(self, subject: str) -> Registration | None:
+        return self._by_subject.get(subject)
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted(self._by_subject)
+
+    def within(self, patterns: Sequence[str]) -> list[str]:
+        """The registered subjects a stream with these subject patterns carries."""
+        return [s for s in self.subjects if any(subject_matches(p, s) for p in patterns)]
+
+    def __iter__(self) -> Iterator[Registration]:
+        return iter(self._by_subject.values())
+
+    def __len__(self) -> int:
+        return len(self._by_subject)

@@ -1,0 +1,65 @@
+"""Apply an event at most once per consumer: the inbox row and the effect share a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import asyncpg
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from mesh.events.cloudevents import InvalidEventHeaders, parse_event_headers
+from mesh.events.handlers import EventHandlers, PoisonMessage
+
+_tracer = trace.get_tracer(__name__)
+_propagator = TraceContextTextMapPropagator()
+
+
+async def apply_once(
+    conn: asyncpg.Connection,
+    *,
+    consumer: str,
+    handlers: EventHandlers,
+    subject: str,
+    headers: Mapping[str, str],
+    payload: bytes,
+) -> bool:
+    """Run the subject's handler unless this consumer already applied the event; False if it had.
+
+    Call inside a transaction (a savepoint per message): the inbox row claimed here commits or
+    rolls back with the handler's effect. A concurrent delivery of the same event waits on the
+    row's lock and then finds it taken.
+    """
+    try:
+        attributes = parse_event_headers(headers)
+    except InvalidEventHeaders as exc:
+        raise PoisonMessage(str(exc)) from exc
+    registration = handlers.get(subject)
+    if registration is None:
+        raise PoisonMessage(f"no handler for {subject}")
+    claimed = await conn.fetchval(
+        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        consumer,
+        attributes.id,
+    )
+    if not claimed:
+        return False
+    event = registration.decode(attributes, payload)
+    # Continue the producer's trace, so whatever this handler publishes joins it too.
+    carrier = {"traceparent": attributes.traceparent} if attributes.traceparent else {}
+    if attributes.tracestate and carrier:
+        carrier["tracestate"] = attributes.tracestate
+    with _tracer.start_as_current_span(
+        f"{subject} process",
+        context=_propagator.extract(carrier),
+        kind=trace.SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "nats",
+            "messaging.destination.name": subject,
+            "messaging.message.id": str(attributes.id),
+            "messaging.consumer.group.name": consumer,
+        },
+    ):
+        await registration.handler(conn, event)
+    return True

@@ -1,0 +1,156 @@
+"""One NATS connection per process, made in the background and kept forever.
+
+A service starts while NATS is down and keeps serving: its outbox fills, its consumers wait,
+and both catch up when the connection comes (or comes back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+from typing import Self
+
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from mesh.retry import backoff_delay
+
+log = logging.getLogger(__name__)
+
+
+class NatsUnavailable(RuntimeError):
+    """No connection to NATS right now; the caller retries later."""
+
+
+class NatsConnection:
+    """Connects in the background, retrying, and reconnects forever; `async with` or start/close."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        connect_timeout: int = 2,
+        reconnect_wait: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self._connect_timeout = connect_timeout
+        self._reconnect_wait = reconnect_wait
+        self._client: NATS | None = None
+        self._jetstream: JetStreamContext | None = None
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # One warning per outage: nats-py retries every reconnect_wait and would flood the log.
+        self._outage_reported = False
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(
+                self._connect_forever(), name=f"nats-connect-{self.name}"
+            )
+
+    @property
+    def is_connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    @property
+    def client(self) -> NATS:
+        if self._client is None:
+            raise NatsUnavailable(f"not yet connected to {self.url}")
+        return self._client
+
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context; stays the same object across reconnects."""
+        if self._jetstream is None:
+            raise NatsUnavailable(f"not yet connected to {self.url}")
+        return self._jetstream
+
+    async def wait_connected(self, within: float | None = None) -> bool:
+        """True once connected (now or within `within` seconds); False when that passed first."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        client, self._client, self._jetstream = self._client, None, None
+        self._connected.clear()
+        if client is None or client.is_closed:
+            return
+        if client.is_connected:
+            # Acks and publishes still in the write buffer go out before we hang up.
+            with contextlib.suppress(Exception):
+                await client.flush(timeout=1)
+        await client.close()
+
+    async def _connect_forever(self) -> None:
+        attempt = 0
+        while True:
+            client = NATS()
+            try:
+                # max_reconnect_attempts=-1: nats-py itself retries a refused first connect
+                # and every later reconnect, forever; we only loop on errors it gives up on.
+                await client.connect(
+                    self.url,
+                    name=self.name,
+                    connect_timeout=self._connect_timeout,
+                    reconnect_time_wait=self._reconnect_wait,  # type: ignore[arg-type]
+                    max_reconnect_attempts=-1,
+                    allow_reconnect=True,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                    closed_cb=self._on_closed,
+                )
+            except Exception as exc:
+                attempt += 1
+                log.warning("cannot connect to NATS", extra={"url": self.url, "error": repr(exc)})
+                with contextlib.suppress(Exception):
+                    await client.close()
+                await asyncio.sleep(backoff_delay(attempt, base=0.2, cap=10.0))
+                continue
+            self._client = client
+            self._jetstream = client.jetstream()
+            self._outage_reported = False
+            self._connected.set()
+            log.info("connected to NATS", extra={"url": self.url})
+            return
+
+    async def _on_error(self, exc: Exception) -> None:
+        if not self._outage_reported:
+            self._outage_reported = True
+            log.warning("NATS connection error", extra={"url": self.url, "error": repr(exc)})
+        else:
+            log.debug("NATS connection error", extra={"url": self.url, "error": repr(exc)})
+
+    async def _on_disconnected(self) -> None:
+        self._connected.clear()
+
+    async def _on_reconnected(self) -> None:
+        self._outage_reported = False
+        self._connected.set()
+        log.info("reconnected to NATS", extra={"url": self.url})
+
+    async def _on_closed(self) -> None:
+        self._connected.clear()

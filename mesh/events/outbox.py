@@ -1,0 +1,267 @@
+"""Transactional outbox: events are rows written with the state change they describe.
+
+Writing the event in the caller's transaction is what makes "state changed" and "event will
+be published" one fact; the relay turns rows into JetStream messages and marks them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+import asyncpg
+from google.protobuf.message import Message
+from nats.js import JetStreamContext, api
+
+from mesh.events.cloudevents import event_headers
+from mesh.events.nats import NatsConnection
+from mesh.events.wakeup import Wakeup, sleep_unless_stopped
+from mesh.retry import backoff_delay
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "outbox"
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """One event to add: the subject, the aggregate it is about, and its protobuf message."""
+
+    subject: str
+    aggregate_id: str
+    aggregate_version: int
+    message: Message
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    unpublished: int
+    oldest_age_seconds: float  # 0 when nothing is waiting
+
+
+async def add_event(
+    conn: asyncpg.Connection,
+    *,
+    source: str,
+    subject: str,
+    aggregate_id: str,
+    aggregate_version: int,
+    message: Message,
+) -> UUID:
+    """Add one event to the outbox in the caller's transaction; returns its id (ce-id)."""
+    ids = await add_events(
+        conn,
+        source=source,
+        events=[OutgoingEvent(subject, aggregate_id, aggregate_version, message)],
+    )
+    return ids[0]
+
+
+async def add_events(
+    conn: asyncpg.Connection, *, source: str, events: Sequence[OutgoingEvent]
+) -> list[UUID]:
+    """Add events in order, in the caller's transaction; source is the producing service's name."""
+    if not conn.is_in_transaction():
+        # Outside a transaction the row would commit on its own: the dual write we avoid.
+        raise RuntimeError("add_events must run inside the transaction of the state change")
+    if not events:
+        return []
+    rows = []
+    ids = []
+    for event in events:
+        event_id = uuid4()
+        # Headers are built now, while the request's span is current, so the trace survives.
+        headers = event_headers(
+            event_id=event_id,
+            service=source,
+            subject=event.subject,
+            aggregate_id=event.aggregate_id,
+            aggregate_version=event.aggregate_version,
+        )
+        ids.append(event_id)
+        rows.append(
+            (
+                event_id,
+                event.subject,
+                event.aggregate_id,
+                event.aggregate_version,
+                event.message.SerializeToString(deterministic=True),
+                json.dumps(headers),
+            )
+        )
+    await conn.executemany(
+        "INSERT INTO outbox (id, subject, aggregate_id, aggregate_version, payload, headers)"
+        " VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
+        rows,
+    )
+    # Delivered to the relay's LISTEN only when (and if) the caller commits.
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    return ids
+
+
+async def backlog(pool: asyncpg.Pool) -> OutboxBacklog:
+    """How many events wait to be published, and how long the oldest has waited."""
+    row = await pool.fetchrow(
+        "SELECT count(*) AS unpublished,"
+        " coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age"
+        " FROM outbox WHERE published_at IS NULL"
+    )
+    assert row is not None
+    return OutboxBacklog(unpublished=row["unpublished"], oldest_age_seconds=row["oldest_age"])
+
+
+async def delete_published(pool: asyncpg.Pool, *, older_than_seconds: float) -> int:
+    """Prune rows published long ago (keep them past the stream's duplicate window at least)."""
+    result: str = await pool.execute(
+        "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+        older_than_seconds,
+    )
+    return int(result.split()[-1])
+
+
+class BatchNotPublished(Exception):
+    """JetStream did not acknowledge every event of a batch, so none of it is marked published."""
+
+    def __init__(self, errors: dict[UUID, BaseException]) -> None:
+        first = next(iter(errors.values()))
+        super().__init__(f"{len(errors)} event(s) not acknowledged; first: {first!r}")
+        self.errors = errors
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows to JetStream, oldest first, one batch per transaction.
+
+    A batch is claimed with FOR UPDATE SKIP LOCKED, so several relays on one database split the
+    work instead of repeating it; rows are marked published only after JetStream acknowledged
+    every message of the batch, in the transaction that claimed them. A relay that dies between
+    the two re-publishes on restart and the stream's Nats-Msg-Id dedup keeps one copy.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        nats: NatsConnection,
+        *,
+        batch_size: int = 256,
+        poll_interval: float = 1.0,
+        publish_timeout: float = 10.0,
+        retry_cap: float = 5.0,
+    ) -> None:
+        self._pool = pool
+        self._nats = nats
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._publish_timeout = publish_timeout
+        self._retry_cap = retry_cap
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until stop is set; NATS or PostgreSQL being down only delays publishing."""
+        wakeup = Wakeup(self._pool, NOTIFY_CHANNEL)
+        listening = asyncio.create_task(wakeup.run(stop), name="outbox-listen")
+        failures = 0
+        try:
+            while not stop.is_set():
+                if not self._nats.is_connected:
+                    await self._nats.wait_connected(self._poll_interval)
+                    continue
+                wakeup.clear()
+                try:
+                    published = await self.publish_pending()
+                except Exception as exc:
+                    failures += 1
+                    log.warning(
+                        "outbox batch not published; will retry", extra={"error": repr(exc)}
+                    )
+                    delay = backoff_delay(failures, base=0.1, cap=self._retry_cap)
+                    await sleep_unless_stopped(stop, delay)
+                    continue
+                failures = 0
+                if published < self._batch_size:  # a full batch means more are waiting
+                    await wakeup.wait(stop, self._poll_interval)
+        finally:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of the oldest unpublished events; returns how many were published."""
+        js = self._nats.jetstream
+        claimed: list[UUID] = []
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                rows = await conn.fetch(
+                    "SELECT id, subject, payload, headers::text AS headers FROM outbox"
+                    " WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+                    self._batch_size,
+                )
+                claimed = [row["id"] for row in rows]
+                if rows:
+                    await self._publish(js, rows)
+                    await self._mark_published(conn, claimed)
+        except Exception as exc:
+            if claimed:
+                await self._record_failure(claimed, exc)
+            raise
+        return len(claimed)
+
+    async def _publish(self, js: JetStreamContext, rows: list[asyncpg.Record]) -> None:
+        """Publish the batch and wait for every PubAck; BatchNotPublished names what failed."""
+        futures: dict[UUID, asyncio.Future[api.PubAck]] = {}
+        errors: dict[UUID, BaseException] = {}
+        try:
+            # publish_async futures never time out by themselves (a message buffered during a
+            # reconnect may never be acknowledged), so the whole batch gets one deadline.
+            async with asyncio.timeout(self._publish_timeout):
+                for row in rows:
+                    try:
+                        futures[row["id"]] = await js.publish_async(
+                            row["subject"],
+                            row["payload"],
+                            headers=json.loads(row["headers"]),
+                            wait_stall=self._publish_timeout,
+                        )
+                    except Exception as exc:  # e.g. over the server's max payload
+                        errors[row["id"]] = exc
+                if futures:
+                    await asyncio.wait(futures.values())
+        except TimeoutError:
+            pass  # the futures still pending are reported below
+        finally:
+            # Frees the client's pending-publish slots of whatever did not complete.
+            for future in futures.values():
+                future.cancel()
+        duplicates = 0
+        for event_id, future in futures.items():
+            if future.cancelled():
+                errors[event_id] = TimeoutError(f"no PubAck within {self._publish_timeout} s")
+            elif (failure := future.exception()) is not None:
+                errors[event_id] = failure
+            elif future.result().duplicate:
+                duplicates += 1
+        if errors:
+            raise BatchNotPublished(errors)
+        if duplicates:
+            log.info("re-published events the stream already had", extra={"count": duplicates})
+
+    async def _mark_published(self, conn: asyncpg.Connection, ids: list[UUID]) -> None:
+        await conn.execute(
+            "UPDATE outbox SET published_at = now(), attempts = attempts + 1"
+            " WHERE id = ANY($1::uuid[])",
+            ids,
+        )
+
+    async def _record_failure(self, ids: list[UUID], exc: BaseException) -> None:
+        # Separate from the rolled-back batch, so the backlog shows which event is stuck and why.
+        own = exc.errors if isinstance(exc, BatchNotPublished) else {}
+        batch_error = f"batch rolled back: {exc!r}"[:1000]
+        try:
+            await self._pool.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2"
+                " WHERE id = $1 AND published_at IS NULL",
+                [(i, repr(own[i])[:1000] if i in own else batch_error) for i in ids],
+            )
+        except Exception as record_exc:
+            log.warning("could not record outbox failure", extra={"error": repr(record_exc)})

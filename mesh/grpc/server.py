@@ -1,0 +1,107 @@
+"""A grpc.aio server with health, reflection, error mapping and a graceful drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from mesh.grpc.errors import ErrorMappingInterceptor
+
+log = logging.getLogger(__name__)
+
+BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    full_name: str  # e.g. "weftwork.customer.v1.CustomerService"
+    register: Callable[[Any, grpc.aio.Server], None]  # the generated add_…Servicer_to_server
+    servicer: Any
+
+
+class GrpcServer:
+    """Serves the bindings; background tasks (relay, consumers) run until shutdown."""
+
+    def __init__(
+        self,
+        bindings: Sequence[ServiceBinding],
+        *,
+        address: str,
+        grace_seconds: float,
+        background: Sequence[BackgroundTask] = (),
+    ) -> None:
+        self.bindings = bindings
+        self.address = address
+        self.grace_seconds = grace_seconds
+        self.background = background
+        self.health = health.aio.HealthServicer()
+        self.server = grpc.aio.server(
+            interceptors=[ErrorMappingInterceptor()],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        self.stop_background = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.port = 0
+
+    async def start(self) -> int:
+        """Serve, mark every service SERVING and start the background tasks; returns the port."""
+        for binding in self.bindings:
+            binding.register(binding.servicer, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        names = [b.full_name for b in self.bindings]
+        reflection.enable_server_reflection(
+            [
+                *names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            self.server,
+        )
+        self.port = self.server.add_insecure_port(self.address)
+        await self.server.start()
+        for name in ["", *names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.tasks = [asyncio.create_task(task(self.stop_background)) for task in self.background]
+        log.info(
+            "grpc serving", extra={"address": self.address, "port": self.port, "services": names}
+        )
+        return self.port
+
+    async def stop(self) -> None:
+        """Health first (so balancers stop sending), then drain calls, then background work."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.grace_seconds)
+        self.stop_background.set()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*self.tasks, return_exceptions=True), self.grace_seconds
+            )
+        for task in self.tasks:
+            task.cancel()
+
+    async def run_until_signalled(self) -> None:
+        """Serve until SIGTERM/SIGINT or until a background task dies (then exit to restart)."""
+        await self.start()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        waiter = asyncio.create_task(stopping.wait())
+        done, _ = await asyncio.wait([waiter, *self.tasks], return_when=asyncio.FIRST_COMPLETED)
+        failed = [t for t in done if t is not waiter and not t.cancelled() and t.exception()]
+        for task in failed:
+            log.error("background task failed", exc_info=task.exception())
+        log.info("shutting down", extra={"grace_seconds": self.grace_seconds})
+        waiter.cancel()
+        await self.stop()
+        if failed:
+            raise SystemExit(1)

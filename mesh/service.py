@@ -1,0 +1,99 @@
+"""The one composition of a service process: settings, logs, database, NATS, relay, gRPC.
+
+A service's main.py describes itself with a ServiceSpec; everything cross-cutting (migrate
+on start, outbox relay, stream provisioning, consumers, health, graceful drain) lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import uvloop
+
+from mesh.db import create_pool
+from mesh.events.nats import NatsConnection
+from mesh.events.outbox import OutboxRelay
+from mesh.events.streams import ensure_stream
+from mesh.grpc.server import BackgroundTask, GrpcServer, ServiceBinding
+from mesh.logging import configure_logging
+from mesh.migrations import migrate, service_components
+from mesh.retry import backoff_delay
+from mesh.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    settings: Settings
+    pool: asyncpg.Pool
+    nats: NatsConnection
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str  # "customer": its database, its stream (CUSTOMER), its gRPC port
+    directory: Path  # the service package; migrations/ lives in it
+    bindings: Callable[[ServiceContext], Sequence[ServiceBinding]]
+    background: Callable[[ServiceContext], Sequence[BackgroundTask]] = field(default=lambda ctx: ())
+
+
+@contextlib.asynccontextmanager
+async def running_service(
+    spec: ServiceSpec, settings: Settings, *, port: int | None = None
+) -> AsyncIterator[tuple[GrpcServer, ServiceContext]]:
+    """Starts the service in this event loop (tests use port=0); stops it gracefully on exit."""
+    pool = await create_pool(settings.database_url_for(spec.name))
+    async with pool.acquire() as conn:
+        await migrate(conn, service_components(spec.name, spec.directory))
+    nats = NatsConnection(settings.nats_url, name=f"weftwork-{spec.name}")
+    nats.start()
+    ctx = ServiceContext(settings, pool, nats)
+    relay = OutboxRelay(pool, nats)
+
+    async def provision_then_relay(stop: asyncio.Event) -> None:
+        # The stream must exist before the first publish; NATS may come up after us, or blip.
+        attempt = 0
+        while not stop.is_set():
+            if not await nats.wait_connected(1.0):
+                continue
+            try:
+                await ensure_stream(nats.jetstream, spec.name, replicas=settings.stream_replicas)
+            except Exception as exc:
+                attempt += 1
+                log.warning("cannot provision stream yet", extra={"error": repr(exc)})
+                await asyncio.sleep(backoff_delay(attempt, cap=10.0))
+                continue
+            await relay.run(stop)
+
+    bind_port = settings.grpc_ports[spec.name] if port is None else port
+    server = GrpcServer(
+        spec.bindings(ctx),
+        address=f"{settings.host}:{bind_port}",
+        grace_seconds=settings.shutdown_grace_seconds,
+        background=[provision_then_relay, *spec.background(ctx)],
+    )
+    try:
+        yield server, ctx
+    finally:
+        await nats.close()
+        await pool.close()
+
+
+async def _serve(spec: ServiceSpec, settings: Settings) -> None:
+    async with running_service(spec, settings) as (server, _):
+        await server.run_until_signalled()
+    log.info("stopped")
+
+
+def run(spec: ServiceSpec) -> None:
+    """Entry point of `weftwork serve <name>`: one service, one process, until SIGTERM."""
+    settings = load_settings()
+    configure_logging(spec.name, settings.log_level)
+    uvloop.run(_serve(spec, settings))

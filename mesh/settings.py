@@ -1,0 +1,154 @@
+"""Settings read once from the environment into a frozen object; bad values fail fast."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+SERVICES = ("customer", "project", "billing", "revenue")
+DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, low: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value < low:
+        raise SettingsError(f"{name}={value} is below {low}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    if not raw.startswith(tuple(f"{s}://" for s in schemes)):
+        raise SettingsError(
+            f"{name} must start with one of {', '.join(s + '://' for s in schemes)}"
+        )
+    return raw.strip()
+
+
+def local_socket_dir(data_dir: Path) -> Path:
+    """The embedded PostgreSQL socket directory: in data_dir unless too long for a socket path."""
+    preferred = data_dir / "run"
+    if len(str(preferred)) + len("/.s.PGSQL.5432") < 100:
+        return preferred
+    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:10]
+    return Path("/tmp") / f"weftwork-{digest}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    host: str
+    grpc_ports: Mapping[str, int]
+    gateway_port: int
+    nats_port: int
+    database_url: str
+    nats_url: str
+    embedded_postgres: bool
+    embedded_nats: bool
+    service_database_urls: Mapping[str, str] = field(default_factory=dict)
+    log_level: str = "INFO"
+    grpc_deadline_seconds: float = 5.0
+    shutdown_grace_seconds: float = 10.0
+    stream_replicas: int = 1
+    max_deliver: int = 8
+    ack_wait_seconds: float = 30.0
+    dev_mode: bool = False
+
+    def database_url_for(self, service: str) -> str:
+        """The DSN of one service's own database (a per-service URL wins over the shared server)."""
+        if service in self.service_database_urls:
+            return self.service_database_urls[service]
+        return with_database(self.database_url, f"weftwork_{service}")
+
+    def grpc_target(self, service: str) -> str:
+        return f"{self.host}:{self.grpc_ports[service]}"
+
+
+def with_database(dsn: str, database: str) -> str:
+    """Replace the database name of a postgresql:// URL, keeping host, user and query."""
+    scheme, rest = dsn.split("://", 1)
+    authority, _, tail = rest.partition("/")
+    _, sep, query = tail.partition("?")
+    return f"{scheme}://{authority}/{quote(database)}{sep}{query}"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("WEFTWORK_DATA_DIR") or ".weftwork").resolve()
+    host = env.get("WEFTWORK_HOST", "127.0.0.1")
+    grpc_ports = {
+        name: _int(env, f"WEFTWORK_{name.upper()}_PORT", port, low=1, high=65535)
+        for name, port in DEFAULT_GRPC_PORTS.items()
+    }
+    nats_port = _int(env, "WEFTWORK_NATS_PORT", 4223, low=1, high=65535)
+    database_url = _url(env, "WEFTWORK_DATABASE_URL", ("postgresql", "postgres"))
+    nats_url = _url(env, "WEFTWORK_NATS_URL", ("nats", "tls"))
+    service_urls = {
+        name: url
+        for name in DEFAULT_GRPC_PORTS
+        if (url := _url(env, f"WEFTWORK_{name.upper()}_DATABASE_URL", ("postgresql", "postgres")))
+    }
+    level = env.get("WEFTWORK_LOG_LEVEL", "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"WEFTWORK_LOG_LEVEL={level!r} is not DEBUG, INFO, WARNING or ERROR")
+    socket_dir = local_socket_dir(data_dir)
+    return Settings(
+        data_dir=data_dir,
+        host=host,
+        grpc_ports=grpc_ports,
+        gateway_port=_int(env, "WEFTWORK_GATEWAY_PORT", 8000, low=1, high=65535),
+        nats_port=nats_port,
+        database_url=database_url or f"postgresql://postgres@/postgres?host={socket_dir}",
+        nats_url=nats_url or f"nats://127.0.0.1:{nats_port}",
+        embedded_postgres=database_url is None,
+        embedded_nats=nats_url is None,
+        service_database_urls=service_urls,
+        log_level=level,
+        grpc_deadline_seconds=_float(env, "WEFTWORK_GRPC_DEADLINE_SECONDS", 5.0, low=0.01),
+        shutdown_grace_seconds=_float(env, "WEFTWORK_SHUTDOWN_GRACE_SECONDS", 10.0, low=0.0),
+        stream_replicas=_int(env, "WEFTWORK_STREAM_REPLICAS", 1, low=1, high=5),
+        max_deliver=_int(env, "WEFTWORK_MAX_DELIVER", 8, low=1, high=1000),
+        ack_wait_seconds=_float(env, "WEFTWORK_ACK_WAIT_SECONDS", 30.0, low=0.1),
+        dev_mode=_bool(env, "WEFTWORK_DEV_MODE", False),
+    )

@@ -1,0 +1,60 @@
+"""Session-wide real PostgreSQL and NATS JetStream: the embedded wheels unless env says otherwise.
+
+WEFTWORK_DATABASE_URL (a server URL; tests create their own databases on it) and
+WEFTWORK_NATS_URL select existing servers; otherwise both start from the PyPI wheels in a
+temporary directory on free ports, and stop when the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mesh.settings import local_socket_dir
+
+
+@dataclass(frozen=True)
+class Stack:
+    database_url: str  # server URL (database "postgres"); use mesh.settings.with_database
+    nats_url: str
+    data_dir: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    from mesh.stack.nats import EmbeddedNats
+    from mesh.stack.postgres import EmbeddedPostgres
+
+    # Not under pytest's tmp dir: each pytest session resets it to 0700, which locks out the
+    # unprivileged user PostgreSQL runs as when we are root.
+    data_dir = Path(tempfile.mkdtemp(prefix="weftwork-stack-"))
+    postgres = nats = None
+    database_url = os.environ.get("WEFTWORK_DATABASE_URL")
+    nats_url = os.environ.get("WEFTWORK_NATS_URL")
+    try:
+        if not database_url:
+            postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir))
+            database_url = postgres.start()
+        if not nats_url:
+            nats = EmbeddedNats(data_dir / "nats", port=free_port())
+            nats_url = nats.start()
+        yield Stack(database_url=database_url, nats_url=nats_url, data_dir=data_dir)
+    finally:
+        if nats is not None:
+            nats.stop()
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
