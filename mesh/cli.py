@@ -1,0 +1,157 @@
+"""The `weftwork` command: thin parsing over mesh.stack (up, serve, migrate, status, …)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mesh.logging import configure_logging
+from mesh.settings import SERVICES, SettingsError, load_settings
+from mesh.stack.entrypoints import RUNNABLE, EntrypointMissing, load_main, present_services
+from mesh.stack.process import StackError
+
+USAGE_ERROR = 2
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, its arguments, and what it runs (returns the exit status)."""
+
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+
+
+def _up_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dev", action="store_true", help="run the services in dev mode")
+
+
+def _up(args: argparse.Namespace) -> int:
+    from mesh.stack.up import run_up
+
+    settings = load_settings()
+    configure_logging("weftwork", settings.log_level)
+    return asyncio.run(run_up(settings, dev=args.dev))
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", choices=RUNNABLE, help="the service (or gateway) to run")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        main = load_main(args.name)
+    except EntrypointMissing as exc:
+        print(f"weftwork serve: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    result = main()
+    if inspect.isawaitable(result):
+        result = asyncio.run(_awaited(result))
+    return result if isinstance(result, int) else 0
+
+
+async def _awaited(awaitable: object) -> object:
+    assert inspect.isawaitable(awaitable)
+    return await awaitable
+
+
+def _migrate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "services",
+        nargs="*",
+        metavar="service",
+        help=f"any of {', '.join(SERVICES)} (default: all)",
+    )
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from mesh.stack.migrate import describe, migrate_services
+    from mesh.stack.servers import local_postgres
+
+    unknown = sorted(set(args.services) - set(SERVICES))
+    present = present_services()
+    missing = sorted(set(args.services) - set(present) - set(unknown))
+    if unknown or missing:
+        problems = [f"unknown service {n!r}" for n in unknown]
+        problems += [f"{n}: services/{n}/main.py is not in this tree" for n in missing]
+        print(f"weftwork migrate: {'; '.join(problems)}", file=sys.stderr)
+        return USAGE_ERROR
+    chosen = args.services or present
+    if not chosen:
+        print("weftwork migrate: no service in this tree yet")
+        return 0
+    settings = load_settings()
+    with local_postgres(settings, reuse_running=True) as live:
+        applied = asyncio.run(migrate_services(live, chosen))
+    print("\n".join(describe(applied)))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from mesh.stack.status import check_all, render
+
+    del args
+    rows = asyncio.run(check_all(load_settings()))
+    print(render(rows))
+    return 1 if any(row.down for row in rows) else 0
+
+
+def _not_available_yet(name: str) -> Command:
+    def run(args: argparse.Namespace) -> int:
+        del args
+        print(f"weftwork {name}: not available yet", file=sys.stderr)
+        return USAGE_ERROR
+
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    return Command(f"{name} (not available yet)", run, arguments)
+
+
+# The subcommand table. To wire a command, replace its placeholder with a Command whose
+# run() imports its module lazily (so `weftwork --help` stays fast and free of I/O libraries).
+COMMANDS: dict[str, Command] = {
+    "up": Command("start PostgreSQL, NATS and every service; Ctrl-C stops all", _up, _up_arguments),
+    "serve": Command("run one service (or the gateway) in this process", _serve, _serve_arguments),
+    "migrate": Command(
+        "apply pending migrations to each service's database", _migrate, _migrate_arguments
+    ),
+    "status": Command("health of each service, NATS and PostgreSQL", _status),
+    "token": _not_available_yet("token"),
+    "demo": _not_available_yet("demo"),
+    "dlq": _not_available_yet("dlq"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="weftwork", description="Run and inspect Weftwork.")
+    commands = parser.add_subparsers(dest="command_name", required=True, metavar="command")
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(name, help=command.help, description=command.help)
+        command.arguments(sub)
+        sub.set_defaults(command=command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.command.run(args)  # type: ignore[no-any-return]
+    except SettingsError as exc:
+        print(f"weftwork: configuration: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except StackError as exc:
+        print(f"weftwork {args.command_name}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The embedded servers the settings ask for, as context managers that stop what they start."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import replace
+
+from mesh.settings import Settings, local_socket_dir
+from mesh.stack.nats import EmbeddedNats
+from mesh.stack.postgres import EmbeddedPostgres
+
+
+def embedded_postgres(settings: Settings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(settings.data_dir / "postgres", local_socket_dir(settings.data_dir))
+
+
+def embedded_nats(settings: Settings) -> EmbeddedNats:
+    return EmbeddedNats(settings.data_dir / "nats", port=settings.nats_port)
+
+
+@contextlib.contextmanager
+def local_postgres(settings: Settings, *, reuse_running: bool = False) -> Iterator[Settings]:
+    """Settings whose database_url reaches a live server, starting the embedded one if asked.
+
+    With reuse_running, an embedded server already running on the data directory (say,
+    under `weftwork up`) is used as it is and left running.
+    """
+    if not settings.embedded_postgres:
+        yield settings
+        return
+    postgres = embedded_postgres(settings)
+    if reuse_running and postgres.running_pid() is not None:
+        yield replace(settings, database_url=postgres.dsn)
+        return
+    dsn = postgres.start()
+    try:
+        yield replace(settings, database_url=dsn)
+    finally:
+        postgres.stop()
+
+
+@contextlib.contextmanager
+def local_nats(settings: Settings) -> Iterator[Settings]:
+    """Settings whose nats_url reaches a live server, starting the embedded one if asked."""
+    if not settings.embedded_nats:
+        yield settings
+        return
+    nats = embedded_nats(settings)
+    url = nats.start()
+    try:
+        yield replace(settings, nats_url=url)
+    finally:
+        nats.stop()

@@ -1,0 +1,84 @@
+"""`weftwork up`: embedded servers, migrations, then one supervised process per service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from mesh.settings import Settings
+from mesh.stack.entrypoints import GATEWAY, gateway_present, present_services
+from mesh.stack.migrate import describe, migrate_services
+from mesh.stack.servers import embedded_postgres, local_nats, local_postgres
+from mesh.stack.status import redact
+from mesh.stack.supervisor import ChildSpec, Supervisor
+
+READY_BANNER = "weftwork is up"
+
+
+async def run_up(settings: Settings, *, dev: bool = False) -> int:
+    """Run the whole local stack until SIGINT or SIGTERM; then stop services, NATS, PostgreSQL."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    services = present_services()
+    runnable = [*services, *([GATEWAY] if gateway_present() else [])]
+    # Exiting the stack stops NATS, then PostgreSQL: after the services, which stop in run().
+    with contextlib.ExitStack() as servers:
+        live = servers.enter_context(local_postgres(settings))
+        live = servers.enter_context(local_nats(live))
+        for line in describe(await migrate_services(live, services)):
+            print(f"migrate {line}", flush=True)
+        if stop.is_set():
+            return 0
+        supervisor = Supervisor(
+            child_specs(live, runnable, dev=dev), grace=settings.shutdown_grace_seconds
+        )
+        print(render_endpoints(live, runnable), flush=True)
+        await supervisor.run(stop)
+    return 0
+
+
+def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[ChildSpec]:
+    """`weftwork serve <name>` for each, pointed at the servers this `up` started."""
+    env = dict(os.environ)
+    env["WEFTWORK_DATA_DIR"] = str(settings.data_dir)
+    env["WEFTWORK_DATABASE_URL"] = settings.database_url
+    env["WEFTWORK_NATS_URL"] = settings.nats_url
+    if dev:
+        env["WEFTWORK_DEV_MODE"] = "true"
+    # The same interpreter, not whatever `weftwork` is first on PATH.
+    serve = [sys.executable, "-m", "mesh.cli", "serve"]
+    return [ChildSpec(name, [*serve, name], env) for name in names]
+
+
+def render_endpoints(settings: Settings, running: Sequence[str]) -> str:
+    rows: list[tuple[str, str, str]] = []
+    for name, port in settings.grpc_ports.items():
+        if name in running:
+            rows.append((name, f"gRPC {settings.host}:{port}", ""))
+        else:
+            rows.append((name, "-", "not in this tree"))
+    gateway = f"http://{settings.host}:{settings.gateway_port}/graphql"
+    rows.append((GATEWAY, *((gateway, "") if GATEWAY in running else ("-", "not in this tree"))))
+    rows.append(("NATS", settings.nats_url, _origin(settings.embedded_nats, settings, "nats")))
+    if settings.embedded_postgres:
+        postgres = embedded_postgres(settings)
+        socket = f"socket {postgres.socket_dir} (port {postgres.port})"
+        rows.append(("PostgreSQL", socket, _origin(True, settings, "postgres")))
+    else:
+        rows.append(("PostgreSQL", redact(settings.database_url), "external"))
+    rows.append(("data dir", str(settings.data_dir), ""))
+    width = max(len(r[0]) for r in rows)
+    address_width = max(len(r[1]) for r in rows)
+    lines = [f"{READY_BANNER} (Ctrl-C stops everything)"]
+    lines += [f"  {a:<{width}}  {b:<{address_width}}  {c}".rstrip() for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def _origin(embedded: bool, settings: Settings, subdir: str) -> str:
+    return f"embedded, data in {settings.data_dir / subdir}" if embedded else "external"
