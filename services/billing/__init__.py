@@ -1,0 +1,1 @@
+"""The billing service: see DESIGN.md; built in its own issue."""

@@ -1,0 +1,1 @@
+"""Customer rules: identity, normalization, resolution order and merges. No I/O here."""

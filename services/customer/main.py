@@ -1,0 +1,47 @@
+"""Composition root of the customer service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+
+from mesh.db import in_transaction
+from mesh.grpc.server import ServiceBinding
+from mesh.service import ServiceContext, ServiceSpec, run
+from services.customer.grpc_api import CustomerServicer
+from services.customer.handlers import CustomerRepository
+from services.customer.store import CustomerStore
+from weftwork.customer.v1 import customer_service_pb2, customer_service_pb2_grpc
+
+T = TypeVar("T")
+FULL_NAME = customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name
+
+
+def transactor(
+    pool: asyncpg.Pool,
+) -> Callable[[Callable[[CustomerRepository], Awaitable[T]]], Awaitable[T]]:
+    """Runs a use case with a repository bound to one transaction (retried on conflicts)."""
+
+    async def transact(work: Callable[[CustomerRepository], Awaitable[T]]) -> T:
+        return await in_transaction(pool, lambda conn: work(CustomerStore(conn)))
+
+    return transact
+
+
+def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
+    servicer = CustomerServicer(transactor(ctx.pool))
+    return [
+        ServiceBinding(
+            FULL_NAME, customer_service_pb2_grpc.add_CustomerServiceServicer_to_server, servicer
+        )
+    ]
+
+
+SPEC = ServiceSpec(name="customer", directory=Path(__file__).parent, bindings=bindings)
+
+
+def main() -> None:
+    run(SPEC)

@@ -1,0 +1,1 @@
+"""The project service: see DESIGN.md; built in its own issue."""

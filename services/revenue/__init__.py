@@ -1,0 +1,1 @@
+"""The revenue service: see DESIGN.md; built in its own issue."""
