@@ -10,7 +10,6 @@ from services.customer.domain.model import (
     CustomerCreated,
     CustomerEvent,
     CustomerMerged,
-    CustomerUpdated,
 )
 from weftwork.customer.v1 import events_pb2
 
@@ -21,33 +20,28 @@ MERGED = "weftwork.customer.customer.merged.v1"
 
 def to_message(event: CustomerEvent) -> tuple[str, Customer, Message]:
     """(subject, aggregate, payload) of one domain event."""
-    if isinstance(event, CustomerCreated):
-        c = event.customer
+    if isinstance(event, CustomerMerged):
+        s = event.survivor
         return (
-            CREATED,
-            c,
-            events_pb2.CustomerCreated(
-                customer_id=str(c.id), version=c.version, customer=convert.customer_to_proto(c)
+            MERGED,
+            s,
+            events_pb2.CustomerMerged(
+                survivor_id=str(s.id),
+                version=s.version,
+                merged_id=str(event.merged_id),
+                survivor=convert.customer_to_proto(s),
             ),
         )
-    if isinstance(event, CustomerUpdated):
-        c = event.customer
-        return (
-            UPDATED,
-            c,
-            events_pb2.CustomerUpdated(
-                customer_id=str(c.id), version=c.version, customer=convert.customer_to_proto(c)
-            ),
-        )
-    s = event.survivor
-    assert isinstance(event, CustomerMerged)
+    c = event.customer
+    subject, message_type = (
+        (CREATED, events_pb2.CustomerCreated)
+        if isinstance(event, CustomerCreated)
+        else (UPDATED, events_pb2.CustomerUpdated)
+    )
     return (
-        MERGED,
-        s,
-        events_pb2.CustomerMerged(
-            survivor_id=str(s.id),
-            version=s.version,
-            merged_id=str(event.merged_id),
-            survivor=convert.customer_to_proto(s),
+        subject,
+        c,
+        message_type(
+            customer_id=str(c.id), version=c.version, customer=convert.customer_to_proto(c)
         ),
     )

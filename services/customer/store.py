@@ -146,8 +146,10 @@ class CustomerStore:
             f"""{_SELECT}
                 WHERE c.merged_into IS NULL
                   AND ($1::text IS NULL OR (c.normalized_name, c.id) > ($1, $2::uuid))
-                  AND ($3::text IS NULL OR c.name ILIKE '%' || $3 || '%' ESCAPE '\\'
-                       OR c.normalized_name LIKE '%' || lower($3) || '%' ESCAPE '\\')
+                  AND ($3::text IS NULL
+                       OR c.name ILIKE '%' || $3 || '%' ESCAPE '\\'
+                       OR c.domain ILIKE '%' || $3 || '%' ESCAPE '\\'
+                       OR c.tax_id ILIKE '%' || $3 || '%' ESCAPE '\\')
                 ORDER BY c.normalized_name, c.id
                 LIMIT $4""",
             after_name,

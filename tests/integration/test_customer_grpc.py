@@ -247,6 +247,9 @@ async def test_listing_pages_through_every_customer_once(customer: Running) -> N
         if not token:
             break
     assert seen == [f"Paging Co {i:02d}" for i in range(7)]
+    await resolve(customer, name="Findable", country="DE", domain="listing-search.example")
+    found = await customer.stub.ListCustomers(pb.ListCustomersRequest(search="LISTING-search"))
+    assert [c.name for c in found.customers] == ["Findable"]
 
 
 async def test_every_event_is_a_readable_cloudevent(customer: Running) -> None:

@@ -151,8 +151,8 @@ Global___Customer: _TypeAlias = Customer  # noqa: Y015
 
 @_typing.final
 class ResolveCustomerRequest(_message.Message):
-    """The account as the source system knows it. At least one of external_ref, tax_id, domain or
-    name is required.
+    """The account as the source system knows it. name and country are required (a customer is
+    created with them, and VAT depends on the country); the other facts are optional.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -168,7 +168,7 @@ class ResolveCustomerRequest(_message.Message):
     tax_id: _builtins.str
     """Any spelling ("de 123-456-789"); normalized before matching."""
     country: _builtins.str
-    """ISO 3166-1 alpha-2; required with tax_id or name to match on those rules."""
+    """ISO 3166-1 alpha-2; the tax id and name rules match within one country."""
     @_builtins.property
     def external_ref(self) -> Global___ExternalRef:
         """The account's id in the calling system; linked to the customer that is found or created."""
