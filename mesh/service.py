@@ -1,7 +1,8 @@
 """The one composition of a service process: settings, logs, database, NATS, relay, gRPC.
 
-A service's main.py describes itself with a ServiceSpec; everything cross-cutting (migrate
-on start, outbox relay, stream provisioning, consumers, health, graceful drain) lives here.
+A service's main.py describes itself with a ServiceSpec (its gRPC bindings and the consumers
+of other domains' streams it runs); everything cross-cutting (migrate on start, outbox relay,
+stream provisioning, consumers, downstream channels, health, graceful drain) lives here.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import grpc
 import uvloop
 
 from mesh.db import create_pool
+from mesh.events.consumer import EventConsumer
+from mesh.events.handlers import EventHandlers
 from mesh.events.nats import NatsConnection
 from mesh.events.outbox import OutboxRelay
-from mesh.events.streams import ensure_stream
-from mesh.grpc.server import BackgroundTask, GrpcServer, ServiceBinding
+from mesh.events.streams import ensure_stream, stream_name
+from mesh.grpc.client import open_channel
+from mesh.grpc.server import GrpcServer, ServiceBinding
 from mesh.logging import configure_logging
 from mesh.migrations import migrate, service_components
 from mesh.retry import backoff_delay
@@ -29,11 +34,33 @@ from mesh.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ServiceContext:
     settings: Settings
     pool: asyncpg.Pool
     nats: NatsConnection
+    channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+
+    def channel(self, service: str) -> grpc.aio.Channel:
+        """One channel per downstream service, every call on it with the default deadline."""
+        if service not in self.channels:
+            self.channels[service] = open_channel(
+                self.settings.grpc_target(service),
+                deadline_seconds=self.settings.grpc_deadline_seconds,
+            )
+        return self.channels[service]
+
+    def consumer(self, stream_domain: str, handlers: EventHandlers, *, name: str) -> EventConsumer:
+        """A durable consumer of another domain's stream, bounded by the settings."""
+        return EventConsumer(
+            self.pool,
+            self.nats,
+            name=name,
+            stream=stream_name(stream_domain),
+            handlers=handlers,
+            max_deliver=self.settings.max_deliver,
+            ack_wait=self.settings.ack_wait_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -41,7 +68,7 @@ class ServiceSpec:
     name: str  # "customer": its database, its stream (CUSTOMER), its gRPC port
     directory: Path  # the service package; migrations/ lives in it
     bindings: Callable[[ServiceContext], Sequence[ServiceBinding]]
-    background: Callable[[ServiceContext], Sequence[BackgroundTask]] = field(default=lambda ctx: ())
+    consumers: Callable[[ServiceContext], Sequence[EventConsumer]] = field(default=lambda ctx: ())
 
 
 @contextlib.asynccontextmanager
@@ -77,11 +104,13 @@ async def running_service(
         spec.bindings(ctx),
         address=f"{settings.host}:{bind_port}",
         grace_seconds=settings.shutdown_grace_seconds,
-        background=[provision_then_relay, *spec.background(ctx)],
+        background=[provision_then_relay, *(c.run for c in spec.consumers(ctx))],
     )
     try:
         yield server, ctx
     finally:
+        for channel in ctx.channels.values():
+            await channel.close()
         await nats.close()
         await pool.close()
 

@@ -58,3 +58,18 @@ def stack() -> Iterator[Stack]:
         if postgres is not None:
             postgres.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def module_nats() -> Iterator[str]:
+    """A NATS server of the test module's own: its durable consumers and streams see only its
+    own events, so service tests in one session never share (or steal) messages."""
+    from mesh.stack.nats import EmbeddedNats
+
+    store = Path(tempfile.mkdtemp(prefix="weftwork-nats-"))
+    nats = EmbeddedNats(store, port=free_port())
+    try:
+        yield nats.start()
+    finally:
+        nats.stop()
+        shutil.rmtree(store, ignore_errors=True)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
 import grpc
 from cloudevents.core.formats.json import JSONFormat
+from google.protobuf.message import Message
+from nats.js import JetStreamContext
 
 from mesh.errors import FieldViolation
+from mesh.events.cloudevents import event_headers
 from mesh.grpc.errors import field_violations
+from mesh.service import ServiceContext, ServiceSpec, running_service
 from mesh.settings import Settings, load_settings, with_database
 
 T = TypeVar("T")
@@ -74,3 +79,39 @@ class ProtobufFormat(JSONFormat):
 
     def read_data(self, body: bytes, datacontenttype: str | None) -> bytes:
         return body
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    spec: ServiceSpec, settings: Settings
+) -> AsyncIterator[tuple[int, ServiceContext]]:
+    """A service in this event loop on a free port, with its relay and consumers running."""
+    async with running_service(spec, settings, port=0) as (server, ctx):
+        port = await server.start()
+        try:
+            yield port, ctx
+        finally:
+            await server.stop()
+
+
+async def publish_event(
+    js: JetStreamContext,
+    *,
+    service: str,
+    subject: str,
+    aggregate_id: str,
+    aggregate_version: int,
+    message: Message,
+    event_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Publish one event as the producing service's relay would (headers and all)."""
+    event_id = event_id or uuid.uuid4()
+    headers = event_headers(
+        event_id=event_id,
+        service=service,
+        subject=subject,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
+    )
+    await js.publish(subject, message.SerializeToString(), headers=headers)
+    return event_id

@@ -14,10 +14,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from mesh.grpc.client import open_channel
-from mesh.service import running_service
 from services.customer.main import FULL_NAME, SPEC
 from tests.conftest import Stack
-from tests.support import ProtobufFormat, eventually, rpc_error, settings_for
+from tests.support import ProtobufFormat, eventually, rpc_error, serving, settings_for
 from weftwork.customer.v1 import customer_service_pb2 as pb
 from weftwork.customer.v1 import customer_service_pb2_grpc as pb_grpc
 from weftwork.customer.v1 import events_pb2
@@ -33,15 +32,14 @@ class Running:
 
 @pytest.fixture(scope="module")
 async def customer(
-    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+    stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
-    settings, _ = settings_for(stack.database_url, stack.nats_url, tmp_path_factory.mktemp("c"))
-    async with running_service(SPEC, settings, port=0) as (server, ctx):
-        port = await server.start()
-        channel = open_channel(f"127.0.0.1:{port}", deadline_seconds=5)
-        yield Running(pb_grpc.CustomerServiceStub(channel), channel, ctx.pool, stack.nats_url)
-        await channel.close()
-        await server.stop()
+    settings, _ = settings_for(stack.database_url, module_nats, tmp_path_factory.mktemp("c"))
+    async with (
+        serving(SPEC, settings) as (port, ctx),
+        open_channel(f"127.0.0.1:{port}", deadline_seconds=5) as channel,
+    ):
+        yield Running(pb_grpc.CustomerServiceStub(channel), channel, ctx.pool, module_nats)
 
 
 def ref(system: str, ref_id: str) -> pb.ExternalRef:

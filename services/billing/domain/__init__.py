@@ -1,0 +1,1 @@
+"""billing rules: pure Python, no I/O."""

@@ -1,0 +1,1 @@
+"""project rules: pure Python, no I/O."""

@@ -1,0 +1,1 @@
+"""revenue rules: pure Python, no I/O."""
