@@ -83,10 +83,11 @@ class ProtobufFormat(JSONFormat):
 
 @contextlib.asynccontextmanager
 async def serving(
-    spec: ServiceSpec, settings: Settings
+    spec: ServiceSpec, settings: Settings, *, port: int = 0
 ) -> AsyncIterator[tuple[int, ServiceContext]]:
-    """A service in this event loop on a free port, with its relay and consumers running."""
-    async with running_service(spec, settings, port=0) as (server, ctx):
+    """A service in this event loop, with its relay and consumers running; on a free port
+    unless one is given (give the port its callers' settings name)."""
+    async with running_service(spec, settings, port=port) as (server, ctx):
         port = await server.start()
         try:
             yield port, ctx
