@@ -104,6 +104,37 @@ def _status(args: argparse.Namespace) -> int:
     return 1 if any(row.down for row in rows) else 0
 
 
+def _token_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--role", action="append", required=True, help="admin, sales, delivery, ..."
+    )
+    parser.add_argument(
+        "--entity", action="append", default=None, help="legal entity in scope (default: all, '*')"
+    )
+    parser.add_argument("--subject", default="local-user", help="the token's sub claim")
+    parser.add_argument("--ttl", type=int, default=86_400, help="seconds the token is valid")
+
+
+def _token(args: argparse.Namespace) -> int:
+    from mesh.tokens import issue_token, local_secret
+
+    settings = load_settings()
+    secret = settings.jwt_secret or local_secret(settings.data_dir)
+    try:
+        token = issue_token(
+            secret,
+            subject=args.subject,
+            roles=args.role,
+            entities=args.entity or ["*"],
+            ttl_seconds=args.ttl,
+        )
+    except ValueError as exc:
+        print(f"weftwork token: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    print(token)
+    return 0
+
+
 def _not_available_yet(name: str) -> Command:
     def run(args: argparse.Namespace) -> int:
         del args
@@ -125,7 +156,7 @@ COMMANDS: dict[str, Command] = {
         "apply pending migrations to each service's database", _migrate, _migrate_arguments
     ),
     "status": Command("health of each service, NATS and PostgreSQL", _status),
-    "token": _not_available_yet("token"),
+    "token": Command("print a signed token for the local gateway", _token, _token_arguments),
     "demo": _not_available_yet("demo"),
     "dlq": _not_available_yet("dlq"),
 }

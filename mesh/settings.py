@@ -94,6 +94,9 @@ class Settings:
     max_deliver: int = 8
     ack_wait_seconds: float = 30.0
     dev_mode: bool = False
+    jwt_secret: str | None = None  # HS256; local stacks keep one in data_dir/jwt-secret
+    jwt_public_key: str | None = None  # RS256 PEM, for production identity providers
+    gateway_max_body_bytes: int = 1_000_000
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -151,4 +154,25 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_deliver=_int(env, "WEFTWORK_MAX_DELIVER", 8, low=1, high=1000),
         ack_wait_seconds=_float(env, "WEFTWORK_ACK_WAIT_SECONDS", 30.0, low=0.1),
         dev_mode=_bool(env, "WEFTWORK_DEV_MODE", False),
+        jwt_secret=env.get("WEFTWORK_JWT_SECRET") or _read_secret(data_dir / "jwt-secret"),
+        jwt_public_key=_public_key(env),
+        gateway_max_body_bytes=_int(
+            env, "WEFTWORK_GATEWAY_MAX_BODY_BYTES", 1_000_000, low=1024, high=100_000_000
+        ),
     )
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _public_key(env: Mapping[str, str]) -> str | None:
+    raw = env.get("WEFTWORK_JWT_PUBLIC_KEY")
+    if raw is None or raw.strip() == "":
+        return None
+    if "BEGIN PUBLIC KEY" not in raw:
+        raise SettingsError("WEFTWORK_JWT_PUBLIC_KEY must be a PEM public key (BEGIN PUBLIC KEY)")
+    return raw

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -25,11 +25,16 @@ class DeadlineInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore
         return await continuation(client_call_details, request)
 
 
-def open_channel(target: str, *, deadline_seconds: float) -> grpc.aio.Channel:
+def open_channel(
+    target: str,
+    *,
+    deadline_seconds: float,
+    interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+) -> grpc.aio.Channel:
     """An insecure channel (mesh-internal traffic) with a default deadline and round-robin LB."""
     return grpc.aio.insecure_channel(
         target,
-        interceptors=[DeadlineInterceptor(deadline_seconds)],
+        interceptors=[DeadlineInterceptor(deadline_seconds), *interceptors],
         options=[
             ("grpc.lb_policy_name", "round_robin"),
             ("grpc.keepalive_time_ms", 30_000),

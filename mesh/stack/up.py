@@ -15,6 +15,7 @@ from mesh.stack.migrate import describe, migrate_services
 from mesh.stack.servers import embedded_postgres, local_nats, local_postgres
 from mesh.stack.status import redact
 from mesh.stack.supervisor import ChildSpec, Supervisor
+from mesh.tokens import issue_token, local_secret
 
 READY_BANNER = "weftwork is up"
 
@@ -26,6 +27,7 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     services = present_services()
+    local_secret(settings.data_dir)  # the gateway verifies tokens signed with it
     runnable = [*services, *([GATEWAY] if gateway_present() else [])]
     # Exiting the stack stops NATS, then PostgreSQL: after the services, which stop in run().
     with contextlib.ExitStack() as servers:
@@ -39,6 +41,10 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
             child_specs(live, runnable, dev=dev), grace=settings.shutdown_grace_seconds
         )
         print(render_endpoints(live, runnable), flush=True)
+        if GATEWAY in runnable:
+            secret = settings.jwt_secret or local_secret(settings.data_dir)
+            token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
+            print(f"  admin token (24 h): {token}", flush=True)
         await supervisor.run(stop)
     return 0
 

@@ -1,0 +1,155 @@
+"""The gateway process: Strawberry on Starlette, served by uvicorn."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from gateway.auth import TokenVerifier
+from gateway.clients import ServiceClients
+from gateway.context import Context
+from gateway.errors import with_codes
+from gateway.schema import build_schema
+from mesh.logging import configure_logging
+from mesh.settings import Settings, load_settings
+
+
+class WeftworkGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self, settings: Settings, clients: ServiceClients, verifier: TokenVerifier
+    ) -> None:
+        super().__init__(
+            build_schema(dev_mode=settings.dev_mode),
+            graphql_ide="graphiql" if settings.dev_mode else None,
+        )
+        self.settings = settings
+        self.clients = clients
+        self.verifier = verifier
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return Context(
+            clients=self.clients,
+            verifier=self.verifier,
+            settings=self.settings,
+            authorization=request.headers.get("authorization"),
+            request=request,
+            response=response,
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if result.errors:
+            result.errors = [with_codes(error) for error in result.errors]
+        return await super().process_result(request, result)
+
+
+class BodyLimit:
+    """Refuses request bodies over the cap before the GraphQL layer reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = {
+            "errors": [
+                {
+                    "message": f"request body over {self.max_bytes} bytes",
+                    "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                }
+            ]
+        }
+        await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+DASHBOARD = """<!doctype html><meta charset=utf-8><title>Weftwork</title>
+<h1>Weftwork gateway</h1><p>GraphQL at <a href="/graphql">/graphql</a>.</p>"""
+
+
+async def dashboard(_: Request) -> Response:
+    return HTMLResponse(DASHBOARD)
+
+
+def create_app(settings: Settings) -> Starlette:
+    clients = ServiceClients(settings)
+    verifier = TokenVerifier(secret=settings.jwt_secret, public_key=settings.jwt_public_key)
+    graphql = WeftworkGraphQL(settings, clients, verifier)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await clients.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", healthz),
+            Route("/", dashboard),
+        ],
+        middleware=[Middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)],
+        lifespan=lifespan,
+    )
+    app.state.clients = clients
+    return app
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging("gateway", settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.gateway_port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )

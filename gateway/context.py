@@ -1,0 +1,45 @@
+"""The per-request context: the caller, the shared service clients, and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from strawberry.types import Info as StrawberryInfo
+
+from gateway.auth import Principal, TokenVerifier
+from gateway.clients import ServiceClients
+from gateway.loaders import Loaders
+from mesh.settings import Settings
+
+
+@dataclass
+class Context:
+    clients: ServiceClients
+    verifier: TokenVerifier
+    settings: Settings
+    authorization: str | None
+    request: Any = None
+    response: Any = None
+    # Set by the websocket protocol from the connection_init payload.
+    connection_params: dict[str, Any] | None = None
+    # Created per request: a loader's cache must never outlive one caller's request.
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.clients)
+
+    @cached_property
+    def principal(self) -> Principal:
+        """The verified caller; raises UNAUTHENTICATED when the token is missing or bad."""
+        header = self.authorization
+        if header is None and self.connection_params:
+            raw = self.connection_params.get("Authorization") or self.connection_params.get(
+                "authorization"
+            )
+            header = raw if isinstance(raw, str) else None
+        return self.verifier.verify(header)
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,60 @@
+"""The public GraphQL contract (DESIGN.md §4), composed from one module per domain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from gateway.customers.mutations import CustomerMutations
+from gateway.customers.queries import CustomerQueries
+from gateway.errors import GatewayError, MaskUnexpectedErrors
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 2_000
+
+Query = merge_types("Query", (CustomerQueries,))
+Mutation = merge_types("Mutation", (CustomerMutations,))
+
+
+class WeftworkSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only what is a bug: a user's mistake is answered, not logged as an error."""
+        bugs = [
+            e for e in errors if e.original_error and not isinstance(e.original_error, GatewayError)
+        ]
+        if bugs:
+            super().process_errors(bugs, execution_context)
+
+
+def build_schema(*, dev_mode: bool) -> strawberry.Schema:
+    """Abuse limits always; introspection (and GraphiQL, in the app) only in development mode."""
+    # Factories: strawberry makes fresh extension instances per operation.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # Parse and validate each distinct document once (module-level caches): 3-4x on small
+        # queries.
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        MaskUnexpectedErrors,
+    ]
+    if not dev_mode:
+        extensions.append(DisableIntrospection)
+    return WeftworkSchema(query=Query, mutation=Mutation, extensions=extensions)

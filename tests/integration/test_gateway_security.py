@@ -1,0 +1,145 @@
+"""The gateway front door: tokens, roles, limits and masked errors (customer service behind)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from gateway.app import create_app
+from mesh.tokens import issue_token
+from services.customer.main import SPEC as CUSTOMER
+from tests.conftest import Stack, free_port
+from tests.support import serving, settings_for
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture(scope="module")
+async def gateway(
+    stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    port = free_port()
+    settings, _ = settings_for(
+        stack.database_url,
+        module_nats,
+        tmp_path_factory.mktemp("gw"),
+        WEFTWORK_CUSTOMER_PORT=str(port),
+        WEFTWORK_JWT_SECRET=SECRET,
+    )
+    async with serving(CUSTOMER, settings, port=port):
+        app = create_app(settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield client
+        await app.state.clients.close()
+
+
+def token(*roles: str, entities: list[str] | None = None) -> dict[str, str]:
+    signed = issue_token(SECRET, subject="tester", roles=list(roles), entities=entities or ["*"])
+    return {"Authorization": f"Bearer {signed}"}
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, headers: dict[str, str] | None = None, **variables: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+CUSTOMERS = "{ customers(first: 5) { edges { node { id name } } pageInfo { hasNextPage } } }"
+
+
+async def test_every_operation_needs_a_valid_token(gateway: httpx.AsyncClient) -> None:
+    assert codes(await gql(gateway, CUSTOMERS)) == ["UNAUTHENTICATED"]
+    assert codes(await gql(gateway, CUSTOMERS, {"Authorization": "Bearer nonsense"})) == [
+        "UNAUTHENTICATED"
+    ]
+    forged = jwt.encode(
+        {"sub": "x", "roles": ["admin"], "entities": ["*"], "exp": int(time.time()) + 60},
+        "another-secret-another-secret-another",
+        algorithm="HS256",
+    )
+    assert codes(await gql(gateway, CUSTOMERS, {"Authorization": f"Bearer {forged}"})) == [
+        "UNAUTHENTICATED"
+    ]
+    expired = jwt.encode(
+        {"sub": "x", "roles": ["admin"], "entities": ["*"], "exp": int(time.time()) - 5},
+        SECRET,
+        algorithm="HS256",
+    )
+    body = await gql(gateway, CUSTOMERS, {"Authorization": f"Bearer {expired}"})
+    assert codes(body) == ["UNAUTHENTICATED"]
+    assert "expired" in body["errors"][0]["message"]
+    ok = await gql(gateway, CUSTOMERS, token("sales"))
+    assert "errors" not in ok
+    assert ok["data"]["customers"]["pageInfo"] == {"hasNextPage": False}
+
+
+MERGE = "mutation($a: ID!, $b: ID!) { mergeCustomers(survivorId: $a, mergedId: $b) { id } }"
+
+
+@pytest.mark.parametrize("role", ["sales", "delivery", "executive"])
+async def test_only_finance_and_admin_may_merge_customers(
+    gateway: httpx.AsyncClient, role: str
+) -> None:
+    body = await gql(gateway, MERGE, token(role), a="00000000-0000-4000-8000-000000000001", b="x")
+    assert codes(body) == ["FORBIDDEN"]
+
+
+async def test_service_errors_keep_their_meaning(gateway: httpx.AsyncClient) -> None:
+    bad = await gql(gateway, MERGE, token("finance"), a="not-a-uuid", b="also-not")
+    assert codes(bad) == ["BAD_USER_INPUT"]
+    assert {v["field"] for v in bad["errors"][0]["extensions"]["fieldViolations"]} >= {
+        "survivor_id"
+    }
+    missing = await gql(
+        gateway,
+        MERGE,
+        token("admin"),
+        a="00000000-0000-4000-8000-000000000001",
+        b="00000000-0000-4000-8000-000000000002",
+    )
+    assert codes(missing) == ["NOT_FOUND"]
+
+
+async def test_abuse_is_refused_with_a_code(gateway: httpx.AsyncClient) -> None:
+    admin = token("admin")
+    twenty_deep = "query { customers { " + "edges { node { " * 10 + "id" + " } }" * 10 + " } }"
+    assert set(codes(await gql(gateway, twenty_deep, admin))) == {"GRAPHQL_VALIDATION_FAILED"}
+    aliases = "{ " + " ".join(f"a{i}: __typename" for i in range(1000)) + " }"
+    assert set(codes(await gql(gateway, aliases, admin))) == {"GRAPHQL_VALIDATION_FAILED"}
+    too_many = await gql(gateway, "{ customers(first: 10000) { edges { cursor } } }", admin)
+    assert codes(too_many) == ["BAD_USER_INPUT"]
+    big = await gateway.post(
+        "/graphql",
+        content=b"x" * 5_000_000,
+        headers={**admin, "content-type": "application/json"},
+    )
+    assert big.status_code == 413
+    assert big.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    over_get = await gateway.get(
+        "/graphql", params={"query": MERGE, "variables": '{"a": "1", "b": "2"}'}, headers=admin
+    )
+    assert over_get.status_code == 400
+    assert "not allowed" in over_get.text.lower()
+    introspection = await gql(gateway, "{ __schema { types { name } } }", admin)
+    assert introspection.get("data") is None
+    assert set(codes(introspection)) == {"GRAPHQL_VALIDATION_FAILED"}
+
+
+async def test_no_stack_trace_reaches_a_client(gateway: httpx.AsyncClient) -> None:
+    body = await gql(gateway, '{ customer(id: "not-a-uuid") { id } }', token("admin"))
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert "Traceback" not in str(body)
