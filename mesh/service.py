@@ -21,6 +21,8 @@ import uvloop
 from mesh.db import create_pool
 from mesh.events.consumer import EventConsumer
 from mesh.events.handlers import EventHandlers
+from mesh.events.lineage import FULL_NAME as LINEAGE
+from mesh.events.lineage import LineageServicer
 from mesh.events.nats import NatsConnection
 from mesh.events.outbox import OutboxRelay
 from mesh.events.streams import ensure_stream, stream_name
@@ -30,6 +32,7 @@ from mesh.logging import configure_logging
 from mesh.migrations import migrate, service_components
 from mesh.retry import backoff_delay
 from mesh.settings import Settings, load_settings
+from weftwork.mesh.v1 import lineage_service_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +103,13 @@ async def running_service(
             await relay.run(stop)
 
     bind_port = settings.grpc_ports[spec.name] if port is None else port
+    lineage = ServiceBinding(
+        LINEAGE,
+        lineage_service_pb2_grpc.add_LineageServiceServicer_to_server,
+        LineageServicer(pool),
+    )
     server = GrpcServer(
-        spec.bindings(ctx),
+        [*spec.bindings(ctx), lineage],
         address=f"{settings.host}:{bind_port}",
         grace_seconds=settings.shutdown_grace_seconds,
         background=[provision_then_relay, *(c.run for c in spec.consumers(ctx))],

@@ -21,6 +21,7 @@ CONTENT_TYPE = "application/protobuf"
 SOURCE_PREFIX = "/weftwork/"
 # A CloudEvents extension attribute, so any CloudEvents SDK surfaces it as `aggregateversion`.
 AGGREGATE_VERSION_HEADER = "ce-aggregateversion"
+ENGAGEMENT_HEADER = "ce-engagementid"
 MSG_ID_HEADER = "Nats-Msg-Id"
 
 _TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -55,6 +56,7 @@ def event_headers(
     aggregate_id: str,
     aggregate_version: int,
     time: datetime | None = None,
+    engagement_id: str | None = None,
 ) -> dict[str, str]:
     """The NATS headers of one event; trace context comes from the current span, if any."""
     moment = (time or datetime.now(UTC)).astimezone(UTC)
@@ -70,6 +72,9 @@ def event_headers(
         MSG_ID_HEADER: str(event_id),
         AGGREGATE_VERSION_HEADER: str(aggregate_version),
     }
+    if engagement_id:
+        # An extension attribute: lets a subscriber pick one engagement's events from a stream.
+        headers[ENGAGEMENT_HEADER] = _encode(engagement_id)
     headers.update(trace_context_headers())
     return headers
 

@@ -43,6 +43,14 @@ class OutboxBacklog:
     oldest_age_seconds: float  # 0 when nothing is waiting
 
 
+def engagement_of(message: Message) -> str | None:
+    """The engagement an event belongs to: every engagement-related event carries engagement_id."""
+    if "engagement_id" not in message.DESCRIPTOR.fields_by_name:
+        return None
+    value = getattr(message, "engagement_id", "")
+    return value if isinstance(value, str) and value else None
+
+
 async def add_event(
     conn: asyncpg.Connection,
     *,
@@ -74,6 +82,7 @@ async def add_events(
     ids = []
     for event in events:
         event_id = uuid4()
+        engagement = engagement_of(event.message)
         # Headers are built now, while the request's span is current, so the trace survives.
         headers = event_headers(
             event_id=event_id,
@@ -81,6 +90,7 @@ async def add_events(
             subject=event.subject,
             aggregate_id=event.aggregate_id,
             aggregate_version=event.aggregate_version,
+            engagement_id=engagement,
         )
         ids.append(event_id)
         rows.append(
@@ -91,11 +101,13 @@ async def add_events(
                 event.aggregate_version,
                 event.message.SerializeToString(deterministic=True),
                 json.dumps(headers),
+                engagement,
             )
         )
     await conn.executemany(
-        "INSERT INTO outbox (id, subject, aggregate_id, aggregate_version, payload, headers)"
-        " VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
+        "INSERT INTO outbox"
+        " (id, subject, aggregate_id, aggregate_version, payload, headers, engagement_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7)",
         rows,
     )
     # Delivered to the relay's LISTEN only when (and if) the caller commits.
