@@ -135,6 +135,26 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dlq_arguments(parser: argparse.ArgumentParser) -> None:
+    from mesh.stack import dlq
+
+    dlq.arguments(parser)
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from mesh.stack import dlq
+    from mesh.stack.servers import local_postgres
+
+    settings = load_settings()
+    try:
+        with local_postgres(settings, reuse_running=True) as live:
+            print(asyncio.run(dlq.run(live, present_services(), args)))
+    except ValueError as exc:
+        print(f"weftwork dlq: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    return 0
+
+
 def _not_available_yet(name: str) -> Command:
     def run(args: argparse.Namespace) -> int:
         del args
@@ -158,7 +178,7 @@ COMMANDS: dict[str, Command] = {
     "status": Command("health of each service, NATS and PostgreSQL", _status),
     "token": Command("print a signed token for the local gateway", _token, _token_arguments),
     "demo": _not_available_yet("demo"),
-    "dlq": _not_available_yet("dlq"),
+    "dlq": Command("list, replay or discard dead letters", _dlq, _dlq_arguments),
 }
 
 
