@@ -32,6 +32,7 @@ from mesh.logging import configure_logging
 from mesh.migrations import migrate, service_components
 from mesh.retry import backoff_delay
 from mesh.settings import Settings, load_settings
+from mesh.telemetry import configure_tracing
 from weftwork.mesh.v1 import lineage_service_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -133,4 +134,5 @@ def run(spec: ServiceSpec) -> None:
     """Entry point of `weftwork serve <name>`: one service, one process, until SIGTERM."""
     settings = load_settings()
     configure_logging(spec.name, settings.log_level)
+    configure_tracing(spec.name)
     uvloop.run(_serve(spec, settings))

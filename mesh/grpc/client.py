@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 
 class DeadlineInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
@@ -34,7 +35,11 @@ def open_channel(
     """An insecure channel (mesh-internal traffic) with a default deadline and round-robin LB."""
     return grpc.aio.insecure_channel(
         target,
-        interceptors=[DeadlineInterceptor(deadline_seconds), *interceptors],
+        interceptors=[
+            *aio_client_interceptors(),  # type: ignore[no-untyped-call]
+            DeadlineInterceptor(deadline_seconds),
+            *interceptors,
+        ],
         options=[
             ("grpc.lb_policy_name", "round_robin"),
             ("grpc.keepalive_time_ms", 30_000),

@@ -13,10 +13,15 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from mesh.grpc.errors import ErrorMappingInterceptor
 
 log = logging.getLogger(__name__)
+
+# Our own APIs only: health and reflection streams are noise in traces (and the OTel wrapper
+# mishandles the health servicer's Watch stream).
+_TRACED = filters.service_prefix("weftwork.")
 
 BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -45,7 +50,11 @@ class GrpcServer:
         self.background = background
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            interceptors=[ErrorMappingInterceptor()],
+            # Tracing outermost, so a mapped error still ends its span with the right status.
+            interceptors=[
+                aio_server_interceptor(filter_=_TRACED),  # type: ignore[no-untyped-call]
+                ErrorMappingInterceptor(),
+            ],
             options=[("grpc.so_reuseport", 0)],
         )
         self.stop_background = asyncio.Event()
