@@ -42,8 +42,8 @@ async def ensure_database(dsn: str) -> None:
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         log.info("created database", extra={"database": name})
-    except asyncpg.DuplicateDatabaseError:
-        pass
+    except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+        pass  # a racing creator won; two creators can also meet on pg_database's unique index
     finally:
         await admin.close()
 

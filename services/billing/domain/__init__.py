@@ -1,1 +1,1 @@
-"""billing rules: pure Python, no I/O."""
+"""Billing rules: billable items, invoice pricing and tax, numbering, payments, aging. No I/O."""

@@ -585,6 +585,7 @@ class ListInvoicesRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     LEGAL_ENTITY_FIELD_NUMBER: _builtins.int
     ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    LEGAL_ENTITIES_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Default 50, at most 100."""
     page_token: _builtins.str
@@ -592,6 +593,12 @@ class ListInvoicesRequest(_message.Message):
     """Filters; unset/empty matches all."""
     legal_entity: _builtins.str
     engagement_id: _builtins.str
+    @_builtins.property
+    def legal_entities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Any of these legal entities (a caller scoped to several); combined with legal_entity
+        when both are set. At most 100.
+        """
+
     def __init__(
         self,
         *,
@@ -600,10 +607,11 @@ class ListInvoicesRequest(_message.Message):
         status: Global___InvoiceStatus.ValueType = ...,
         legal_entity: _builtins.str = ...,
         engagement_id: _builtins.str = ...,
+        legal_entities: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "legal_entity", b"legal_entity", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "legal_entities", b"legal_entities", "legal_entity", b"legal_entity", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -121,6 +121,7 @@ class InvoiceVoided(_message.Message):
     TAX_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
     SOURCE_IDS_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     version: _builtins.int
     number: _builtins.str
@@ -129,6 +130,8 @@ class InvoiceVoided(_message.Message):
     engagement_id: _builtins.str
     legal_entity: _builtins.str
     reason: _builtins.str
+    currency: _builtins.str
+    """ISO 4217, the invoice's (as on the amounts)."""
     @_builtins.property
     def voided_on(self) -> _date_pb2.Date:
         """The credit note's date."""
@@ -160,10 +163,11 @@ class InvoiceVoided(_message.Message):
         tax: _money_pb2.Money | None = ...,
         total: _money_pb2.Money | None = ...,
         source_ids: _abc.Iterable[_builtins.str] | None = ...,
+        currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["subtotal", b"subtotal", "tax", b"tax", "total", b"total", "voided_on", b"voided_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_note_number", b"credit_note_number", "engagement_id", b"engagement_id", "invoice_id", b"invoice_id", "legal_entity", b"legal_entity", "number", b"number", "reason", b"reason", "source_ids", b"source_ids", "subtotal", b"subtotal", "tax", b"tax", "total", b"total", "version", b"version", "voided_on", b"voided_on"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_note_number", b"credit_note_number", "currency", b"currency", "engagement_id", b"engagement_id", "invoice_id", b"invoice_id", "legal_entity", b"legal_entity", "number", b"number", "reason", b"reason", "source_ids", b"source_ids", "subtotal", b"subtotal", "tax", b"tax", "total", b"total", "version", b"version", "voided_on", b"voided_on"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -188,6 +192,7 @@ class PaymentRecorded(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     AMOUNT_PAID_FIELD_NUMBER: _builtins.int
     BALANCE_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     version: _builtins.int
     payment_id: _builtins.str
@@ -196,6 +201,8 @@ class PaymentRecorded(_message.Message):
     reference: _builtins.str
     status: _billing_service_pb2.InvoiceStatus.ValueType
     """The invoice after the payment: PARTIALLY_PAID or PAID."""
+    currency: _builtins.str
+    """ISO 4217, the invoice's (as on the amounts)."""
     @_builtins.property
     def amount(self) -> _money_pb2.Money: ...
     @_builtins.property
@@ -218,10 +225,11 @@ class PaymentRecorded(_message.Message):
         status: _billing_service_pb2.InvoiceStatus.ValueType = ...,
         amount_paid: _money_pb2.Money | None = ...,
         balance: _money_pb2.Money | None = ...,
+        currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_paid", b"amount_paid", "balance", b"balance", "received_on", b"received_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_paid", b"amount_paid", "balance", b"balance", "engagement_id", b"engagement_id", "invoice_id", b"invoice_id", "legal_entity", b"legal_entity", "payment_id", b"payment_id", "received_on", b"received_on", "reference", b"reference", "status", b"status", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_paid", b"amount_paid", "balance", b"balance", "currency", b"currency", "engagement_id", b"engagement_id", "invoice_id", b"invoice_id", "legal_entity", b"legal_entity", "payment_id", b"payment_id", "received_on", b"received_on", "reference", b"reference", "status", b"status", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
