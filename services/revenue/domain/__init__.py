@@ -1,1 +1,1 @@
-"""revenue rules: pure Python, no I/O."""
+"""Revenue rules: recognition per billing model, the double-entry journal, periods. No I/O."""

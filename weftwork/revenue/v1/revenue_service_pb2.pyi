@@ -135,8 +135,9 @@ class Position(_message.Message):
     margin_percent: _builtins.str
     """Decimal string: margin / recognized × 100, two decimals; empty while recognized is 0."""
     version: _builtins.int
-    """Aggregate version of the revenue contract: +1 on every posting. revenue.recognized
-    carries it.
+    """Aggregate version of the revenue contract: 1 when set up, +1 on every journal entry,
+    and +1 for an event applied without one (e.g. non-billable time, which adds cost).
+    revenue.recognized carries it.
     """
     @_builtins.property
     def contract_value(self) -> _money_pb2.Money:
@@ -144,7 +145,9 @@ class Position(_message.Message):
 
     @_builtins.property
     def recognized(self) -> _money_pb2.Money:
-        """Revenue recognized to date."""
+        """Revenue recognized to date: time, percent complete, milestones, completion and
+        billable expenses (at their marked-up amount).
+        """
 
     @_builtins.property
     def billed(self) -> _money_pb2.Money:
@@ -168,7 +171,9 @@ class Position(_message.Message):
 
     @_builtins.property
     def backlog(self) -> _money_pb2.Money:
-        """max(0, contract value − recognized): revenue still to deliver."""
+        """max(0, contract value − recognized against it): revenue still to deliver. Billable
+        expenses are recognized on top of the contract value, so they do not reduce it.
+        """
 
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
@@ -404,7 +409,7 @@ class GetJournalRequest(_message.Message):
     period: _builtins.str
     """"YYYY-MM"."""
     page_size: _builtins.int
-    """Default 100, at most 500."""
+    """Default 100, at most 100."""
     page_token: _builtins.str
     def __init__(
         self,
@@ -582,10 +587,15 @@ class GetRevenueReportRequest(_message.Message):
     FROM_DATE_FIELD_NUMBER: _builtins.int
     TO_DATE_FIELD_NUMBER: _builtins.int
     GROUP_BY_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     legal_entity: _builtins.str
     """Empty for all entities."""
     group_by: Global___RevenueGroupBy.ValueType
     """Unspecified means MONTH."""
+    page_size: _builtins.int
+    """Default 100, at most 100."""
+    page_token: _builtins.str
     @_builtins.property
     def from_date(self) -> _date_pb2.Date:
         """Inclusive range of posting dates."""
@@ -599,10 +609,12 @@ class GetRevenueReportRequest(_message.Message):
         from_date: _date_pb2.Date | None = ...,
         to_date: _date_pb2.Date | None = ...,
         group_by: Global___RevenueGroupBy.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "to_date", b"to_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "group_by", b"group_by", "legal_entity", b"legal_entity", "to_date", b"to_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "group_by", b"group_by", "legal_entity", b"legal_entity", "page_size", b"page_size", "page_token", b"page_token", "to_date", b"to_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -655,6 +667,8 @@ class GetRevenueReportResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ROWS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
     @_builtins.property
     def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___RevenueReportRow]:
         """Ordered by key, then currency."""
@@ -663,10 +677,11 @@ class GetRevenueReportResponse(_message.Message):
         self,
         *,
         rows: _abc.Iterable[Global___RevenueReportRow] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "rows", b"rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -715,11 +730,12 @@ class CurrencyPortfolio(_message.Message):
     currency: _builtins.str
     """ISO 4217."""
     engagements: _builtins.int
+    """Engagements signed (activated or started) by as_of, or with postings by then."""
     margin_percent: _builtins.str
     """Decimal string; empty while recognized is 0."""
     @_builtins.property
     def backlog(self) -> _money_pb2.Money:
-        """Sum of max(0, contract value − recognized)."""
+        """Sum of max(0, contract value − recognized against it), as on Position."""
 
     @_builtins.property
     def recognized(self) -> _money_pb2.Money: ...
@@ -793,7 +809,9 @@ class Period(_message.Message):
     """"YYYY-MM"."""
     status: Global___PeriodStatus.ValueType
     version: _builtins.int
-    """Aggregate version: +1 on every change; period.closed carries it."""
+    """Aggregate version: 1 for an OPEN period with postings, 2 once closed (1 if it was
+    closed before any posting); period.closed carries it.
+    """
     @_builtins.property
     def close_time(self) -> _timestamp_pb2.Timestamp:
         """Set when CLOSED."""
@@ -863,15 +881,22 @@ class ListPeriodsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     LEGAL_ENTITY_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     legal_entity: _builtins.str
+    page_size: _builtins.int
+    """Default 100, at most 100."""
+    page_token: _builtins.str
     def __init__(
         self,
         *,
         legal_entity: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["legal_entity", b"legal_entity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["legal_entity", b"legal_entity", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -882,16 +907,19 @@ class ListPeriodsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PERIODS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
     @_builtins.property
     def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___Period]: ...
     def __init__(
         self,
         *,
         periods: _abc.Iterable[Global___Period] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["periods", b"periods"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "periods", b"periods"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

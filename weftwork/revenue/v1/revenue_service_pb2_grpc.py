@@ -149,14 +149,16 @@ class RevenueServiceServicer:
     def ClosePeriod(self, request, context):
         """Closes a period: postings whose service date falls in it go to the first day of the
         next open period from now on. Closing a CLOSED period returns it unchanged. Emits
-        period.closed.
+        period.closed. Periods close in order: closing one locks every earlier period too, so
+        FAILED_PRECONDITION when an earlier period with postings is still OPEN, or when the
+        month has not ended yet.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPeriods(self, request, context):
-        """The periods of a legal entity that have postings or were closed, newest first.
+        """The periods of a legal entity that have postings or were closed, newest first (paged).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

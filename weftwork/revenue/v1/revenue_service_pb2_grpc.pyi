@@ -65,10 +65,12 @@ class RevenueServiceStub:
     ClosePeriod: _grpc.UnaryUnaryMultiCallable[_revenue_service_pb2.ClosePeriodRequest, _revenue_service_pb2.ClosePeriodResponse]
     """Closes a period: postings whose service date falls in it go to the first day of the
     next open period from now on. Closing a CLOSED period returns it unchanged. Emits
-    period.closed.
+    period.closed. Periods close in order: closing one locks every earlier period too, so
+    FAILED_PRECONDITION when an earlier period with postings is still OPEN, or when the
+    month has not ended yet.
     """
     ListPeriods: _grpc.UnaryUnaryMultiCallable[_revenue_service_pb2.ListPeriodsRequest, _revenue_service_pb2.ListPeriodsResponse]
-    """The periods of a legal entity that have postings or were closed, newest first."""
+    """The periods of a legal entity that have postings or were closed, newest first (paged)."""
 
 @_typing.type_check_only
 class RevenueServiceAsyncStub(RevenueServiceStub):
@@ -107,10 +109,12 @@ class RevenueServiceAsyncStub(RevenueServiceStub):
     ClosePeriod: _aio.UnaryUnaryMultiCallable[_revenue_service_pb2.ClosePeriodRequest, _revenue_service_pb2.ClosePeriodResponse]  # type: ignore[assignment]
     """Closes a period: postings whose service date falls in it go to the first day of the
     next open period from now on. Closing a CLOSED period returns it unchanged. Emits
-    period.closed.
+    period.closed. Periods close in order: closing one locks every earlier period too, so
+    FAILED_PRECONDITION when an earlier period with postings is still OPEN, or when the
+    month has not ended yet.
     """
     ListPeriods: _aio.UnaryUnaryMultiCallable[_revenue_service_pb2.ListPeriodsRequest, _revenue_service_pb2.ListPeriodsResponse]  # type: ignore[assignment]
-    """The periods of a legal entity that have postings or were closed, newest first."""
+    """The periods of a legal entity that have postings or were closed, newest first (paged)."""
 
 class RevenueServiceServicer(metaclass=_abc_1.ABCMeta):
     """Revenue (ASC 606 / IFRS 15 style): one revenue contract per engagement, a double-entry
@@ -188,7 +192,9 @@ class RevenueServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_revenue_service_pb2.ClosePeriodResponse, _abc.Awaitable[_revenue_service_pb2.ClosePeriodResponse]]:
         """Closes a period: postings whose service date falls in it go to the first day of the
         next open period from now on. Closing a CLOSED period returns it unchanged. Emits
-        period.closed.
+        period.closed. Periods close in order: closing one locks every earlier period too, so
+        FAILED_PRECONDITION when an earlier period with postings is still OPEN, or when the
+        month has not ended yet.
         """
 
     @_abc_1.abstractmethod
@@ -197,6 +203,6 @@ class RevenueServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _revenue_service_pb2.ListPeriodsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_revenue_service_pb2.ListPeriodsResponse, _abc.Awaitable[_revenue_service_pb2.ListPeriodsResponse]]:
-        """The periods of a legal entity that have postings or were closed, newest first."""
+        """The periods of a legal entity that have postings or were closed, newest first (paged)."""
 
 def add_RevenueServiceServicer_to_server(servicer: RevenueServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,74 @@
+"""Composition root of the revenue service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+
+from mesh.db import in_transaction
+from mesh.events.consumer import EventConsumer
+from mesh.grpc.server import ServiceBinding
+from mesh.service import ServiceContext, ServiceSpec, run
+from mesh.settings import SettingsError
+from services.revenue.consumers import event_handlers
+from services.revenue.domain.accounts import ChartOfAccounts
+from services.revenue.grpc_api import RevenueServicer
+from services.revenue.handlers import Repository
+from services.revenue.store import RevenueStore
+from weftwork.revenue.v1 import revenue_service_pb2, revenue_service_pb2_grpc
+
+T = TypeVar("T")
+FULL_NAME = revenue_service_pb2.DESCRIPTOR.services_by_name["RevenueService"].full_name
+ACCOUNT_CODES = "WEFTWORK_REVENUE_ACCOUNT_CODES"
+
+
+def chart_of_accounts(env: Mapping[str, str]) -> ChartOfAccounts:
+    """Codes from e.g. WEFTWORK_REVENUE_ACCOUNT_CODES="revenue=4100,cash=1010"; defaults else."""
+    try:
+        return ChartOfAccounts.parse(env.get(ACCOUNT_CODES, ""))
+    except ValueError as exc:
+        raise SettingsError(f"{ACCOUNT_CODES}: {exc}") from None
+
+
+def transactor(
+    pool: asyncpg.Pool,
+) -> Callable[[Callable[[Repository], Awaitable[T]]], Awaitable[T]]:
+    """Runs a use case with a repository bound to one transaction (retried on conflicts)."""
+
+    async def transact(work: Callable[[Repository], Awaitable[T]]) -> T:
+        return await in_transaction(pool, lambda conn: work(RevenueStore(conn)))
+
+    return transact
+
+
+def spec(chart: ChartOfAccounts) -> ServiceSpec:
+    def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
+        servicer = RevenueServicer(transactor(ctx.pool), chart)
+        return [
+            ServiceBinding(
+                FULL_NAME, revenue_service_pb2_grpc.add_RevenueServiceServicer_to_server, servicer
+            )
+        ]
+
+    def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
+        table = event_handlers()
+        return [
+            ctx.consumer("project", table, name="revenue-project"),
+            ctx.consumer("billing", table, name="revenue-billing"),
+        ]
+
+    return ServiceSpec(
+        name="revenue", directory=Path(__file__).parent, bindings=bindings, consumers=consumers
+    )
+
+
+SPEC = spec(ChartOfAccounts.default())
+
+
+def main() -> None:
+    # The chart is read before anything connects, so a bad value stops the process at once.
+    run(spec(chart_of_accounts(os.environ)))
