@@ -1,1 +1,1 @@
-"""project rules: pure Python, no I/O."""
+"""Delivery rules: engagement terms, rate cards, milestones, time, expenses, people. No I/O here."""

@@ -245,9 +245,12 @@ class Assignment(_message.Message):
     PERSON_ID_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
     ASSIGN_TIME_FIELD_NUMBER: _builtins.int
+    PLANNED_HOURS_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
     role: _builtins.str
     """A role on the engagement's rate card."""
+    planned_hours: _builtins.str
+    """Decimal string: hours planned for the person in this role; "0" when not planned."""
     @_builtins.property
     def assign_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -256,10 +259,11 @@ class Assignment(_message.Message):
         person_id: _builtins.str = ...,
         role: _builtins.str = ...,
         assign_time: _timestamp_pb2.Timestamp | None = ...,
+        planned_hours: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["assign_time", b"assign_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assign_time", b"assign_time", "person_id", b"person_id", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assign_time", b"assign_time", "person_id", b"person_id", "planned_hours", b"planned_hours", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -655,6 +659,7 @@ class ListEngagementsRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     LEGAL_ENTITY_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    LEGAL_ENTITIES_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Default 50, at most 100."""
     page_token: _builtins.str
@@ -662,6 +667,12 @@ class ListEngagementsRequest(_message.Message):
     """Filters; unset/empty matches all."""
     legal_entity: _builtins.str
     customer_id: _builtins.str
+    @_builtins.property
+    def legal_entities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Any of these legal entities (e.g. the caller's); empty matches all. Applies together
+        with legal_entity.
+        """
+
     def __init__(
         self,
         *,
@@ -670,10 +681,11 @@ class ListEngagementsRequest(_message.Message):
         status: Global___EngagementStatus.ValueType = ...,
         legal_entity: _builtins.str = ...,
         customer_id: _builtins.str = ...,
+        legal_entities: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "legal_entity", b"legal_entity", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "legal_entities", b"legal_entities", "legal_entity", b"legal_entity", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -915,20 +927,24 @@ class AssignResourceRequest(_message.Message):
     ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
     PERSON_ID_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
+    PLANNED_HOURS_FIELD_NUMBER: _builtins.int
     engagement_id: _builtins.str
     person_id: _builtins.str
     role: _builtins.str
     """Must be on the engagement's rate card."""
+    planned_hours: _builtins.str
+    """Decimal string, >= 0; empty means "0"."""
     def __init__(
         self,
         *,
         engagement_id: _builtins.str = ...,
         person_id: _builtins.str = ...,
         role: _builtins.str = ...,
+        planned_hours: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "person_id", b"person_id", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "person_id", b"person_id", "planned_hours", b"planned_hours", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1002,6 +1018,45 @@ class CompleteMilestoneResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CompleteMilestoneResponse: _TypeAlias = CompleteMilestoneResponse  # noqa: Y015
+
+@_typing.final
+class GetMilestoneRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMilestoneRequest: _TypeAlias = GetMilestoneRequest  # noqa: Y015
+
+@_typing.final
+class GetMilestoneResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MILESTONE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def milestone(self) -> Global___Milestone: ...
+    def __init__(
+        self,
+        *,
+        milestone: Global___Milestone | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["milestone", b"milestone"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["milestone", b"milestone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMilestoneResponse: _TypeAlias = GetMilestoneResponse  # noqa: Y015
 
 @_typing.final
 class CompleteEngagementRequest(_message.Message):
@@ -1237,7 +1292,9 @@ class ApproveTimeRequest(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     @_builtins.property
-    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1 to 500 ids."""
+
     def __init__(
         self,
         *,
@@ -1283,7 +1340,9 @@ class RejectTimeRequest(_message.Message):
     reason: _builtins.str
     """Required; shown to the person who submitted the time."""
     @_builtins.property
-    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1 to 500 ids."""
+
     def __init__(
         self,
         *,
@@ -1566,7 +1625,9 @@ class ApproveExpensesRequest(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     @_builtins.property
-    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1 to 500 ids."""
+
     def __init__(
         self,
         *,
@@ -1600,6 +1661,54 @@ class ApproveExpensesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ApproveExpensesResponse: _TypeAlias = ApproveExpensesResponse  # noqa: Y015
+
+@_typing.final
+class BatchGetExpensesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """At most 1000."""
+
+    def __init__(
+        self,
+        *,
+        ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ids", b"ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetExpensesRequest: _TypeAlias = BatchGetExpensesRequest  # noqa: Y015
+
+@_typing.final
+class BatchGetExpensesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPENSES_FIELD_NUMBER: _builtins.int
+    MISSING_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def expenses(self) -> _containers.RepeatedCompositeFieldContainer[Global___Expense]:
+        """Found expenses in request order."""
+
+    @_builtins.property
+    def missing_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        expenses: _abc.Iterable[Global___Expense] | None = ...,
+        missing_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expenses", b"expenses", "missing_ids", b"missing_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetExpensesResponse: _TypeAlias = BatchGetExpensesResponse  # noqa: Y015
 
 @_typing.final
 class ListExpensesRequest(_message.Message):
@@ -1660,8 +1769,13 @@ class GetUtilizationRequest(_message.Message):
     FROM_DATE_FIELD_NUMBER: _builtins.int
     TO_DATE_FIELD_NUMBER: _builtins.int
     LEGAL_ENTITY_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     legal_entity: _builtins.str
     """People whose home entity this is; empty for all."""
+    page_size: _builtins.int
+    """Default 50, at most 100."""
+    page_token: _builtins.str
     @_builtins.property
     def from_date(self) -> _date_pb2.Date:
         """Inclusive range of service dates."""
@@ -1674,10 +1788,12 @@ class GetUtilizationRequest(_message.Message):
         from_date: _date_pb2.Date | None = ...,
         to_date: _date_pb2.Date | None = ...,
         legal_entity: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "to_date", b"to_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "legal_entity", b"legal_entity", "to_date", b"to_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "legal_entity", b"legal_entity", "page_size", b"page_size", "page_token", b"page_token", "to_date", b"to_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1732,6 +1848,8 @@ class GetUtilizationResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PEOPLE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
     @_builtins.property
     def people(self) -> _containers.RepeatedCompositeFieldContainer[Global___PersonUtilization]:
         """Ordered by person name, then id."""
@@ -1740,10 +1858,11 @@ class GetUtilizationResponse(_message.Message):
         self,
         *,
         people: _abc.Iterable[Global___PersonUtilization] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["people", b"people"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "people", b"people"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -96,6 +96,11 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.CompleteMilestoneRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.CompleteMilestoneResponse.FromString,
                 _registered_method=True)
+        self.GetMilestone = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/GetMilestone',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetMilestoneRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetMilestoneResponse.FromString,
+                _registered_method=True)
         self.CompleteEngagement = channel.unary_unary(
                 '/weftwork.project.v1.ProjectService/CompleteEngagement',
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.CompleteEngagementRequest.SerializeToString,
@@ -135,6 +140,11 @@ class ProjectServiceStub:
                 '/weftwork.project.v1.ProjectService/ApproveExpenses',
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveExpensesRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveExpensesResponse.FromString,
+                _registered_method=True)
+        self.BatchGetExpenses = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/BatchGetExpenses',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.BatchGetExpensesRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.BatchGetExpensesResponse.FromString,
                 _registered_method=True)
         self.ListExpenses = channel.unary_unary(
                 '/weftwork.project.v1.ProjectService/ListExpenses',
@@ -217,8 +227,8 @@ class ProjectServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AssignResource(self, request, context):
-        """Staffs a person on an engagement in a rate-card role. Assigning the same person and
-        role again is a no-op.
+        """Staffs a person on an engagement in a rate-card role with planned hours. Assigning the
+        same person and role again replaces the planned hours (a no-op when they are equal).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -228,6 +238,12 @@ class ProjectServiceServicer:
         """Completes a PLANNED milestone (FIXED_FEE or MILESTONE engagements): it becomes billable
         and, for MILESTONE engagements, recognized. Emits milestone.completed.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMilestone(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -289,6 +305,12 @@ class ProjectServiceServicer:
         emits one expense.approved event per expense. Already APPROVED ones are returned
         unchanged.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGetExpenses(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -360,6 +382,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.CompleteMilestoneRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.CompleteMilestoneResponse.SerializeToString,
             ),
+            'GetMilestone': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMilestone,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetMilestoneRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetMilestoneResponse.SerializeToString,
+            ),
             'CompleteEngagement': grpc.unary_unary_rpc_method_handler(
                     servicer.CompleteEngagement,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.CompleteEngagementRequest.FromString,
@@ -399,6 +426,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.ApproveExpenses,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveExpensesRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveExpensesResponse.SerializeToString,
+            ),
+            'BatchGetExpenses': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetExpenses,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.BatchGetExpensesRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.BatchGetExpensesResponse.SerializeToString,
             ),
             'ListExpenses': grpc.unary_unary_rpc_method_handler(
                     servicer.ListExpenses,
@@ -704,6 +736,33 @@ class ProjectService:
             _registered_method=True)
 
     @staticmethod
+    def GetMilestone(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/GetMilestone',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.GetMilestoneRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.GetMilestoneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CompleteEngagement(request,
             target,
             options=(),
@@ -909,6 +968,33 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/ApproveExpenses',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveExpensesRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveExpensesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetExpenses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/BatchGetExpenses',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.BatchGetExpensesRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.BatchGetExpensesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,13 +60,14 @@ class ProjectServiceStub:
     GetPerson: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.GetPersonRequest, _project_service_pb2.GetPersonResponse]
     ListPeople: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.ListPeopleRequest, _project_service_pb2.ListPeopleResponse]
     AssignResource: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.AssignResourceRequest, _project_service_pb2.AssignResourceResponse]
-    """Staffs a person on an engagement in a rate-card role. Assigning the same person and
-    role again is a no-op.
+    """Staffs a person on an engagement in a rate-card role with planned hours. Assigning the
+    same person and role again replaces the planned hours (a no-op when they are equal).
     """
     CompleteMilestone: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.CompleteMilestoneRequest, _project_service_pb2.CompleteMilestoneResponse]
     """Completes a PLANNED milestone (FIXED_FEE or MILESTONE engagements): it becomes billable
     and, for MILESTONE engagements, recognized. Emits milestone.completed.
     """
+    GetMilestone: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.GetMilestoneRequest, _project_service_pb2.GetMilestoneResponse]
     CompleteEngagement: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.CompleteEngagementRequest, _project_service_pb2.CompleteEngagementResponse]
     """Completes an ACTIVE engagement: no more time or expenses; FIXED_FEE recognizes the rest
     of the contract value. Emits engagement.completed.
@@ -93,6 +94,7 @@ class ProjectServiceStub:
     emits one expense.approved event per expense. Already APPROVED ones are returned
     unchanged.
     """
+    BatchGetExpenses: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.BatchGetExpensesRequest, _project_service_pb2.BatchGetExpensesResponse]
     ListExpenses: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.ListExpensesRequest, _project_service_pb2.ListExpensesResponse]
     """Ordered by date, then id."""
     GetUtilization: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.GetUtilizationRequest, _project_service_pb2.GetUtilizationResponse]
@@ -130,13 +132,14 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     GetPerson: _aio.UnaryUnaryMultiCallable[_project_service_pb2.GetPersonRequest, _project_service_pb2.GetPersonResponse]  # type: ignore[assignment]
     ListPeople: _aio.UnaryUnaryMultiCallable[_project_service_pb2.ListPeopleRequest, _project_service_pb2.ListPeopleResponse]  # type: ignore[assignment]
     AssignResource: _aio.UnaryUnaryMultiCallable[_project_service_pb2.AssignResourceRequest, _project_service_pb2.AssignResourceResponse]  # type: ignore[assignment]
-    """Staffs a person on an engagement in a rate-card role. Assigning the same person and
-    role again is a no-op.
+    """Staffs a person on an engagement in a rate-card role with planned hours. Assigning the
+    same person and role again replaces the planned hours (a no-op when they are equal).
     """
     CompleteMilestone: _aio.UnaryUnaryMultiCallable[_project_service_pb2.CompleteMilestoneRequest, _project_service_pb2.CompleteMilestoneResponse]  # type: ignore[assignment]
     """Completes a PLANNED milestone (FIXED_FEE or MILESTONE engagements): it becomes billable
     and, for MILESTONE engagements, recognized. Emits milestone.completed.
     """
+    GetMilestone: _aio.UnaryUnaryMultiCallable[_project_service_pb2.GetMilestoneRequest, _project_service_pb2.GetMilestoneResponse]  # type: ignore[assignment]
     CompleteEngagement: _aio.UnaryUnaryMultiCallable[_project_service_pb2.CompleteEngagementRequest, _project_service_pb2.CompleteEngagementResponse]  # type: ignore[assignment]
     """Completes an ACTIVE engagement: no more time or expenses; FIXED_FEE recognizes the rest
     of the contract value. Emits engagement.completed.
@@ -163,6 +166,7 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     emits one expense.approved event per expense. Already APPROVED ones are returned
     unchanged.
     """
+    BatchGetExpenses: _aio.UnaryUnaryMultiCallable[_project_service_pb2.BatchGetExpensesRequest, _project_service_pb2.BatchGetExpensesResponse]  # type: ignore[assignment]
     ListExpenses: _aio.UnaryUnaryMultiCallable[_project_service_pb2.ListExpensesRequest, _project_service_pb2.ListExpensesResponse]  # type: ignore[assignment]
     """Ordered by date, then id."""
     GetUtilization: _aio.UnaryUnaryMultiCallable[_project_service_pb2.GetUtilizationRequest, _project_service_pb2.GetUtilizationResponse]  # type: ignore[assignment]
@@ -251,8 +255,8 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _project_service_pb2.AssignResourceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_project_service_pb2.AssignResourceResponse, _abc.Awaitable[_project_service_pb2.AssignResourceResponse]]:
-        """Staffs a person on an engagement in a rate-card role. Assigning the same person and
-        role again is a no-op.
+        """Staffs a person on an engagement in a rate-card role with planned hours. Assigning the
+        same person and role again replaces the planned hours (a no-op when they are equal).
         """
 
     @_abc_1.abstractmethod
@@ -264,6 +268,13 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         """Completes a PLANNED milestone (FIXED_FEE or MILESTONE engagements): it becomes billable
         and, for MILESTONE engagements, recognized. Emits milestone.completed.
         """
+
+    @_abc_1.abstractmethod
+    def GetMilestone(
+        self,
+        request: _project_service_pb2.GetMilestoneRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.GetMilestoneResponse, _abc.Awaitable[_project_service_pb2.GetMilestoneResponse]]: ...
 
     @_abc_1.abstractmethod
     def CompleteEngagement(
@@ -338,6 +349,13 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         emits one expense.approved event per expense. Already APPROVED ones are returned
         unchanged.
         """
+
+    @_abc_1.abstractmethod
+    def BatchGetExpenses(
+        self,
+        request: _project_service_pb2.BatchGetExpensesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.BatchGetExpensesResponse, _abc.Awaitable[_project_service_pb2.BatchGetExpensesResponse]]: ...
 
     @_abc_1.abstractmethod
     def ListExpenses(

@@ -1,0 +1,208 @@
+"""The Engagement aggregate (rate card, milestones, assignments), legal entities and events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mesh.errors import FailedPrecondition, InvalidArgument
+from mesh.money import Money
+
+
+class BillingModel(enum.Enum):
+    TIME_AND_MATERIALS = "TIME_AND_MATERIALS"
+    FIXED_FEE = "FIXED_FEE"
+    MILESTONE = "MILESTONE"
+
+
+class EngagementStatus(enum.Enum):
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+
+
+class MilestoneStatus(enum.Enum):
+    PLANNED = "PLANNED"
+    COMPLETED = "COMPLETED"
+
+
+@dataclass(frozen=True)
+class LegalEntity:
+    code: str
+    country: str  # ISO 3166-1 alpha-2
+    currency: str  # its functional currency; the default of its engagements
+
+
+# DESIGN.md §3 defaults.
+LEGAL_ENTITIES = {
+    e.code: e
+    for e in (
+        LegalEntity("US01", "US", "USD"),
+        LegalEntity("UK01", "GB", "GBP"),
+        LegalEntity("DE01", "DE", "EUR"),
+    )
+}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    system: str
+    external_id: str
+
+
+@dataclass(frozen=True)
+class RateCardLine:
+    role: str
+    bill_rate: Decimal  # per hour, in the engagement's currency
+    cost_rate: Decimal
+
+
+@dataclass
+class Milestone:
+    id: uuid.UUID
+    engagement_id: uuid.UUID
+    name: str
+    amount: Money
+    due_date: dt.date
+    status: MilestoneStatus = MilestoneStatus.PLANNED
+    completed_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    person_id: str
+    role: str
+    planned_hours: Decimal
+    assigned_at: dt.datetime
+
+
+@dataclass
+class Engagement:
+    id: uuid.UUID
+    code: str
+    name: str
+    legal_entity: str
+    currency: str
+    billing_model: BillingModel
+    opportunity: Opportunity
+    customer_id: uuid.UUID
+    customer_matched_by: str  # the customer service's MatchRule name, kept for retries
+    contract_value: Money
+    start_date: dt.date
+    end_date: dt.date
+    budget_hours: Decimal
+    rate_card: list[RateCardLine]
+    milestones: list[Milestone]
+    payment_terms_days: int
+    expense_markup_percent: Decimal
+    assignments: list[Assignment] = field(default_factory=list)
+    status: EngagementStatus = EngagementStatus.ACTIVE
+    approved_hours: Decimal = Decimal(0)
+    completed_on: dt.date | None = None
+    version: int = 1
+    created_at: dt.datetime = field(default_factory=now)
+    updated_at: dt.datetime = field(default_factory=now)
+
+    def touch(self) -> None:
+        """Every change, and every approval call, is one new version."""
+        self.version += 1
+        self.updated_at = now()
+
+    def rate_for(self, role: str) -> RateCardLine | None:
+        return next((line for line in self.rate_card if line.role == role), None)
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start_date <= day <= self.end_date
+
+    def require_active(self, what: str) -> None:
+        if self.status is not EngagementStatus.ACTIVE:
+            raise FailedPrecondition(
+                f"engagement {self.code} is {self.status.value} and takes no more {what}"
+            )
+
+    def complete(self, on: dt.date) -> bool:
+        """Completes delivery; False when it already is, on that date (a retry)."""
+        if self.status is EngagementStatus.COMPLETED:
+            if self.completed_on == on:
+                return False
+            raise FailedPrecondition(f"engagement {self.code} was completed on {self.completed_on}")
+        if on < self.start_date:
+            raise InvalidArgument.one("completed_on", f"must not be before {self.start_date}")
+        self.status = EngagementStatus.COMPLETED
+        self.completed_on = on
+        self.touch()
+        return True
+
+    def complete_milestone(self, milestone_id: uuid.UUID, on: dt.date) -> Milestone | None:
+        """The milestone completed now, or None when it already was, on that date (a retry)."""
+        milestone = next(m for m in self.milestones if m.id == milestone_id)
+        if milestone.status is MilestoneStatus.COMPLETED:
+            if milestone.completed_on == on:
+                return None
+            raise FailedPrecondition(
+                f"milestone {milestone.name!r} was completed on {milestone.completed_on}"
+            )
+        self.require_active("milestone completions")
+        if not self.covers(on):
+            raise InvalidArgument.one(
+                "completed_on",
+                f"must be within the engagement ({self.start_date}..{self.end_date})",
+            )
+        milestone.status = MilestoneStatus.COMPLETED
+        milestone.completed_on = on
+        self.touch()
+        return milestone
+
+    def assign(self, person_id: str, role: str, planned_hours: Decimal) -> bool:
+        """Staffs a person in a rate-card role; False when nothing changed."""
+        self.require_active("assignments")
+        if self.rate_for(role) is None:
+            raise InvalidArgument.one("role", f"{role!r} is not on the rate card of {self.code}")
+        current = next(
+            (a for a in self.assignments if (a.person_id, a.role) == (person_id, role)), None
+        )
+        if current is not None and current.planned_hours == planned_hours:
+            return False
+        kept = [a for a in self.assignments if a is not current]
+        self.assignments = [*kept, Assignment(person_id, role, planned_hours, now())]
+        self.touch()
+        return True
+
+
+def engagement_code(legal_entity: str, year: int, number: int) -> str:
+    """PRJ-<entity>-<yyyy>-<nnnn>; numbers past 9999 simply get longer."""
+    return f"PRJ-{legal_entity}-{year:04d}-{number:04d}"
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    """The customer as resolved at creation: what billing needs for VAT and reverse charge."""
+
+    customer_id: uuid.UUID
+    name: str
+    country: str
+    tax_id: str  # normalized; empty when unknown
+    matched_by: str
+
+
+@dataclass(frozen=True)
+class EngagementActivated:
+    engagement: Engagement
+    customer: CustomerSnapshot
+
+
+@dataclass(frozen=True)
+class EngagementCompleted:
+    engagement: Engagement
+
+
+@dataclass(frozen=True)
+class MilestoneCompleted:
+    engagement: Engagement
+    milestone: Milestone

@@ -1,0 +1,145 @@
+"""Time and expenses: submitted in batches, approved with rates, one event per engagement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from mesh.errors import NotFound, Violations
+from services.project.domain import expenses, time
+from services.project.domain.expenses import Expense, ExpenseDraft, ExpenseStatus
+from services.project.domain.time import TimeEntry, TimeEntryDraft, TimeEntryStatus
+from services.project.domain.values import check_batch_size, check_text
+from services.project.handlers import page_limit, split_page
+from services.project.handlers.engagements import get_engagement
+from services.project.repository import Lock, ProjectRepository
+
+MAX_TIME_PAGE = 500
+DEFAULT_TIME_PAGE = 100
+MAX_EXPENSE_PAGE = 100
+DEFAULT_EXPENSE_PAGE = 50
+
+
+async def submit_time(repo: ProjectRepository, drafts: Sequence[TimeEntryDraft]) -> list[TimeEntry]:
+    """DESIGN.md §3 "Time and expenses", all or nothing; a known external id returns its entry."""
+    entries = time.check_submission(drafts)
+    # FOR SHARE: the engagements cannot complete while this batch is being added to them.
+    engagements = await repo.engagements({e.engagement_id for e in entries}, lock=Lock.SHARE)
+    # One lock per (person, day), taken in one order: batches touching the same day (a
+    # concurrent retry of this very batch, too) run one after the other, so the 24 hours
+    # hold and a retry finds the entries its twin stored.
+    await repo.lock_person_days(sorted({e.person_day for e in entries}))
+    keys = [key for e in entries if (key := e.external_key)]
+    known = await repo.time_entries_by_external_id(keys) if keys else {}
+    fresh = [(i, e) for i, e in enumerate(entries) if e.external_key not in known]
+    people = await repo.known_people({e.person_id for _, e in fresh})
+    time.check_placement(fresh, engagements, people)
+    time.check_daily_cap(fresh, await repo.recorded_hours({e.person_day for _, e in fresh}))
+    stored = await repo.add_time_entries([e for _, e in fresh])
+    raced = [key for _, e in fresh if e.id not in stored and (key := e.external_key)]
+    if raced:  # the same PSA id, sent concurrently for another day: the first one stays
+        known |= await repo.time_entries_by_external_id(raced)
+    return [known.get(key, e) if (key := e.external_key) else e for e in entries]
+
+
+async def _entries(repo: ProjectRepository, ids: Sequence[uuid.UUID]) -> list[TimeEntry]:
+    check_batch_size(len(ids), "ids")
+    found = await repo.time_entries(ids, lock=Lock.UPDATE)
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise NotFound("time entry", ", ".join(missing[:10]))
+    return [found[i] for i in ids]
+
+
+async def approve_time(repo: ProjectRepository, ids: Sequence[uuid.UUID]) -> list[TimeEntry]:
+    """Rates SUBMITTED entries; APPROVED ones stay as they are; one REJECTED fails the call."""
+    entries = await _entries(repo, ids)
+    time.check_decidable(entries, TimeEntryStatus.REJECTED, "approve")
+    pending = {e.engagement_id for e in entries if e.status is TimeEntryStatus.SUBMITTED}
+    if not pending:
+        return entries
+    engagements = await repo.engagements(pending, lock=Lock.UPDATE)
+    approvals = time.approve(entries, engagements)
+    await repo.save_time_decisions([e for a in approvals for e in a.entries])
+    await repo.save_engagements([engagements[a.engagement_id] for a in approvals])
+    await repo.emit(approvals)
+    return entries
+
+
+async def reject_time(
+    repo: ProjectRepository, ids: Sequence[uuid.UUID], reason: str
+) -> list[TimeEntry]:
+    """Rejects SUBMITTED entries; approved time is immutable, so one APPROVED fails the call."""
+    errors = Violations()
+    reason = check_text(reason, "reason", errors, max_length=500)
+    errors.raise_if_any()
+    entries = await _entries(repo, ids)
+    time.check_decidable(entries, TimeEntryStatus.APPROVED, "reject")
+    changed = time.reject(entries, reason)
+    if changed:
+        await repo.save_time_decisions(changed)
+    return entries
+
+
+async def list_time_entries(
+    repo: ProjectRepository,
+    engagement_id: uuid.UUID,
+    status: TimeEntryStatus | None,
+    *,
+    page_size: int,
+    after: tuple[dt.date, str, uuid.UUID] | None,
+) -> tuple[list[TimeEntry], tuple[dt.date, str, uuid.UUID] | None]:
+    limit = page_limit(page_size, default=DEFAULT_TIME_PAGE, maximum=MAX_TIME_PAGE)
+    await get_engagement(repo, engagement_id)
+    rows = await repo.page_time_entries(engagement_id, status, after=after, limit=limit + 1)
+    page, last = split_page(rows, limit)
+    return page, ((last.date, last.person_id, last.id) if last else None)
+
+
+async def submit_expense(repo: ProjectRepository, draft: ExpenseDraft) -> Expense:
+    engagement = await get_engagement(repo, draft.engagement_id, lock=Lock.SHARE)
+    if draft.external_id.strip():
+        known = await repo.expense_by_external_id((engagement.id, draft.external_id.strip()))
+        if known is not None:
+            return known
+    person = draft.person_id.strip()
+    expense = expenses.check_expense(draft, engagement, bool(await repo.known_people([person])))
+    if await repo.add_expense(expense):
+        return expense
+    assert expense.external_id is not None, "only the external id can collide"
+    raced = await repo.expense_by_external_id((engagement.id, expense.external_id))
+    assert raced is not None
+    return raced
+
+
+async def approve_expenses(repo: ProjectRepository, ids: Sequence[uuid.UUID]) -> list[Expense]:
+    check_batch_size(len(ids), "ids")
+    found = await repo.expenses(ids, lock=Lock.UPDATE)
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise NotFound("expense", ", ".join(missing[:10]))
+    listed = [found[i] for i in ids]
+    pending = {e.engagement_id for e in listed if e.status is ExpenseStatus.SUBMITTED}
+    if pending:
+        engagements = await repo.engagements(pending, lock=Lock.UPDATE)
+        approvals = expenses.approve(listed, engagements)
+        await repo.save_expense_approvals([a.expense for a in approvals])
+        await repo.save_engagements(list(engagements.values()))
+        await repo.emit(approvals)
+    return listed
+
+
+async def list_expenses(
+    repo: ProjectRepository,
+    engagement_id: uuid.UUID,
+    status: ExpenseStatus | None,
+    *,
+    page_size: int,
+    after: tuple[dt.date, uuid.UUID] | None,
+) -> tuple[list[Expense], tuple[dt.date, uuid.UUID] | None]:
+    limit = page_limit(page_size, default=DEFAULT_EXPENSE_PAGE, maximum=MAX_EXPENSE_PAGE)
+    await get_engagement(repo, engagement_id)
+    rows = await repo.page_expenses(engagement_id, status, after=after, limit=limit + 1)
+    page, last = split_page(rows, limit)
+    return page, ((last.date, last.id) if last else None)

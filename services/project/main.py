@@ -1,0 +1,72 @@
+"""Composition root of the project service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+
+from mesh.db import in_transaction
+from mesh.events.consumer import EventConsumer
+from mesh.events.handlers import Event, EventHandlers
+from mesh.grpc.server import ServiceBinding
+from mesh.service import ServiceContext, ServiceSpec, run
+from services.project.customers import CustomerDirectory
+from services.project.grpc_api import ProjectServicer
+from services.project.handlers.engagements import repoint_merged_customer
+from services.project.repository import ProjectRepository, Transact
+from services.project.store import ProjectStore
+from weftwork.customer.v1 import events_pb2 as customer_events
+from weftwork.project.v1 import project_service_pb2, project_service_pb2_grpc
+
+T = TypeVar("T")
+FULL_NAME = project_service_pb2.DESCRIPTOR.services_by_name["ProjectService"].full_name
+CUSTOMER_MERGED = "weftwork.customer.customer.merged.v1"
+
+
+def transactor(pool: asyncpg.Pool) -> Transact:
+    async def transact(work: Callable[[ProjectRepository], Awaitable[T]]) -> T:
+        return await in_transaction(pool, lambda conn: work(ProjectStore(conn)))
+
+    return transact
+
+
+async def on_customer_merged(
+    conn: asyncpg.Connection, event: Event[customer_events.CustomerMerged]
+) -> None:
+    """Runs in the consumer's transaction, after its inbox claimed the event."""
+    merged = event.message
+    await repoint_merged_customer(
+        ProjectStore(conn), uuid.UUID(merged.survivor_id), uuid.UUID(merged.merged_id)
+    )
+
+
+def customer_events_handlers() -> EventHandlers:
+    handlers = EventHandlers()
+    handlers.register(CUSTOMER_MERGED, customer_events.CustomerMerged, on_customer_merged)
+    return handlers
+
+
+def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
+    servicer = ProjectServicer(transactor(ctx.pool), CustomerDirectory(ctx.channel("customer")))
+    return [
+        ServiceBinding(
+            FULL_NAME, project_service_pb2_grpc.add_ProjectServiceServicer_to_server, servicer
+        )
+    ]
+
+
+def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
+    return [ctx.consumer("customer", customer_events_handlers(), name="project-customer")]
+
+
+SPEC = ServiceSpec(
+    name="project", directory=Path(__file__).parent, bindings=bindings, consumers=consumers
+)
+
+
+def main() -> None:
+    run(SPEC)

@@ -1,0 +1,181 @@
+"""Requests -> the domain's drafts and ids; opaque page tokens. Mistakes name their field."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from google.type import date_pb2, money_pb2
+
+from mesh.errors import InvalidArgument, Violations
+from mesh.money import Money
+from services.project.domain.expenses import ExpenseDraft
+from services.project.domain.model import BillingModel
+from services.project.domain.terms import (
+    Account,
+    MilestoneDraft,
+    OpportunityWonDraft,
+    RateCardDraft,
+)
+from services.project.domain.time import TimeEntryDraft
+from services.project.domain.values import MAX_ID, check_decimal, check_text
+from weftwork.project.v1 import project_service_pb2 as pb
+
+MAX_BATCH_GET = 1000
+_NANO = Decimal(1_000_000_000)
+_MODELS = {
+    pb.BILLING_MODEL_TIME_AND_MATERIALS: BillingModel.TIME_AND_MATERIALS,
+    pb.BILLING_MODEL_FIXED_FEE: BillingModel.FIXED_FEE,
+    pb.BILLING_MODEL_MILESTONE: BillingModel.MILESTONE,
+}
+
+
+E = TypeVar("E")
+
+
+def status_filter(value: int, mapping: Mapping[E, int], field: str) -> E | None:
+    """A status filter: unspecified matches all; an unknown number is a mistake."""
+    if value == 0:
+        return None
+    for domain, wire in mapping.items():
+        if wire == value:
+            return domain
+    raise InvalidArgument.one(field, f"{value} is not a known value")
+
+
+def parse_id(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidArgument.one(field, f"{value[:64]!r} is not an id (a UUID)") from None
+
+
+def parse_ids(values: Sequence[str], field: str, *, limit: int = MAX_BATCH_GET) -> list[uuid.UUID]:
+    if len(values) > limit:
+        raise InvalidArgument.one(field, f"at most {limit} ids per call")
+    return [parse_id(v, f"{field}[{i}]") for i, v in enumerate(values)]
+
+
+def date_or_none(message: Any, field: str) -> dt.date | None:
+    """The date, or None when it is unset or impossible (the domain reports it, once)."""
+    if not message.HasField(field):
+        return None
+    value: date_pb2.Date = getattr(message, field)
+    try:
+        return dt.date(value.year, value.month, value.day)
+    except ValueError:
+        return None
+
+
+def required_date(message: Any, field: str) -> dt.date:
+    value = date_or_none(message, field)
+    if value is None:
+        raise InvalidArgument.one(field, "is required (a valid date)")
+    return value
+
+
+def money_or_none(message: Any, field: str) -> Money | None:
+    """The amount exactly as sent (the domain checks currency and precision), None when unset."""
+    if not message.HasField(field):
+        return None
+    value: money_pb2.Money = getattr(message, field)
+    return Money(Decimal(value.units) + Decimal(value.nanos) / _NANO, value.currency_code)
+
+
+def opportunity_won(request: pb.CreateEngagementFromOpportunityRequest) -> OpportunityWonDraft:
+    a = request.account
+    return OpportunityWonDraft(
+        source=request.source,
+        opportunity_id=request.opportunity_id,
+        account=Account(a.external_id, a.name, a.domain, a.tax_id, a.country),
+        name=request.name,
+        legal_entity=request.legal_entity,
+        currency=request.currency,
+        billing_model=_MODELS.get(request.billing_model),
+        contract_value=money_or_none(request, "contract_value"),
+        budget_hours=request.budget_hours,
+        start_date=date_or_none(request, "start_date"),
+        end_date=date_or_none(request, "end_date"),
+        rate_card=[RateCardDraft(r.role, r.bill_rate, r.cost_rate) for r in request.rate_card],
+        milestones=[
+            MilestoneDraft(m.name, money_or_none(m, "amount"), date_or_none(m, "due_date"))
+            for m in request.milestones
+        ],
+        payment_terms_days=(
+            request.payment_terms_days if request.HasField("payment_terms_days") else None
+        ),
+        expense_markup_percent=request.expense_markup_percent,
+    )
+
+
+def time_entries(request: pb.SubmitTimeRequest) -> list[TimeEntryDraft]:
+    return [
+        TimeEntryDraft(
+            engagement_id=e.engagement_id,
+            person_id=e.person_id,
+            role=e.role,
+            date=date_or_none(e, "date"),
+            hours=e.hours,
+            billable=e.billable if e.HasField("billable") else True,
+            description=e.description,
+            external_id=e.external_id,
+        )
+        for e in request.entries
+    ]
+
+
+def expense(request: pb.SubmitExpenseRequest) -> ExpenseDraft:
+    return ExpenseDraft(
+        engagement_id=parse_id(request.engagement_id, "engagement_id"),
+        person_id=request.person_id,
+        date=date_or_none(request, "date"),
+        amount=money_or_none(request, "amount"),
+        category=request.category,
+        billable=request.billable,
+        description=request.description,
+        external_id=request.external_id,
+    )
+
+
+def assignment(request: pb.AssignResourceRequest) -> tuple[uuid.UUID, str, str, Decimal]:
+    engagement_id = parse_id(request.engagement_id, "engagement_id")
+    errors = Violations()
+    person_id = check_text(request.person_id, "person_id", errors, max_length=MAX_ID)
+    role = check_text(request.role, "role", errors, max_length=100)
+    planned = check_decimal(
+        request.planned_hours,
+        "planned_hours",
+        errors,
+        low=Decimal(0),
+        high=Decimal(100_000),
+        places=2,
+        default=Decimal(0),
+    )
+    errors.raise_if_any()
+    assert planned is not None
+    return engagement_id, person_id, role, planned
+
+
+def encode_cursor(cursor: Sequence[object] | None) -> str:
+    if cursor is None:
+        return ""
+    return base64.urlsafe_b64encode(json.dumps([str(part) for part in cursor]).encode()).decode()
+
+
+def decode_cursor(token: str, kinds: Sequence[Callable[[str], Any]]) -> Any:
+    """The cursor (a tuple, typed part by part by kinds) of a token this service issued."""
+    if not token:
+        return None
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if not isinstance(parts, list) or len(parts) != len(kinds):
+            raise ValueError("wrong shape")
+        return tuple(kind(part) for kind, part in zip(kinds, parts, strict=True))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidArgument.one("page_token", "is not a token this service issued") from None

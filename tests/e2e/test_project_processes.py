@@ -1,0 +1,179 @@
+"""The project service as a real OS process beside the customer service: `weftwork serve
+project` dials `weftwork serve customer`, and a SIGKILL between commit and publish loses no
+event and doubles none."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import nats
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from mesh.db import create_pool
+from mesh.stack.nats import EmbeddedNats
+from tests.conftest import Stack, free_port
+from tests.integration.test_project_grpc import entry, won
+from tests.support import eventually, settings_for
+from weftwork.project.v1 import project_service_pb2 as pb
+from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
+
+WEFTWORK = Path(sys.executable).parent / "weftwork"
+
+
+class Service:
+    """`weftwork serve <name>` as a child process, started and signalled for real."""
+
+    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
+        self.name, self.env, self.log = name, {**os.environ, **env}, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(WEFTWORK), "serve", self.name], env=self.env, stdout=out, stderr=out
+            )
+
+    def signal(self, sig: int) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+    def ensure_stopped(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+async def serving(target: str, service: str) -> bool:
+    async with grpc.aio.insecure_channel(target) as channel:
+        try:
+            answer = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=1
+            )
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+@pytest.fixture
+def private_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    """A NATS of this test's own: the test stops it."""
+    server = EmbeddedNats(tmp_path / "nats", port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_sigkill_after_approval_publishes_every_event_exactly_once(
+    stack: Stack, private_nats: EmbeddedNats, tmp_path: Path
+) -> None:
+    ports = {"customer": free_port(), "project": free_port()}
+    settings, env = settings_for(
+        stack.database_url,
+        private_nats.url,
+        tmp_path,
+        WEFTWORK_CUSTOMER_PORT=str(ports["customer"]),
+        WEFTWORK_PROJECT_PORT=str(ports["project"]),
+    )
+    customer = Service("customer", env, tmp_path / "customer.log")
+    project = Service("project", env, tmp_path / "project.log")
+    target = f"127.0.0.1:{ports['project']}"
+    db = await create_pool(settings.database_url_for("project"))
+    for service in (customer, project):
+        service.start()
+    try:
+        await eventually(
+            lambda: serving(
+                f"127.0.0.1:{ports['customer']}", "weftwork.customer.v1.CustomerService"
+            ),
+            within=60,
+            what="customer SERVING",
+        )
+        await eventually(
+            lambda: serving(target, "weftwork.project.v1.ProjectService"),
+            within=60,
+            what="project SERVING",
+        )
+        await eventually(lambda: _has_stream(private_nats.url), what="the PROJECT stream")
+        # NATS goes away: the changes still commit, their events wait in the outbox ...
+        private_nats.kill()
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = pb_grpc.ProjectServiceStub(channel)
+            created = await stub.CreateEngagementFromOpportunity(won(), timeout=10)
+            engagement = created.engagement
+            await stub.UpsertPerson(
+                pb.UpsertPersonRequest(
+                    person=pb.Person(id="p-ada", name="Ada", home_entity="UK01")
+                ),
+                timeout=10,
+            )
+            submitted = await stub.SubmitTime(
+                pb.SubmitTimeRequest(entries=[entry(engagement)]), timeout=10
+            )
+            await stub.ApproveTime(
+                pb.ApproveTimeRequest(ids=[t.id for t in submitted.time_entries]), timeout=10
+            )
+        waiting = await db.fetchval(
+            "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND published_at IS NULL",
+            engagement.id,
+        )
+        assert waiting == 2
+        # ... and the process dies before it could publish them.
+        assert project.signal(signal.SIGKILL) == -signal.SIGKILL
+        private_nats.restart()
+        project.start()
+        await eventually(
+            lambda: db.fetchval(
+                "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND published_at IS NULL",
+                engagement.id,
+            ),
+            until=lambda n: n == 0,
+            within=60,
+            what="the restarted relay to publish",
+        )
+        assert await _subjects_about(private_nats.url, engagement.id) == [
+            "weftwork.project.engagement.activated.v1",
+            "weftwork.project.time_entry.approved.v1",
+        ]
+        assert project.signal(signal.SIGTERM) == 0
+        assert customer.signal(signal.SIGTERM) == 0
+    finally:
+        for service in (project, customer):
+            service.ensure_stopped()
+        await db.close()
+
+
+async def _has_stream(url: str) -> bool:
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().stream_info("PROJECT")
+    except Exception:
+        return False
+    finally:
+        await nc.close()
+    return True
+
+
+async def _subjects_about(url: str, engagement_id: str) -> list[str]:
+    """Every message on PROJECT about the engagement, in stream order."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        last = (await js.stream_info("PROJECT")).state.last_seq
+        sub = await js.subscribe("weftwork.project.>", ordered_consumer=True)
+        subjects, seq = [], 0
+        while seq < last:
+            msg = await sub.next_msg(timeout=5)
+            seq = msg.metadata.sequence.stream
+            if (msg.headers or {}).get("ce-subject") == engagement_id:
+                subjects.append(msg.subject)
+        return subjects
+    finally:
+        await nc.close()
