@@ -22,13 +22,19 @@ from gateway.clients import ServiceClients
 from gateway.context import Context
 from gateway.errors import with_codes
 from gateway.schema import build_schema
+from mesh.events.nats import NatsConnection
 from mesh.logging import configure_logging
 from mesh.settings import Settings, load_settings
+from mesh.telemetry import configure_tracing
 
 
 class WeftworkGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, settings: Settings, clients: ServiceClients, verifier: TokenVerifier
+        self,
+        settings: Settings,
+        clients: ServiceClients,
+        verifier: TokenVerifier,
+        nats: NatsConnection,
     ) -> None:
         super().__init__(
             build_schema(dev_mode=settings.dev_mode),
@@ -37,6 +43,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.clients = clients
         self.verifier = verifier
+        self.nats = nats
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -46,6 +53,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
             verifier=self.verifier,
             settings=self.settings,
             authorization=request.headers.get("authorization"),
+            nats=self.nats,
             request=request,
             response=response,
         )
@@ -119,11 +127,15 @@ async def dashboard(_: Request) -> Response:
 def create_app(settings: Settings) -> Starlette:
     clients = ServiceClients(settings)
     verifier = TokenVerifier(secret=settings.jwt_secret, public_key=settings.jwt_public_key)
-    graphql = WeftworkGraphQL(settings, clients, verifier)
+    # Subscriptions read live events from NATS; connected in the background, never blocking start.
+    nats = NatsConnection(settings.nats_url, name="weftwork-gateway")
+    graphql = WeftworkGraphQL(settings, clients, verifier, nats)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        nats.start()
         yield
+        await nats.close()
         await clients.close()
 
     app = Starlette(
@@ -144,6 +156,7 @@ def create_app(settings: Settings) -> Starlette:
 def main() -> None:
     settings = load_settings()
     configure_logging("gateway", settings.log_level)
+    configure_tracing("gateway")
     uvicorn.run(
         create_app(settings),
         host=settings.host,

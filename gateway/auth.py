@@ -16,6 +16,7 @@ MUTATION_ROLES: dict[str, frozenset[str]] = {
     "closeWonOpportunity": frozenset({"sales"}),
     **dict.fromkeys(
         [
+            "upsertPerson",
             "submitTime",
             "approveTime",
             "rejectTime",

@@ -12,6 +12,7 @@ from mesh.grpc.client import open_channel
 from mesh.settings import Settings
 from weftwork.billing.v1 import billing_service_pb2_grpc
 from weftwork.customer.v1 import customer_service_pb2_grpc
+from weftwork.mesh.v1 import integration_service_pb2_grpc, lineage_service_pb2_grpc
 from weftwork.project.v1 import project_service_pb2_grpc
 from weftwork.revenue.v1 import revenue_service_pb2_grpc
 
@@ -45,6 +46,15 @@ class ServiceClients:
         self.project = project_service_pb2_grpc.ProjectServiceStub(self._channels["project"])
         self.billing = billing_service_pb2_grpc.BillingServiceStub(self._channels["billing"])
         self.revenue = revenue_service_pb2_grpc.RevenueServiceStub(self._channels["revenue"])
+        # Every service serves the kit's lineage and integration services next to its own.
+        self.lineage = {
+            name: lineage_service_pb2_grpc.LineageServiceStub(channel)
+            for name, channel in self._channels.items()
+        }
+        self.integration = {
+            name: integration_service_pb2_grpc.IntegrationServiceStub(channel)
+            for name, channel in self._channels.items()
+        }
 
     async def close(self) -> None:
         for channel in self._channels.values():

@@ -11,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 from gateway.auth import Principal, TokenVerifier
 from gateway.clients import ServiceClients
 from gateway.loaders import Loaders
+from mesh.events.nats import NatsConnection
 from mesh.settings import Settings
 
 
@@ -20,6 +21,7 @@ class Context:
     verifier: TokenVerifier
     settings: Settings
     authorization: str | None
+    nats: NatsConnection
     request: Any = None
     response: Any = None
     # Set by the websocket protocol from the connection_init payload.

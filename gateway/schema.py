@@ -15,19 +15,33 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.tracing import OpenTelemetryExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from gateway.billing.mutations import BillingMutations
+from gateway.billing.queries import BillingQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
+from gateway.engagements.mutations import EngagementMutations
+from gateway.engagements.queries import EngagementQueries
+from gateway.engagements.subscriptions import EngagementSubscriptions
 from gateway.errors import GatewayError, MaskUnexpectedErrors
+from gateway.operations.queries import OperationsQueries
+from gateway.revenue.mutations import RevenueMutations
+from gateway.revenue.queries import RevenueQueries
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 2_000
 
-Query = merge_types("Query", (CustomerQueries,))
-Mutation = merge_types("Mutation", (CustomerMutations,))
+Query = merge_types(
+    "Query",
+    (EngagementQueries, CustomerQueries, BillingQueries, RevenueQueries, OperationsQueries),
+)
+Mutation = merge_types(
+    "Mutation", (EngagementMutations, BillingMutations, RevenueMutations, CustomerMutations)
+)
 
 
 class WeftworkSchema(strawberry.Schema):
@@ -42,6 +56,9 @@ class WeftworkSchema(strawberry.Schema):
             super().process_errors(bugs, execution_context)
 
 
+Subscription = merge_types("Subscription", (EngagementSubscriptions,))
+
+
 def build_schema(*, dev_mode: bool) -> strawberry.Schema:
     """Abuse limits always; introspection (and GraphiQL, in the app) only in development mode."""
     # Factories: strawberry makes fresh extension instances per operation.
@@ -54,7 +71,11 @@ def build_schema(*, dev_mode: bool) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         MaskUnexpectedErrors,
+        # A span per operation: the root of the trace that gRPC, the outbox and consumers continue.
+        OpenTelemetryExtension,
     ]
     if not dev_mode:
         extensions.append(DisableIntrospection)
-    return WeftworkSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return WeftworkSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )

@@ -16,6 +16,7 @@ from mesh.tokens import issue_token
 EXPECTED = {
     "sales": {"closeWonOpportunity"},
     "delivery": {
+        "upsertPerson",
         "submitTime",
         "approveTime",
         "rejectTime",

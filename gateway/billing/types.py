@@ -1,0 +1,107 @@
+"""Invoices as the controller sees them: numbered, taxed, paid, or voided with a credit note."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+import strawberry
+
+from gateway.common import Money, date, money_required
+from gateway.context import Info
+from gateway.customers.types import Customer
+from gateway.engagements.types import Engagement
+from weftwork.billing.v1 import billing_service_pb2 as pb
+
+
+@strawberry.enum
+class InvoiceStatus(enum.Enum):
+    DRAFT = pb.INVOICE_STATUS_DRAFT
+    ISSUED = pb.INVOICE_STATUS_ISSUED
+    PARTIALLY_PAID = pb.INVOICE_STATUS_PARTIALLY_PAID
+    PAID = pb.INVOICE_STATUS_PAID
+    VOID = pb.INVOICE_STATUS_VOID
+
+
+@strawberry.enum
+class InvoiceLineKind(enum.Enum):
+    TIME = pb.INVOICE_LINE_KIND_TIME
+    EXPENSE = pb.INVOICE_LINE_KIND_EXPENSE
+    MILESTONE = pb.INVOICE_LINE_KIND_MILESTONE
+
+
+@strawberry.type
+class InvoiceLine:
+    kind: InvoiceLineKind
+    description: str
+    quantity: Decimal
+    unit_price: Money
+    amount: Money
+
+
+@strawberry.type
+class Invoice:
+    id: strawberry.ID
+    number: str | None
+    status: InvoiceStatus
+    legal_entity: str
+    issue_date: dt.date | None
+    due_date: dt.date | None
+    currency: str
+    lines: list[InvoiceLine]
+    subtotal: Money
+    tax: Money
+    tax_rate: Decimal | None
+    tax_note: str | None
+    total: Money
+    amount_paid: Money
+    balance: Money
+    credit_note_number: str | None
+    version: int
+    engagement_id: strawberry.Private[str]
+    customer_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def engagement(self, info: Info) -> Engagement | None:
+        found = await info.context.loaders.engagements.load(self.engagement_id)
+        return Engagement.from_proto(found) if found else None
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer | None:
+        found = await info.context.loaders.customers.load(self.customer_id)
+        return Customer.from_proto(found) if found else None
+
+    @classmethod
+    def from_proto(cls, i: pb.Invoice) -> Invoice:
+        c = i.currency
+        return cls(
+            id=strawberry.ID(i.id),
+            number=i.number or None,
+            status=InvoiceStatus(i.status),
+            legal_entity=i.legal_entity,
+            issue_date=date(i.issue_date),
+            due_date=date(i.due_date),
+            currency=c,
+            lines=[
+                InvoiceLine(
+                    kind=InvoiceLineKind(line.kind),
+                    description=line.description,
+                    quantity=Decimal(line.quantity or "0"),
+                    unit_price=money_required(line.unit_price, c),
+                    amount=money_required(line.amount, c),
+                )
+                for line in i.lines
+            ],
+            subtotal=money_required(i.subtotal, c),
+            tax=money_required(i.tax, c),
+            tax_rate=Decimal(i.tax_rate) if i.tax_rate else None,
+            tax_note=i.tax_note or None,
+            total=money_required(i.total, c),
+            amount_paid=money_required(i.amount_paid, c),
+            balance=money_required(i.balance, c),
+            credit_note_number=i.credit_note_number or None,
+            version=i.version,
+            engagement_id=i.engagement_id,
+            customer_id=i.customer_id,
+        )

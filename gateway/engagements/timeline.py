@@ -1,0 +1,100 @@
+"""The engagement's lineage: every event any service produced for it, in order, and live."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from gateway.clients import ServiceClients
+from gateway.errors import call
+from mesh.events.cloudevents import ENGAGEMENT_HEADER, InvalidEventHeaders, parse_event_headers
+from mesh.events.nats import NatsConnection
+from weftwork.mesh.v1 import lineage_service_pb2 as pb
+
+# Services whose events can belong to an engagement (customer events never do).
+PRODUCERS = ("project", "billing", "revenue")
+
+
+@strawberry.type(description="One event in an engagement's life, as its producer recorded it.")
+class LifecycleEvent:
+    id: strawberry.ID
+    type: str = strawberry.field(description="The subject, e.g. weftwork.billing.invoice.issued.v1")
+    source: str
+    aggregate_id: str
+    aggregate_version: int
+    time: dt.datetime
+    published: bool
+
+
+async def _service_timeline(
+    clients: ServiceClients, service: str, engagement_id: str
+) -> list[LifecycleEvent]:
+    events: list[LifecycleEvent] = []
+    token = ""
+    while True:
+        page = await call(
+            service,
+            clients.lineage[service].ListEngagementEvents(
+                pb.ListEngagementEventsRequest(
+                    engagement_id=engagement_id, page_size=500, page_token=token
+                )
+            ),
+        )
+        events += [
+            LifecycleEvent(
+                id=strawberry.ID(e.id),
+                type=e.type,
+                source=e.source,
+                aggregate_id=e.aggregate_id,
+                aggregate_version=e.aggregate_version,
+                time=e.time.ToDatetime(dt.UTC),
+                published=e.published,
+            )
+            for e in page.events
+        ]
+        token = page.next_page_token
+        if not token:
+            return events
+
+
+async def timeline(clients: ServiceClients, engagement_id: str) -> list[LifecycleEvent]:
+    """All services asked at once; merged by commit time (ties by producer order)."""
+    answers = await asyncio.gather(
+        *(_service_timeline(clients, s, engagement_id) for s in PRODUCERS)
+    )
+    return sorted((e for events in answers for e in events), key=lambda e: e.time)
+
+
+async def live_events(
+    nats: NatsConnection, engagement_id: str
+) -> AsyncGenerator[LifecycleEvent, None]:
+    """Its events as they are published: live and at-most-once (the timeline has the past)."""
+    await nats.wait_connected(10)
+    subscription = await nats.client.subscribe("weftwork.>")
+    seen: set[str] = set()  # a relay re-publishing after a crash sends an event twice
+    try:
+        async for message in subscription.messages:
+            headers = message.headers or {}
+            if headers.get(ENGAGEMENT_HEADER) != engagement_id:
+                continue
+            try:
+                attributes = parse_event_headers(headers)
+            except InvalidEventHeaders:
+                continue
+            if str(attributes.id) in seen:
+                continue
+            seen.add(str(attributes.id))
+            yield LifecycleEvent(
+                id=strawberry.ID(str(attributes.id)),
+                type=attributes.type,
+                source=attributes.source,
+                aggregate_id=attributes.aggregate_id,
+                aggregate_version=attributes.aggregate_version,
+                time=attributes.time,
+                published=True,
+            )
+    finally:
+        await subscription.unsubscribe()

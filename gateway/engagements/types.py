@@ -1,0 +1,318 @@
+"""The engagement view: one thread through sales, delivery and finance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from gateway.common import Money, date, decimal, money, money_required
+from gateway.context import Info
+from gateway.customers.types import Customer
+from gateway.engagements.timeline import LifecycleEvent, timeline
+from gateway.errors import call
+from gateway.pagination import Connection, paginate
+from weftwork.project.v1 import project_service_pb2 as pb
+
+if TYPE_CHECKING:
+    from gateway.billing.types import Invoice
+    from gateway.revenue.types import RevenuePosition
+
+InvoiceRef = Annotated["Invoice", strawberry.lazy("gateway.billing.types")]
+PositionRef = Annotated["RevenuePosition", strawberry.lazy("gateway.revenue.types")]
+
+
+@strawberry.enum
+class EngagementStatus(enum.Enum):
+    ACTIVE = pb.ENGAGEMENT_STATUS_ACTIVE
+    COMPLETED = pb.ENGAGEMENT_STATUS_COMPLETED
+
+
+@strawberry.enum
+class BillingModel(enum.Enum):
+    TIME_AND_MATERIALS = pb.BILLING_MODEL_TIME_AND_MATERIALS
+    FIXED_FEE = pb.BILLING_MODEL_FIXED_FEE
+    MILESTONE = pb.BILLING_MODEL_MILESTONE
+
+
+@strawberry.enum
+class MilestoneStatus(enum.Enum):
+    PLANNED = pb.MILESTONE_STATUS_PLANNED
+    COMPLETED = pb.MILESTONE_STATUS_COMPLETED
+
+
+@strawberry.enum
+class TimeEntryStatus(enum.Enum):
+    SUBMITTED = pb.TIME_ENTRY_STATUS_SUBMITTED
+    APPROVED = pb.TIME_ENTRY_STATUS_APPROVED
+    REJECTED = pb.TIME_ENTRY_STATUS_REJECTED
+
+
+@strawberry.enum
+class ExpenseStatus(enum.Enum):
+    SUBMITTED = pb.EXPENSE_STATUS_SUBMITTED
+    APPROVED = pb.EXPENSE_STATUS_APPROVED
+
+
+@strawberry.type
+class Opportunity:
+    system: str
+    external_id: str
+
+
+@strawberry.type
+class Budget:
+    hours: Decimal | None
+    approved_hours: Decimal
+    burn_percent: Decimal | None = strawberry.field(description="approved / budget hours, in %")
+
+
+@strawberry.type
+class RateCardLine:
+    role: str
+    bill_rate: Decimal
+    _cost_rate: strawberry.Private[Decimal]
+
+    @strawberry.field(description="Needs the finance, executive or admin role; null otherwise.")
+    def cost_rate(self, info: Info) -> Decimal | None:
+        return self._cost_rate if info.context.principal.sees_costs else None
+
+
+@strawberry.type
+class Milestone:
+    id: strawberry.ID
+    name: str
+    amount: Money
+    due_date: dt.date | None
+    status: MilestoneStatus
+    completed_on: dt.date | None
+
+    @classmethod
+    def from_proto(cls, m: pb.Milestone, currency: str) -> Milestone:
+        return cls(
+            id=strawberry.ID(m.id),
+            name=m.name,
+            amount=money_required(m.amount, currency),
+            due_date=date(m.due_date),
+            status=MilestoneStatus(m.status),
+            completed_on=date(m.completed_on),
+        )
+
+
+@strawberry.type(description="Which services have set the engagement up (from its activation).")
+class Setup:
+    project: bool
+    billing: bool
+    revenue: bool
+
+
+@strawberry.type
+class TimeEntry:
+    id: strawberry.ID
+    engagement_id: strawberry.ID
+    person_id: str
+    role: str
+    date: dt.date
+    hours: Decimal
+    billable: bool
+    status: TimeEntryStatus
+    description: str
+    bill_rate: Decimal | None
+    bill_amount: Money | None
+    rejection_reason: str | None
+    external_id: str | None
+    _cost_rate: strawberry.Private[Decimal | None]
+    _cost_amount: strawberry.Private[Money | None]
+
+    @strawberry.field
+    def cost_rate(self, info: Info) -> Decimal | None:
+        return self._cost_rate if info.context.principal.sees_costs else None
+
+    @strawberry.field
+    def cost_amount(self, info: Info) -> Money | None:
+        return self._cost_amount if info.context.principal.sees_costs else None
+
+    @strawberry.field
+    async def engagement(self, info: Info) -> Engagement | None:
+        found = await info.context.loaders.engagements.load(str(self.engagement_id))
+        return Engagement.from_proto(found) if found else None
+
+    @classmethod
+    def from_proto(cls, t: pb.TimeEntry) -> TimeEntry:
+        entry_date = date(t.date)
+        assert entry_date is not None
+        return cls(
+            id=strawberry.ID(t.id),
+            engagement_id=strawberry.ID(t.engagement_id),
+            person_id=t.person_id,
+            role=t.role,
+            date=entry_date,
+            hours=Decimal(t.hours),
+            billable=t.billable,
+            status=TimeEntryStatus(t.status),
+            description=t.description,
+            bill_rate=decimal(t.bill_rate),
+            bill_amount=money(t.bill_amount),
+            rejection_reason=t.rejection_reason or None,
+            external_id=t.external_id or None,
+            _cost_rate=decimal(t.cost_rate),
+            _cost_amount=money(t.cost_amount),
+        )
+
+
+@strawberry.type
+class Expense:
+    id: strawberry.ID
+    status: ExpenseStatus
+    amount: Money
+    billable_amount: Money | None
+    category: str
+    billable: bool
+    date: dt.date
+    person_id: str
+    description: str
+    external_id: str | None
+
+    @classmethod
+    def from_proto(cls, e: pb.Expense) -> Expense:
+        spent_on = date(e.date)
+        amount = money(e.amount)
+        assert spent_on is not None and amount is not None
+        return cls(
+            id=strawberry.ID(e.id),
+            status=ExpenseStatus(e.status),
+            amount=amount,
+            billable_amount=money(e.billable_amount),
+            category=e.category,
+            billable=e.billable,
+            date=spent_on,
+            person_id=e.person_id,
+            description=e.description,
+            external_id=e.external_id or None,
+        )
+
+
+@strawberry.type
+class Engagement:
+    id: strawberry.ID
+    code: str
+    name: str
+    status: EngagementStatus
+    legal_entity: str
+    currency: str
+    billing_model: BillingModel
+    opportunity: Opportunity
+    contract_value: Money | None
+    start_date: dt.date | None
+    end_date: dt.date | None
+    budget: Budget
+    rate_card: list[RateCardLine]
+    milestones: list[Milestone]
+    payment_terms_days: int
+    expense_markup_percent: Decimal
+    version: int
+    customer_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer | None:
+        found = await info.context.loaders.customers.load(self.customer_id)
+        return Customer.from_proto(found) if found else None
+
+    @strawberry.field(
+        description="Every invoice billing holds for the engagement, drafts included."
+    )
+    async def invoices(self, info: Info) -> list[InvoiceRef]:
+        from gateway.billing.types import Invoice
+
+        held = await info.context.loaders.invoices_by_engagement.load(str(self.id))
+        return [Invoice.from_proto(i) for i in held.invoices]
+
+    @strawberry.field(description="Revenue position; null until revenue has set the engagement up.")
+    async def revenue(self, info: Info) -> PositionRef | None:
+        from gateway.revenue.types import RevenuePosition
+
+        position = await info.context.loaders.positions.load(str(self.id))
+        return RevenuePosition.from_proto(position) if position else None
+
+    @strawberry.field
+    async def setup(self, info: Info) -> Setup:
+        billing = await info.context.loaders.invoices_by_engagement.load(str(self.id))
+        position = await info.context.loaders.positions.load(str(self.id))
+        return Setup(project=True, billing=billing.set_up, revenue=position is not None)
+
+    @strawberry.field(description="Every event any service produced for it, in order: its lineage.")
+    async def timeline(self, info: Info) -> list[LifecycleEvent]:
+        return await timeline(info.context.clients, str(self.id))
+
+    @strawberry.field
+    async def time_entries(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: TimeEntryStatus | None = None,
+    ) -> Connection[TimeEntry]:
+        client = info.context.clients.project
+
+        async def fetch(size: int, token: str) -> tuple[Sequence[TimeEntry], str]:
+            page = await call(
+                "project",
+                client.ListTimeEntries(
+                    pb.ListTimeEntriesRequest(
+                        engagement_id=str(self.id),
+                        status=status.value if status else pb.TIME_ENTRY_STATUS_UNSPECIFIED,
+                        page_size=size,
+                        page_token=token,
+                    )
+                ),
+            )
+            return [TimeEntry.from_proto(t) for t in page.time_entries], page.next_page_token
+
+        return await paginate(fetch, first=first, after=after)
+
+    @strawberry.field
+    async def expenses(self, info: Info) -> list[Expense]:
+        page = await call(
+            "project",
+            info.context.clients.project.ListExpenses(
+                pb.ListExpensesRequest(engagement_id=str(self.id), page_size=100)
+            ),
+        )
+        return [Expense.from_proto(e) for e in page.expenses]
+
+    @classmethod
+    def from_proto(cls, e: pb.Engagement) -> Engagement:
+        budget = decimal(e.budget_hours)
+        approved = decimal(e.approved_hours) or Decimal(0)
+        burn = (approved * 100 / budget).quantize(Decimal("0.1")) if budget else None
+        return cls(
+            id=strawberry.ID(e.id),
+            code=e.code,
+            name=e.name,
+            status=EngagementStatus(e.status),
+            legal_entity=e.legal_entity,
+            currency=e.currency,
+            billing_model=BillingModel(e.billing_model),
+            opportunity=Opportunity(
+                system=e.opportunity.system, external_id=e.opportunity.external_id
+            ),
+            contract_value=money(e.contract_value),
+            start_date=date(e.start_date),
+            end_date=date(e.end_date),
+            budget=Budget(hours=budget, approved_hours=approved, burn_percent=burn),
+            rate_card=[
+                RateCardLine(
+                    role=r.role, bill_rate=Decimal(r.bill_rate), _cost_rate=Decimal(r.cost_rate)
+                )
+                for r in e.rate_card
+            ],
+            milestones=[Milestone.from_proto(m, e.currency) for m in e.milestones],
+            payment_terms_days=e.payment_terms_days,
+            expense_markup_percent=decimal(e.expense_markup_percent) or Decimal(0),
+            version=e.version,
+            customer_id=e.customer_id,
+        )
