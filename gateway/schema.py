@@ -44,6 +44,13 @@ Mutation = merge_types(
 )
 
 
+class OperationSpans(OpenTelemetryExtension):
+    """One span per operation: the root of the trace that gRPC, the outbox and consumers
+    continue. Per-field spans would cost more than most resolvers, so fields get none."""
+
+    resolve = SchemaExtension.resolve  # type: ignore[assignment]
+
+
 class WeftworkSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -71,8 +78,7 @@ def build_schema(*, dev_mode: bool) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         MaskUnexpectedErrors,
-        # A span per operation: the root of the trace that gRPC, the outbox and consumers continue.
-        OpenTelemetryExtension,
+        OperationSpans,
     ]
     if not dev_mode:
         extensions.append(DisableIntrospection)

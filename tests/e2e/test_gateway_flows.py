@@ -7,58 +7,11 @@ real Starlette app. Revenue and billing follow events, so their numbers are poll
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import pytest
-
-from gateway.app import create_app
-from mesh.tokens import issue_token
-from services.billing.main import SPEC as BILLING
-from services.customer.main import SPEC as CUSTOMER
-from services.project.main import SPEC as PROJECT
-from services.revenue.main import SPEC as REVENUE
-from tests.conftest import Stack, free_port
-from tests.support import eventually, serving, settings_for
-
-SECRET = "flows-secret-flows-secret-flows-secret"
-
-
-@pytest.fixture(scope="module")
-async def api(
-    stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[httpx.AsyncClient]:
-    ports = {name: free_port() for name in ("customer", "project", "billing", "revenue")}
-    settings, _ = settings_for(
-        stack.database_url,
-        module_nats,
-        tmp_path_factory.mktemp("flows"),
-        WEFTWORK_JWT_SECRET=SECRET,
-        **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    )
-    async with contextlib.AsyncExitStack() as running:
-        for spec in (CUSTOMER, PROJECT, BILLING, REVENUE):
-            await running.enter_async_context(serving(spec, settings, port=ports[spec.name]))
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                client.headers["Authorization"] = "Bearer " + issue_token(
-                    SECRET, subject="e2e", roles=["admin"], entities=["*"]
-                )
-                yield client
-
-
-async def gql(api: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    response = await api.post("/graphql", json={"query": query, "variables": variables})
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body["errors"]
-    data: dict[str, Any] = body["data"]
-    return data
-
+from tests.e2e.platform import Platform, gql
+from tests.support import eventually
 
 CLOSE_WON = """
 mutation($input: OpportunityWonInput!) {
@@ -121,7 +74,7 @@ def opportunity(ref: str, entity: str, currency: str, model: str, **terms: Any) 
     }
 
 
-async def close_won(api: httpx.AsyncClient, **opp: Any) -> dict[str, Any]:
+async def close_won(api: Platform, **opp: Any) -> dict[str, Any]:
     data = await gql(api, CLOSE_WON, input=opp)
     engagement: dict[str, Any] = data["closeWonOpportunity"]["engagement"]
     assert engagement["status"] == "ACTIVE"
@@ -129,7 +82,7 @@ async def close_won(api: httpx.AsyncClient, **opp: Any) -> dict[str, Any]:
 
 
 async def record_time(
-    api: httpx.AsyncClient, engagement_id: str, person: str, entries: list[tuple[str, str, bool]]
+    api: Platform, engagement_id: str, person: str, entries: list[tuple[str, str, bool]]
 ) -> list[dict[str, Any]]:
     await gql(api, PERSON, p={"id": person, "name": person.title(), "homeEntity": "US01"})
     submitted = await gql(
@@ -154,9 +107,7 @@ async def record_time(
     return rows
 
 
-async def position_when(
-    api: httpx.AsyncClient, engagement_id: str, **expected: str
-) -> dict[str, Any]:
+async def position_when(api: Platform, engagement_id: str, **expected: str) -> dict[str, Any]:
     """Poll the engagement view until revenue shows the expected amounts."""
 
     def matches(view: dict[str, Any]) -> bool:
@@ -175,7 +126,7 @@ async def position_when(
     return engagement
 
 
-async def draft_for(api: httpx.AsyncClient, engagement_id: str, cutoff: str) -> str:
+async def draft_for(api: Platform, engagement_id: str, cutoff: str) -> str:
     async def run() -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = (await gql(api, RUN, c=cutoff, e=engagement_id))["runBilling"]
         return found
@@ -185,7 +136,7 @@ async def draft_for(api: httpx.AsyncClient, engagement_id: str, cutoff: str) -> 
     return str(drafts[0]["id"])
 
 
-async def test_time_and_materials_from_close_won_to_paid(api: httpx.AsyncClient) -> None:
+async def test_time_and_materials_from_close_won_to_paid(api: Platform) -> None:
     engagement = await close_won(api, **opportunity("TM-1", "US01", "USD", "TIME_AND_MATERIALS"))
     eid = engagement["id"]
     rows = await record_time(
@@ -244,7 +195,7 @@ async def test_time_and_materials_from_close_won_to_paid(api: httpx.AsyncClient)
     assert "weftwork.billing.payment.recorded.v1" in kinds
 
 
-async def test_fixed_fee_recognizes_by_hours_and_bills_by_milestone(api: httpx.AsyncClient) -> None:
+async def test_fixed_fee_recognizes_by_hours_and_bills_by_milestone(api: Platform) -> None:
     engagement = await close_won(
         api,
         **opportunity(
@@ -296,7 +247,7 @@ async def test_fixed_fee_recognizes_by_hours_and_bills_by_milestone(api: httpx.A
 
 
 async def test_milestone_engagement_bills_and_recognizes_at_completion(
-    api: httpx.AsyncClient,
+    api: Platform,
 ) -> None:
     engagement = await close_won(
         api,
