@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 import uvicorn
@@ -158,7 +159,10 @@ def main() -> None:
     configure_logging("gateway", settings.log_level)
     configure_tracing("gateway")
     uvicorn.run(
-        create_app(settings),
+        # A factory: uvicorn builds the app inside its own event loop, where the gRPC channels
+        # (bound to the loop they are created in) will be used.
+        functools.partial(create_app, settings),
+        factory=True,
         host=settings.host,
         port=settings.gateway_port,
         loop="uvloop",

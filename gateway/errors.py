@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -12,6 +13,7 @@ from strawberry.extensions import MaskErrors
 from mesh.grpc.errors import field_violations
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class GatewayError(Exception):
@@ -64,6 +66,7 @@ _BY_STATUS: dict[grpc.StatusCode, type[GatewayError]] = {
 def from_rpc_error(error: grpc.aio.AioRpcError, service: str) -> GatewayError:
     kind = _BY_STATUS.get(error.code())
     if kind is None:
+        log.error("%s failed: %s %s", service, error.code(), error.details())
         return GatewayError("internal error")
     if kind is Unavailable:
         return Unavailable(f"the {service} service is unavailable; retry later")
@@ -98,6 +101,12 @@ class MaskUnexpectedErrors(MaskErrors):
         )
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        # The client gets nothing; the log gets everything (masking runs before logging would).
+        log.error(
+            "unexpected error in %s",
+            ".".join(str(p) for p in error.path or ()),
+            exc_info=error.original_error,
+        )
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import inspect
 import sys
 from collections.abc import Callable, Sequence
@@ -135,6 +136,13 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    # The demo is a GraphQL client of the gateway, loaded by name like `serve gateway`.
+    del args
+    importlib.import_module("gateway.demo").main()
+    return 0
+
+
 def _dlq_arguments(parser: argparse.ArgumentParser) -> None:
     from mesh.stack import dlq
 
@@ -155,20 +163,8 @@ def _dlq(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_available_yet(name: str) -> Command:
-    def run(args: argparse.Namespace) -> int:
-        del args
-        print(f"weftwork {name}: not available yet", file=sys.stderr)
-        return USAGE_ERROR
-
-    def arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-
-    return Command(f"{name} (not available yet)", run, arguments)
-
-
-# The subcommand table. To wire a command, replace its placeholder with a Command whose
-# run() imports its module lazily (so `weftwork --help` stays fast and free of I/O libraries).
+# The subcommand table. Each run() imports its module lazily (so `weftwork --help` stays fast
+# and free of I/O libraries).
 COMMANDS: dict[str, Command] = {
     "up": Command("start PostgreSQL, NATS and every service; Ctrl-C stops all", _up, _up_arguments),
     "serve": Command("run one service (or the gateway) in this process", _serve, _serve_arguments),
@@ -177,7 +173,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "status": Command("health of each service, NATS and PostgreSQL", _status),
     "token": Command("print a signed token for the local gateway", _token, _token_arguments),
-    "demo": _not_available_yet("demo"),
+    "demo": Command("seed a realistic demo firm through the gateway's GraphQL API", _demo),
     "dlq": Command("list, replay or discard dead letters", _dlq, _dlq_arguments),
 }
 

@@ -21,6 +21,8 @@ import uvloop
 from mesh.db import create_pool
 from mesh.events.consumer import EventConsumer
 from mesh.events.handlers import EventHandlers
+from mesh.events.integration import FULL_NAME as INTEGRATION
+from mesh.events.integration import IntegrationServicer
 from mesh.events.lineage import FULL_NAME as LINEAGE
 from mesh.events.lineage import LineageServicer
 from mesh.events.nats import NatsConnection
@@ -33,7 +35,7 @@ from mesh.migrations import migrate, service_components
 from mesh.retry import backoff_delay
 from mesh.settings import Settings, load_settings
 from mesh.telemetry import configure_tracing
-from weftwork.mesh.v1 import lineage_service_pb2_grpc
+from weftwork.mesh.v1 import integration_service_pb2_grpc, lineage_service_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +106,21 @@ async def running_service(
             await relay.run(stop)
 
     bind_port = settings.grpc_ports[spec.name] if port is None else port
-    lineage = ServiceBinding(
-        LINEAGE,
-        lineage_service_pb2_grpc.add_LineageServiceServicer_to_server,
-        LineageServicer(pool),
-    )
+    # Every service serves the kit's lineage and integration status next to its own API.
+    kit = [
+        ServiceBinding(
+            LINEAGE,
+            lineage_service_pb2_grpc.add_LineageServiceServicer_to_server,
+            LineageServicer(pool),
+        ),
+        ServiceBinding(
+            INTEGRATION,
+            integration_service_pb2_grpc.add_IntegrationServiceServicer_to_server,
+            IntegrationServicer(pool, spec.name),
+        ),
+    ]
     server = GrpcServer(
-        [*spec.bindings(ctx), lineage],
+        [*spec.bindings(ctx), *kit],
         address=f"{settings.host}:{bind_port}",
         grace_seconds=settings.shutdown_grace_seconds,
         background=[provision_then_relay, *(c.run for c in spec.consumers(ctx))],

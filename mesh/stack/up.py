@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import signal
 import sys
 from collections.abc import Sequence
 
-from mesh.settings import Settings
+import httpx
+
+from mesh.settings import SERVICES, Settings
 from mesh.stack.entrypoints import GATEWAY, gateway_present, present_services
 from mesh.stack.migrate import describe, migrate_services
 from mesh.stack.servers import embedded_postgres, local_nats, local_postgres
@@ -41,12 +44,38 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
             child_specs(live, runnable, dev=dev), grace=settings.shutdown_grace_seconds
         )
         print(render_endpoints(live, runnable), flush=True)
+        seeding = None
         if GATEWAY in runnable:
             secret = settings.jwt_secret or local_secret(settings.data_dir)
             token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
+            url = f"http://{settings.host}:{settings.gateway_port}/graphql"
+            if dev:
+                print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
             print(f"  admin token (24 h): {token}", flush=True)
+            if dev and len(services) == len(SERVICES):
+                seeding = asyncio.create_task(seed_demo(url, token, stop))
         await supervisor.run(stop)
+        if seeding is not None:
+            seeding.cancel()
     return 0
+
+
+async def seed_demo(url: str, token: str, stop: asyncio.Event) -> None:
+    """Seed the demo firm once the gateway answers (idempotent: a restart adds nothing)."""
+    demo = importlib.import_module("gateway.demo")  # a GraphQL client, loaded like `serve`
+    attempt = 0
+    while not stop.is_set():
+        try:
+            counts = await demo.seed(url, token)
+        except (OSError, demo.DemoError, httpx.HTTPError) as exc:
+            attempt += 1
+            if attempt > 30:
+                print(f"demo: not seeded ({exc}); run `weftwork demo` later", flush=True)
+                return
+            await asyncio.sleep(min(5.0, 0.5 * attempt))  # services still starting
+            continue
+        print("demo firm ready: " + ", ".join(f"{n} {w}" for w, n in counts.items()), flush=True)
+        return
 
 
 def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[ChildSpec]:
