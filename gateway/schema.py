@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLResolveInfo
+from opentelemetry import trace
 from strawberry.extensions import (
     DisableIntrospection,
+    LifecycleStep,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -46,9 +50,32 @@ Mutation = merge_types(
 
 class OperationSpans(OpenTelemetryExtension):
     """One span per operation: the root of the trace that gRPC, the outbox and consumers
-    continue. Per-field spans would cost more than most resolvers, so fields get none."""
+    continue. Per-field spans would cost more than most resolvers, so fields get none; the
+    root fields run inside the operation's span so their gRPC calls join its trace."""
 
-    resolve = SchemaExtension.resolve  # type: ignore[assignment]
+    def resolve(
+        self,
+        _next: Callable[..., Any],
+        root: Any,
+        info: GraphQLResolveInfo[Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        if info.path.prev is not None:
+            return _next(root, info, *args, **kwargs)
+        return self._in_operation_span(_next, root, info, *args, **kwargs)
+
+    async def _in_operation_span(
+        self,
+        _next: Callable[..., Any],
+        root: Any,
+        info: GraphQLResolveInfo[Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        with trace.use_span(self._span_holder[LifecycleStep.OPERATION], end_on_exit=False):
+            result = _next(root, info, *args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
 
 
 class WeftworkSchema(strawberry.Schema):
