@@ -277,3 +277,33 @@ async def _collect(
     request = GraphQLRequest(subscription, variable_values={"id": engagement_id})
     async for result in session.subscribe(request):
         into.append(result["engagementEvents"])
+
+
+async def test_integration_status_shows_every_outbox_and_consumer_and_settles(
+    api: Platform, hundred: list[str]
+) -> None:
+    query = """{ integrationStatus { settled
+      outboxes { service unpublished }
+      consumers { stream name pending ackPending redelivered }
+      deadLetters { service consumer pending } } }"""
+
+    status = await eventually(
+        lambda: gql(api, query),
+        until=lambda d: d["integrationStatus"]["settled"],
+        what="every event delivered",
+    )
+    found = status["integrationStatus"]
+    assert {o["service"] for o in found["outboxes"]} == {
+        "customer",
+        "project",
+        "billing",
+        "revenue",
+    }
+    assert {(c["stream"], c["name"]) for c in found["consumers"]} >= {
+        ("CUSTOMER", "project-customer"),
+        ("CUSTOMER", "billing-customer"),
+        ("PROJECT", "billing-project"),
+        ("PROJECT", "revenue-project"),
+        ("BILLING", "revenue-billing"),
+    }
+    assert found["deadLetters"] == []
