@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from google.type import date_pb2, money_pb2
 
+from mesh import requests
 from mesh.errors import InvalidArgument
 from mesh.grpc.convert import date_from_proto, date_to_proto, money_from_proto, money_to_proto
 from mesh.grpc.convert import timestamp_to_proto as timestamp
@@ -18,7 +19,6 @@ from services.billing.domain.aging import CurrencyAging
 from services.billing.domain.model import BillableItem, Invoice, InvoiceStatus, ItemKind, Payment
 from weftwork.billing.v1 import billing_service_pb2 as pb
 
-MAX_BATCH = 1000
 KINDS = {
     ItemKind.TIME: pb.INVOICE_LINE_KIND_TIME,
     ItemKind.EXPENSE: pb.INVOICE_LINE_KIND_EXPENSE,
@@ -117,16 +117,11 @@ def aging_to_proto(aging: CurrencyAging) -> pb.CurrencyAging:
 
 
 def parse_id(value: str, field: str, kind: str = "invoice") -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument.one(field, f"{value[:64]!r} is not an {kind} id (a UUID)") from None
+    return requests.parse_id(value, field, kind=f"an {kind} id")
 
 
 def parse_ids(values: list[str], field: str, kind: str = "invoice") -> list[uuid.UUID]:
-    if len(values) > MAX_BATCH:
-        raise InvalidArgument.one(field, f"at most {MAX_BATCH} ids per call")
-    return [parse_id(v, f"{field}[{i}]", kind) for i, v in enumerate(values)]
+    return requests.parse_ids(values, field, kind=f"an {kind} id")
 
 
 def parse_date(message: date_pb2.Date, field: str) -> dt.date:

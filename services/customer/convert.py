@@ -6,6 +6,7 @@ import base64
 import binascii
 import uuid
 
+from mesh import requests
 from mesh.errors import InvalidArgument
 from mesh.grpc.convert import timestamp_to_proto
 from services.customer.domain.model import Customer, ExternalRef, MatchRule
@@ -18,7 +19,6 @@ MATCH_RULES = {
     MatchRule.NAME: pb.MATCH_RULE_NAME,
     MatchRule.CREATED: pb.MATCH_RULE_CREATED,
 }
-MAX_BATCH = 1000
 
 
 def customer_to_proto(customer: Customer) -> pb.Customer:
@@ -37,16 +37,11 @@ def customer_to_proto(customer: Customer) -> pb.Customer:
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument.one(field, f"{value[:64]!r} is not a customer id (a UUID)") from None
+    return requests.parse_id(value, field, kind="a customer id")
 
 
 def parse_ids(values: list[str], field: str) -> list[uuid.UUID]:
-    if len(values) > MAX_BATCH:
-        raise InvalidArgument.one(field, f"at most {MAX_BATCH} ids per call")
-    return [parse_id(v, f"{field}[{i}]") for i, v in enumerate(values)]
+    return requests.parse_ids(values, field, kind="a customer id")
 
 
 def ref_from_proto(message: pb.ExternalRef) -> ExternalRef:

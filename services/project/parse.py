@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from google.type import date_pb2, money_pb2
 
+from mesh import requests
 from mesh.errors import InvalidArgument, Violations
 from mesh.money import Money
 from services.project.domain.expenses import ExpenseDraft
@@ -50,16 +51,11 @@ def status_filter(value: int, mapping: Mapping[E, int], field: str) -> E | None:
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument.one(field, f"{value[:64]!r} is not an id (a UUID)") from None
+    return requests.parse_id(value, field)
 
 
 def parse_ids(values: Sequence[str], field: str, *, limit: int = MAX_BATCH_GET) -> list[uuid.UUID]:
-    if len(values) > limit:
-        raise InvalidArgument.one(field, f"at most {limit} ids per call")
-    return [parse_id(v, f"{field}[{i}]") for i, v in enumerate(values)]
+    return requests.parse_ids(values, field, limit=limit)
 
 
 def date_or_none(message: Any, field: str) -> dt.date | None:

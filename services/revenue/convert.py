@@ -13,6 +13,7 @@ from typing import Any
 
 from google.type import date_pb2
 
+from mesh import requests
 from mesh.errors import InvalidArgument
 from mesh.grpc.convert import date_from_proto, date_to_proto, money_to_proto, timestamp_to_proto
 from services.revenue.domain.accounts import ChartOfAccounts
@@ -25,7 +26,6 @@ from weftwork.project.v1 import project_service_pb2 as project_pb
 from weftwork.revenue.v1 import events_pb2
 from weftwork.revenue.v1 import revenue_service_pb2 as pb
 
-MAX_BATCH = 1000
 _ENTITY = re.compile(r"^[A-Z0-9]{2,16}$")
 BILLING_MODELS = {
     BillingModel.TIME_AND_MATERIALS: project_pb.BILLING_MODEL_TIME_AND_MATERIALS,
@@ -167,18 +167,11 @@ def group_by(value: int) -> GroupBy:
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument.one(
-            field, f"{value[:64]!r} is not an engagement id (a UUID)"
-        ) from None
+    return requests.parse_id(value, field, kind="an engagement id")
 
 
 def parse_ids(values: list[str], field: str) -> list[uuid.UUID]:
-    if len(values) > MAX_BATCH:
-        raise InvalidArgument.one(field, f"at most {MAX_BATCH} ids per call")
-    return [parse_id(v, f"{field}[{i}]") for i, v in enumerate(values)]
+    return requests.parse_ids(values, field, kind="an engagement id")
 
 
 def parse_entity(value: str, field: str) -> str:
