@@ -275,14 +275,23 @@ class Engagement:
         return await paginate(fetch, first=first, after=after)
 
     @strawberry.field
-    async def expenses(self, info: Info) -> list[Expense]:
-        page = await call(
-            "project",
-            info.context.clients.project.ListExpenses(
-                pb.ListExpensesRequest(engagement_id=str(self.id), page_size=100)
-            ),
-        )
-        return [Expense.from_proto(e) for e in page.expenses]
+    async def expenses(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Expense]:
+        client = info.context.clients.project
+
+        async def fetch(size: int, token: str) -> tuple[Sequence[Expense], str]:
+            page = await call(
+                "project",
+                client.ListExpenses(
+                    pb.ListExpensesRequest(
+                        engagement_id=str(self.id), page_size=size, page_token=token
+                    )
+                ),
+            )
+            return [Expense.from_proto(e) for e in page.expenses], page.next_page_token
+
+        return await paginate(fetch, first=first, after=after)
 
     @classmethod
     def from_proto(cls, e: pb.Engagement) -> Engagement:

@@ -307,3 +307,39 @@ async def test_integration_status_shows_every_outbox_and_consumer_and_settles(
         ("BILLING", "revenue-billing"),
     }
     assert found["deadLetters"] == []
+
+
+async def test_expenses_are_submitted_approved_and_listed_with_markup(api: Platform) -> None:
+    spec = {**won("EXP-1"), "expenseMarkupPercent": "10"}
+    engagement = (await gql(api, CLOSE_WON, input=spec))["closeWonOpportunity"]["engagement"]
+    await gql(
+        api, 'mutation { upsertPerson(input: {id: "exp-p", name: "E", homeEntity: "US01"}) { id } }'
+    )
+    submit = """mutation($x: ExpenseInput!) { submitExpense(input: $x) { id status } }"""
+    ids = []
+    for amount, billable in (("200.00", True), ("35.50", False)):
+        x = {
+            "engagementId": engagement["id"],
+            "personId": "exp-p",
+            "date": "2026-02-03",
+            "amount": amount,
+            "category": "travel",
+            "billable": billable,
+            "externalId": f"exp-{amount}",
+        }
+        ids.append((await gql(api, submit, x=x))["submitExpense"]["id"])
+    approved = await gql(
+        api, "mutation($ids: [ID!]!) { approveExpenses(ids: $ids) { status } }", ids=ids
+    )
+    assert [e["status"] for e in approved["approveExpenses"]] == ["APPROVED", "APPROVED"]
+    listed = await gql(
+        api,
+        """query($id: ID!) { engagement(id: $id) { expenses(first: 1) {
+             edges { node { amount { amount } billableAmount { amount } billable } }
+             pageInfo { hasNextPage endCursor } } } }""",
+        id=engagement["id"],
+    )
+    page = listed["engagement"]["expenses"]
+    # 200.00 x (1 + 10%) = 220.00 billable; a second page holds the non-billable one.
+    assert page["edges"][0]["node"]["billableAmount"]["amount"] == "220.00"
+    assert page["pageInfo"]["hasNextPage"] is True
