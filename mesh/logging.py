@@ -22,5 +22,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Chatty libraries stay at WARNING unless we debug.
-    for name in ("nats", "asyncio", "grpc"):
+    for name in ("nats", "asyncio", "grpc", "httpx"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
