@@ -224,34 +224,50 @@ async def measure(database_url: str, nats_url: str, data_dir: Path) -> None:
 
 
 async def run_all(settings: Settings, customer_port: int) -> None:
-    submit, approve, copy = [], [], []
-    entries = BATCHES * BATCH_SIZE
     async with (
         serving(CUSTOMER, settings, customer_port),  # where the project service dials it
         serving(PROJECT, settings) as port,
         open_channel(f"127.0.0.1:{port}", deadline_seconds=30) as channel,
     ):
-        stub = pb_grpc.ProjectServiceStub(channel)
-        for run in range(RUNS):
-            s, a = await through_the_service(stub, run)
-            c = await with_copy(settings.database_url_for("project"))
-            submit.append(s)
-            approve.append(a)
-            copy.append(c)
-            print(
-                f"run {run + 1}: submit {entries / s:,.0f}/s, approve {entries / a:,.0f}/s,"
-                f" submit+approve {entries / (s + a):,.0f}/s, COPY {entries / c:,.0f}/s",
-                flush=True,
-            )
-    s, a, c = (statistics.median(x) for x in (submit, approve, copy))
-    ours, ceiling = entries / (s + a), entries / c
+        figures = await submit_approve_copy(
+            pb_grpc.ProjectServiceStub(channel), settings.database_url_for("project")
+        )
+    ceiling = figures["copy"]
     print(f"\n{BATCHES} batches x {BATCH_SIZE} entries, medians of {RUNS} runs:")
-    print(f"  SubmitTime                    {entries / s:>9,.0f} entries/s")
-    print(f"  ApproveTime                   {entries / a:>9,.0f} entries/s")
-    print(f"  submit + approve              {ours:>9,.0f} entries/s")
+    print(f"  SubmitTime                    {figures['submit']:>9,.0f} entries/s")
+    print(f"  ApproveTime                   {figures['approve']:>9,.0f} entries/s")
+    print(f"  submit + approve              {figures['submit_approve']:>9,.0f} entries/s")
     print(f"  copy_records_to_table         {ceiling:>9,.0f} rows/s")
-    print(f"  submit / COPY                 {entries / s / ceiling:>9.1%}")
-    print(f"  submit + approve / COPY       {ours / ceiling:>9.1%}")
+    print(f"  submit / COPY                 {figures['submit'] / ceiling:>9.1%}")
+    print(f"  submit + approve / COPY       {figures['submit_approve'] / ceiling:>9.1%}")
+
+
+async def submit_approve_copy(
+    stub: pb_grpc.ProjectServiceStub, copy_dsn: str, runs: int = RUNS, first_run: int = 0
+) -> dict[str, float]:
+    """Medians over `runs` of SubmitTime, ApproveTime, both, and COPY (entries or rows/s).
+    Also used by `python -m bench` against the project service as its own process."""
+    submit, approve, copy = [], [], []
+    entries = BATCHES * BATCH_SIZE
+    for run in range(first_run, first_run + runs):
+        s, a = await through_the_service(stub, run)
+        c = await with_copy(copy_dsn)
+        submit.append(s)
+        approve.append(a)
+        copy.append(c)
+        print(
+            f"run {run + 1}: submit {entries / s:,.0f}/s, approve {entries / a:,.0f}/s,"
+            f" submit+approve {entries / (s + a):,.0f}/s, COPY {entries / c:,.0f}/s",
+            flush=True,
+        )
+    s, a, c = (statistics.median(x) for x in (submit, approve, copy))
+    return {
+        "entries": entries,
+        "submit": entries / s,
+        "approve": entries / a,
+        "submit_approve": entries / (s + a),
+        "copy": entries / c,
+    }
 
 
 def main() -> None:

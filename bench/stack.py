@@ -1,0 +1,204 @@
+"""The platform under test, started for the benchmark alone and always stopped afterwards.
+
+Embedded PostgreSQL (with `track_commit_timestamp`, so every row's commit time can be read
+back) and NATS in a temporary directory on free ports; the four services and the gateway as
+real processes (`weftwork serve <name>`), each with its log file; a thread sampling RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import grpc
+import psutil
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bench.processes import BenchError, Child, MemorySampler, cpu_seconds, spawn
+from mesh.events.nats import NatsConnection
+from mesh.settings import SERVICES, local_socket_dir, with_database
+from mesh.stack.nats import EmbeddedNats
+from mesh.stack.postgres import EmbeddedPostgres
+
+WEFTWORK = Path(sys.executable).parent / "weftwork"
+JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123"
+# Durable consumers of the platform: (stream, durable). Drained between phases.
+CONSUMERS = (
+    ("PROJECT", "billing-project"),
+    ("PROJECT", "revenue-project"),
+    ("BILLING", "revenue-billing"),
+    ("CUSTOMER", "billing-customer"),
+    ("CUSTOMER", "project-customer"),
+)
+HEALTH_NAMES = {
+    "customer": "weftwork.customer.v1.CustomerService",
+    "project": "weftwork.project.v1.ProjectService",
+    "billing": "weftwork.billing.v1.BillingService",
+    "revenue": "weftwork.revenue.v1.RevenueService",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Platform:
+    data_dir: Path
+    server_url: str  # the PostgreSQL server; each service has database weftwork_<service>
+    nats_url: str
+    ports: dict[str, int]
+    children: dict[str, Child] = field(default_factory=dict)
+    memory: MemorySampler = field(default_factory=MemorySampler)
+    postgres_version: str = ""
+    nats_version: str = ""
+
+    def dsn(self, database: str) -> str:
+        return with_database(self.server_url, database)
+
+    def service_dsn(self, service: str) -> str:
+        return self.dsn(f"weftwork_{service}")
+
+    def target(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service]}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "WEFTWORK_DATA_DIR": str(self.data_dir),
+            "WEFTWORK_DATABASE_URL": self.server_url,
+            "WEFTWORK_NATS_URL": self.nats_url,
+            "WEFTWORK_JWT_SECRET": JWT_SECRET,
+            "WEFTWORK_LOG_LEVEL": "WARNING",
+            "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
+            **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+        }
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU each process has used so far (PostgreSQL: its live backends too;
+        "bench": this process, the load generator), and the busy time of the whole machine
+        ("machine"), which shows what other people's processes took on a shared box."""
+        used = {
+            name: cpu_seconds(pid, name == "postgres") for name, pid in self.memory.pids.items()
+        }
+        machine = psutil.cpu_times()
+        busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+        return {**used, "bench": cpu_seconds(os.getpid(), False), "machine": busy}
+
+    def check_alive(self) -> None:
+        for child in self.children.values():
+            child.check_alive()
+
+    async def drained(self, nats: NatsConnection, within: float = 300.0) -> None:
+        """Every outbox published and every consumer caught up (nothing pending or unacked)."""
+        deadline = time.monotonic() + within
+        while True:
+            self.check_alive()
+            waiting = await self._waiting(nats)
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise BenchError(f"not drained after {within:.0f} s: {waiting}")
+            await asyncio.sleep(0.2)
+
+    async def _waiting(self, nats: NatsConnection) -> dict[str, int]:
+        waiting: dict[str, int] = {}
+        for stream, durable in CONSUMERS:
+            info = await nats.jetstream.consumer_info(stream, durable)
+            if info.num_pending or info.num_ack_pending:
+                waiting[durable] = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+        for service in SERVICES:
+            conn = await asyncpg.connect(self.service_dsn(service))
+            try:
+                left = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            finally:
+                await conn.close()
+            if left:
+                waiting[f"{service} outbox"] = int(left)
+        return waiting
+
+
+@contextlib.asynccontextmanager
+async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
+    """PostgreSQL, NATS, four services and the gateway; all stopped on exit, even on failure."""
+    postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir), free_port())
+    nats = EmbeddedNats(data_dir / "nats", port=free_port())
+    platform: Platform | None = None
+    try:
+        server_url = postgres.start()
+        # Commit timestamps are a server-start setting: set it, then restart once.
+        conn = await asyncpg.connect(server_url)
+        await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+        await conn.close()
+        server_url = postgres.restart()
+        platform = Platform(
+            data_dir=data_dir,
+            server_url=server_url,
+            nats_url=nats.start(),
+            ports={name: free_port() for name in (*SERVICES, "gateway")},
+        )
+        platform.memory.pids = {"postgres": postgres.pid or 0, "nats": nats.pid or 0}
+        conn = await asyncpg.connect(server_url)
+        platform.postgres_version = await conn.fetchval("SHOW server_version")
+        await conn.close()
+        for name in (*SERVICES, "gateway"):
+            child = spawn(
+                name, [str(WEFTWORK), "serve", name], data_dir / f"{name}.log", platform.env()
+            )
+            platform.children[name] = child
+            platform.memory.pids[name] = child.proc.pid
+        await _wait_ready(platform)
+        platform.memory.start()
+        yield platform
+    finally:
+        if platform is not None:
+            platform.memory.stop()
+            for child in reversed(platform.children.values()):
+                child.stop()
+        nats.stop()
+        postgres.stop()
+
+
+async def _wait_ready(platform: Platform, within: float = 120.0) -> None:
+    deadline = time.monotonic() + within
+    pending = [*SERVICES, "gateway", "consumers"]
+    async with NatsConnection(platform.nats_url, name="bench-ready") as nats:
+        while pending:
+            platform.check_alive()
+            if time.monotonic() > deadline:
+                raise BenchError(f"not ready after {within:.0f} s: {', '.join(pending)}")
+            pending = [name for name in pending if not await _ready(platform, nats, name)]
+            if pending:
+                await asyncio.sleep(0.25)
+        version = nats.client.connected_server_version
+        platform.nats_version = f"{version.major}.{version.minor}.{version.patch}"
+
+
+async def _ready(platform: Platform, nats: NatsConnection, name: str) -> bool:
+    try:
+        if name == "gateway":
+            reader, writer = await asyncio.open_connection("127.0.0.1", platform.ports["gateway"])
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            status = await asyncio.wait_for(reader.readline(), 2)
+            writer.close()
+            return b" 200 " in status
+        if name == "consumers":
+            for stream, durable in CONSUMERS:
+                await nats.jetstream.consumer_info(stream, durable)
+            return True
+        async with grpc.aio.insecure_channel(platform.target(name)) as channel:
+            answer = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=HEALTH_NAMES[name]), timeout=2
+            )
+        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+    except Exception:
+        return False
