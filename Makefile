@@ -63,3 +63,15 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Benchmarks against the limit (bench/): one table, JSON under bench/results/. Not a test.
+.PHONY: bench
+bench: $(STAMP)
+	$(PY) -m bench
+
+# The fault-injection suite at full size (>= 10,000 money events): kills, restarts, pauses and
+# network faults under load, then prints faults injected, events, lost and duplicated.
+# WEFTWORK_FAULT_SEED=<n> replays a run.
+.PHONY: faults
+faults: $(STAMP)
+	WEFTWORK_FAULT_SIZE=full $(PY) -m pytest -q -s -p no:cacheprovider tests/faults/test_faults.py

@@ -1,0 +1,143 @@
+"""After a run: read every service's database (read-only) and JetStream, and count what was
+lost or applied twice. Event delivery is checked here; the books in tests/faults/books.py."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+import nats
+
+from mesh.events.handlers import EventHandlers
+from mesh.events.streams import stream_name, stream_subjects
+from mesh.settings import SERVICES
+from services.billing.intake import customer_handlers, project_handlers
+from services.project.main import customer_events_handlers
+from services.revenue.consumers import event_handlers
+from tests.faults.cluster import Platform
+
+MONEY_SUBJECTS = {
+    "weftwork.project.time_entry.approved.v1": "time approvals",
+    "weftwork.project.expense.approved.v1": "expenses",
+    "weftwork.project.milestone.completed.v1": "milestones",
+    "weftwork.project.engagement.completed.v1": "engagement completions",
+    "weftwork.billing.invoice.issued.v1": "invoices",
+    "weftwork.billing.invoice.voided.v1": "voids",
+    "weftwork.billing.payment.recorded.v1": "payments",
+}
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str  # the durable consumer and inbox name, as the service's main.py declares it
+    producer: str
+    service: str
+    handlers: Callable[[], EventHandlers]
+
+    def subjects(self) -> list[str]:
+        return self.handlers().within([stream_subjects(self.producer)])
+
+
+CONSUMERS = [
+    Consumer("project-customer", "customer", "project", customer_events_handlers),
+    Consumer("billing-project", "project", "billing", project_handlers),
+    Consumer("billing-customer", "customer", "billing", customer_handlers),
+    Consumer("revenue-project", "project", "revenue", event_handlers),
+    Consumer("revenue-billing", "billing", "revenue", event_handlers),
+]
+
+
+@dataclass
+class Findings:
+    lost: Counter[str] = field(default_factory=Counter)  # by what was lost
+    duplicated: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)  # what is wrong, with examples
+    notes: list[str] = field(default_factory=list)  # worth telling, not wrong
+    events: Counter[str] = field(default_factory=Counter)  # by subject, every outbox
+    deliveries: dict[str, tuple[int, int]] = field(default_factory=dict)  # expected, applied
+
+    def count(self, kind: Counter[str], what: str, n: int, examples: object = None) -> None:
+        if n:
+            kind[what] += n
+            self.problems.append(f"{what}: {n}" + (f", e.g. {examples}" if examples else ""))
+
+    @property
+    def money_events(self) -> Counter[str]:
+        return Counter(
+            {MONEY_SUBJECTS[s]: n for s, n in self.events.items() if s in MONEY_SUBJECTS}
+        )
+
+
+@contextlib.asynccontextmanager
+async def read_only(platform: Platform) -> AsyncIterator[dict[str, asyncpg.Connection]]:
+    """One read-only connection per service database."""
+    conns: dict[str, asyncpg.Connection] = {}
+    try:
+        for service in SERVICES:
+            conns[service] = await asyncpg.connect(
+                platform.database_url(service),
+                server_settings={"default_transaction_read_only": "on"},
+            )
+        yield conns
+    finally:
+        for conn in conns.values():
+            await conn.close()
+
+
+async def check_delivery(db: dict[str, asyncpg.Connection], nats_url: str, found: Findings) -> None:
+    """Every outbox event published, kept once by its stream, and applied once by each of its
+    consumers (inbox rows counted by event id); no dead letters."""
+    outboxes: dict[str, list[asyncpg.Record]] = {}
+    for service in SERVICES:
+        rows = await db[service].fetch("SELECT id, subject, published_at FROM outbox")
+        outboxes[service] = rows
+        found.events.update(r["subject"] for r in rows)
+        found.count(found.lost, "events never published", sum(not r["published_at"] for r in rows))
+        twice = await db[service].fetch(
+            "SELECT subject, aggregate_id, aggregate_version FROM outbox"
+            " GROUP BY 1, 2, 3 HAVING count(*) > 1"
+        )
+        found.count(found.duplicated, f"{service} facts emitted twice", len(twice), twice[:3])
+        letters = await db[service].fetch("SELECT consumer, subject, error FROM dead_letters")
+        found.count(found.lost, f"{service} dead letters", len(letters), letters[:3])
+    await _check_streams(nats_url, {s: len(rows) for s, rows in outboxes.items()}, found)
+    for consumer in CONSUMERS:
+        subjects = set(consumer.subjects())
+        expected = {r["id"] for r in outboxes[consumer.producer] if r["subject"] in subjects}
+        applied = Counter(
+            {
+                r["event_id"]: r["n"]
+                for r in await db[consumer.service].fetch(
+                    "SELECT event_id, count(*) AS n FROM inbox WHERE consumer = $1 GROUP BY 1",
+                    consumer.name,
+                )
+            }
+        )
+        missing = expected - set(applied)
+        found.count(found.lost, f"{consumer.name} events not applied", len(missing), [*missing][:3])
+        doubled = [e for e, n in applied.items() if n > 1]
+        found.count(found.duplicated, f"{consumer.name} events applied twice", len(doubled))
+        strangers = set(applied) - expected
+        if strangers:
+            found.problems.append(f"{consumer.name} applied {len(strangers)} unknown events")
+        found.deliveries[consumer.name] = (len(expected), len(set(applied) & expected))
+
+
+async def _check_streams(nats_url: str, outboxes: dict[str, int], found: Findings) -> None:
+    """A stream holding fewer messages than its outbox lost acknowledged writes; more means a
+    relay re-published outside the duplicate window (harmless to the inboxes, but told)."""
+    client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3)
+    try:
+        js = client.jetstream()
+        for service, rows in outboxes.items():
+            kept = (await js.stream_info(stream_name(service))).state.messages
+            found.count(
+                found.lost, f"{service} events missing from the stream", max(0, rows - kept)
+            )
+            if kept > rows:
+                found.notes.append(f"{service}: {kept - rows} extra copies in the stream")
+    finally:
+        await client.close()

@@ -1,0 +1,254 @@
+"""The platform as under `weftwork up`, for fault injection: every part its own OS process.
+
+PostgreSQL and NATS (embedded, on free ports, in a temporary directory), the four services
+(`weftwork serve <name>`), a second billing instance (the live peer that takes over a paused
+consumer's messages), and a TCP
+proxy on the NATS and PostgreSQL links of one service, the victim of the network faults.
+The processes are started and signalled by tests/faults/launcher.py, a process of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import psutil
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from mesh.settings import SERVICES, with_database
+from tests.conftest import free_port
+from tests.faults.proxy import LinkProxy, ProxyThread
+from tests.support import eventually
+
+ROOT = Path(__file__).parents[2]
+# The consumer service that runs a second instance: the live peer of a paused one. Not revenue:
+# two revenue instances deadlock each other's batches (see docs/faults.md, "Findings").
+PEERED = ("billing",)
+# Fast reconnects: a killed service is back within seconds, and the driver should notice.
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
+
+class Launcher:
+    """The launcher process, one request at a time over its stdin and stdout."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._turn = asyncio.Lock()
+
+    @classmethod
+    async def spawn(cls) -> Launcher:
+        # No preexec_fn here: this process has threads (see launcher.py).
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.faults.launcher",
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        return cls(process)
+
+    async def __call__(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        async with self._turn:
+            self.process.stdin.write(json.dumps({"op": op, **args}).encode() + b"\n")
+            await self.process.stdin.drain()
+            line = await asyncio.wait_for(self.process.stdout.readline(), timeout=180)
+        reply: dict[str, Any] = json.loads(line or b'{"error": "launcher exited"}')
+        if "error" in reply:
+            raise RuntimeError(f"launcher {op}: {reply['error']}")
+        return reply
+
+
+@dataclass
+class Instance:
+    """One `weftwork serve <service>` process."""
+
+    name: str  # "billing", or "billing-peer"
+    service: str
+    port: int
+    env: dict[str, str]
+    log: Path
+    down_on_purpose: bool = False
+    unexpected_exits: list[int] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@dataclass
+class Platform:
+    launcher: Launcher
+    postgres_dsn: str
+    nats_url: str
+    proxies: ProxyThread
+    victim: str
+    links: dict[str, LinkProxy]  # "nats", "postgres": the victim's links
+    instances: dict[str, Instance]
+    channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+
+    def database_url(self, service: str) -> str:
+        """The service's own database, directly (the checker reads it)."""
+        return with_database(self.postgres_dsn, f"weftwork_{service}")
+
+    def main(self, service: str) -> Instance:
+        return self.instances[service]
+
+    def channel(self, service: str) -> grpc.aio.Channel:
+        """The driver's channel to a service (its first instance); closed with the platform."""
+        if service not in self.channels:
+            target = self.main(service).target
+            self.channels[service] = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        return self.channels[service]
+
+    async def start(self, instance: Instance) -> None:
+        await self.launcher(
+            "start", name=instance.name, service=instance.service, env=instance.env,
+            log=str(instance.log),
+        )  # fmt: skip
+        instance.down_on_purpose = False
+
+    async def signal(self, instance: Instance, signum: int) -> None:
+        instance.down_on_purpose |= signum == signal.SIGKILL
+        await self.launcher("send", name=instance.name, signum=int(signum))
+
+    async def wait_serving(self, *instances: Instance, within: float = 90.0) -> None:
+        for instance in instances:
+            await eventually(
+                functools.partial(serving, instance.target),
+                within=within,
+                interval=0.1,
+                what=f"{instance.name} SERVING ({instance.log})",
+            )
+
+    async def supervise(self) -> None:
+        """What a supervisor does: a process that exited on its own is started again."""
+        for instance in self.instances.values():
+            if instance.down_on_purpose:
+                continue
+            code = (await self.launcher("exited", name=instance.name))["returncode"]
+            if code is not None:
+                instance.unexpected_exits.append(code)
+                await self.start(instance)
+
+    def unexpected_exits(self) -> dict[str, list[int]]:
+        return {i.name: i.unexpected_exits for i in self.instances.values() if i.unexpected_exits}
+
+
+async def serving(target: str) -> bool:
+    async with grpc.aio.insecure_channel(target) as channel:
+        try:
+            answer = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=1
+            )
+        except grpc.aio.AioRpcError:
+            return False
+    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+@contextlib.asynccontextmanager
+async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> AsyncIterator[Platform]:
+    """Everything started and SERVING; on exit stopped, with no process left behind."""
+    # Not under pytest's tmp dir: PostgreSQL runs as an unprivileged user when we are root.
+    work_dir = Path(tempfile.mkdtemp(prefix="weftwork-faults-"))
+    launcher = await Launcher.spawn()
+    proxies = ProxyThread()
+    left_behind: list[str] = []
+    try:
+        servers = await launcher("up", work_dir=str(work_dir), nats_port=free_port())
+        links = {
+            "nats": proxies.open("nats", servers["nats_url"].removeprefix("nats://")),
+            "postgres": proxies.open("postgres", servers["socket"]),
+        }
+        instances = _instances(servers, links, log_dir, work_dir, victim, ack_wait)
+        platform = Platform(
+            launcher, servers["dsn"], servers["nats_url"], proxies, victim, links, instances
+        )
+        for instance in instances.values():
+            await platform.start(instance)
+        await platform.wait_serving(*instances.values())
+        try:
+            yield platform
+        finally:
+            for channel in platform.channels.values():
+                await channel.close()
+    finally:
+        with contextlib.suppress(Exception):
+            left_behind = (await launcher("down"))["left_behind"]
+        proxies.close()
+        assert launcher.process.stdin is not None
+        launcher.process.stdin.close()  # if "down" failed, the end of its input stops it all
+        try:
+            await asyncio.wait_for(launcher.process.wait(), 90)
+        except TimeoutError:
+            launcher.process.kill()  # its children get their parent-death signal
+            await launcher.process.wait()
+        for log in ("nats.log", "postgres.log"):
+            with contextlib.suppress(OSError):
+                shutil.copy(work_dir / log, log_dir / log)
+        shutil.rmtree(work_dir, ignore_errors=True)
+    assert not left_behind, f"processes left behind: {left_behind}"
+    assert not [p for p in psutil.process_iter() if _uses(p, work_dir)], "servers left behind"
+
+
+def _instances(
+    servers: dict[str, Any],
+    links: dict[str, LinkProxy],
+    log_dir: Path,
+    work_dir: Path,
+    victim: str,
+    ack_wait: float,
+) -> dict[str, Instance]:
+    """Each service's process (the victim's links through the proxy), and the peers."""
+    ports = {name: free_port() for name in SERVICES}
+    env = {
+        **os.environ,
+        "WEFTWORK_DATA_DIR": str(work_dir),
+        "WEFTWORK_DATABASE_URL": servers["dsn"],
+        "WEFTWORK_NATS_URL": servers["nats_url"],
+        "WEFTWORK_ACK_WAIT_SECONDS": str(ack_wait),
+        "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
+        **{f"WEFTWORK_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+    }
+    through_proxy = {
+        "WEFTWORK_NATS_URL": f"nats://127.0.0.1:{links['nats'].port}",
+        f"WEFTWORK_{victim.upper()}_DATABASE_URL": (
+            f"postgresql://postgres@127.0.0.1:{links['postgres'].port}/weftwork_{victim}"
+        ),
+    }
+    instances = {
+        s: Instance(
+            s, s, ports[s], {**env, **through_proxy} if s == victim else env, log_dir / f"{s}.log"
+        )
+        for s in SERVICES
+    }
+    for service in PEERED:
+        port, name = free_port(), f"{service}-peer"
+        peer_env = {**env, f"WEFTWORK_{service.upper()}_PORT": str(port)}
+        instances[name] = Instance(name, service, port, peer_env, log_dir / f"{name}.log")
+    return instances
+
+
+def _uses(process: psutil.Process, work_dir: Path) -> bool:
+    try:
+        return str(work_dir) in " ".join(process.cmdline())
+    except psutil.Error:
+        return False

@@ -1,0 +1,161 @@
+"""The fault suite's process launcher: a separate, single-threaded process that starts, signals
+and stops PostgreSQL, NATS and the service processes on request (JSON lines on stdin/stdout).
+
+Why a process of its own: the embedded servers (and our service processes) are forked with a
+preexec_fn (a parent-death signal), and forking with a preexec_fn from a process with other
+threads running, as the test process has (gRPC's, the TCP proxy's), can crash the child
+before it execs. Here nothing else runs. When the test process goes away, stdin ends and
+everything started here is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from mesh.settings import local_socket_dir
+from mesh.stack.nats import EmbeddedNats
+from mesh.stack.postgres import EmbeddedPostgres
+from mesh.stack.process import die_with_parent
+
+WEFTWORK = Path(sys.executable).parent / "weftwork"
+
+
+class Launcher:
+    def __init__(self) -> None:
+        self.postgres: EmbeddedPostgres | None = None
+        self.nats: EmbeddedNats | None = None
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.started: list[psutil.Process] = []
+        self.work_dir = Path()
+
+    def up(self, work_dir: str, nats_port: int) -> dict[str, Any]:
+        self.work_dir = Path(work_dir)
+        self.postgres = EmbeddedPostgres(
+            self.work_dir / "postgres", local_socket_dir(self.work_dir)
+        )
+        self.nats = EmbeddedNats(self.work_dir / "nats", port=nats_port)
+        self.postgres.start()
+        self.nats.start()
+        self._track(self.postgres.pid, self.nats.pid)
+        socket = self.postgres.socket_dir / f".s.PGSQL.{self.postgres.port}"
+        return {"dsn": self.postgres.dsn, "socket": str(socket), "nats_url": self.nats.url}
+
+    def start(self, name: str, service: str, env: dict[str, str], log: str) -> dict[str, Any]:
+        with open(log, "ab") as out:
+            child = subprocess.Popen(
+                [str(WEFTWORK), "serve", service],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGKILL),
+            )
+        self.children[name] = child
+        self._track(child.pid)
+        return {"pid": child.pid}
+
+    def send(self, name: str, signum: int) -> dict[str, Any]:
+        child = self.children[name]
+        if child.poll() is None:
+            child.send_signal(signum)
+        if signum in (signal.SIGKILL, signal.SIGTERM):
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=30)
+        return {"returncode": child.poll()}
+
+    def exited(self, name: str) -> dict[str, Any]:
+        return {"returncode": self.children[name].poll()}
+
+    def nats_kill(self) -> dict[str, Any]:
+        assert self.nats is not None
+        self.nats.kill()
+        return {}
+
+    def nats_start(self) -> dict[str, Any]:
+        assert self.nats is not None
+        self.nats.start()
+        self._track(self.nats.pid)
+        return {}
+
+    def postgres_crash(self) -> dict[str, Any]:
+        """Immediate shutdown (no checkpoint), then a start that runs crash recovery."""
+        assert self.postgres is not None
+        self.postgres.stop("immediate")
+        self.postgres.start()
+        self._track(self.postgres.pid)
+        return {}
+
+    def down(self) -> dict[str, Any]:
+        """Services first (SIGCONT, SIGTERM, a grace), then NATS, then PostgreSQL."""
+        running = [name for name, child in self.children.items() if child.poll() is None]
+        for name in running:
+            self.children[name].send_signal(signal.SIGCONT)
+            self.children[name].terminate()
+        for name in running:
+            self.send(name, signal.SIGTERM)
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        return {"left_behind": self._left_behind()}
+
+    def _track(self, *pids: int | None) -> None:
+        for pid in pids:
+            if pid is not None:
+                process = psutil.Process(pid)
+                self.started += [process, *process.children(recursive=True)]
+
+    def _left_behind(self) -> list[str]:
+        deadline = time.monotonic() + 10
+        while True:
+            alive = [p for p in self.started if _alive(p)]
+            alive += [p for p in psutil.process_iter() if _alive(p) and self._uses_ours(p)]
+            if not alive or time.monotonic() > deadline:
+                return [f"{p.pid} {p.name()}" for p in alive]
+            time.sleep(0.1)
+
+    def _uses_ours(self, process: psutil.Process) -> bool:
+        try:
+            return str(self.work_dir) in " ".join(process.cmdline())
+        except psutil.Error:
+            return False
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        # is_running compares the creation time too: a reused pid is not taken for ours.
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def main() -> None:
+    launcher = Launcher()
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            try:
+                reply = getattr(launcher, request.pop("op"))(**request)
+            except Exception as exc:
+                reply = {"error": repr(exc)}
+            print(json.dumps(reply), flush=True)
+            if "left_behind" in reply:
+                return
+    finally:
+        launcher.down()  # stdin ended (the test process is gone) or we failed: nothing stays
+
+
+if __name__ == "__main__":
+    main()

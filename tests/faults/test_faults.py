@@ -1,0 +1,186 @@
+"""No money event is lost or applied twice while services, NATS and PostgreSQL are killed,
+restarted, paused and cut off, with the services as separate OS processes.
+
+CI runs the reduced size (every service killed at least once, every other fault once);
+`make faults` sets WEFTWORK_FAULT_SIZE=full (>= 10,000 money events) and prints the table.
+WEFTWORK_FAULT_SEED replays a run: the same faults, in the same order, under the same commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import random
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import nats
+import pytest
+
+from mesh.settings import SERVICES
+from tests.faults.books import check_books
+from tests.faults.checker import Findings, check_delivery, read_only
+from tests.faults.cluster import Platform, running_platform
+from tests.faults.drain import backlog, settle
+from tests.faults.faults import CI, FULL, Fault, Injector, Size, plan
+from tests.faults.finance import Finance
+from tests.faults.proxy import Mode
+from tests.faults.report import Run, render
+from tests.faults.rpc import Caller
+from tests.faults.tamper import (
+    TAMPERED_DUPLICATED,
+    TAMPERED_LOST,
+    TAMPERED_PROBLEMS,
+    tamper,
+)
+from tests.faults.workload import Delivery
+from tests.support import eventually
+
+FULL_SIZE = os.environ.get("WEFTWORK_FAULT_SIZE") == "full"
+SEED = int(os.environ.get("WEFTWORK_FAULT_SEED") or 20261126)
+ACK_WAIT = 5.0  # seconds; a paused consumer's messages go to its peer after this
+BILLING_EVERY = 4  # delivery rounds per billing run
+MAX_BACKLOG = 2_000  # events the consumers may fall behind before the workload waits
+
+
+@dataclass(frozen=True)
+class FaultRun:
+    platform: Platform  # still running: the checker's own test tampers with it
+    size: Size
+    run: Run
+
+
+@pytest.fixture(scope="module")
+async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FaultRun]:
+    """The run: workload and faults, then heal, drain and check. Logs stay in the tmp dir."""
+    size = FULL if FULL_SIZE else CI
+    victim = random.Random(SEED).choice(["project", "billing", "revenue"])
+    faults = plan(size, random.Random(f"{SEED}/plan"), victim=victim, ack_wait=ACK_WAIT)
+    logs = tmp_path_factory.mktemp("faults")
+    _say(f"\nWEFTWORK_FAULT_SEED={SEED} ({len(faults)} faults; logs in {logs})")
+    started = time.monotonic()
+    async with running_platform(logs, victim, ACK_WAIT) as platform:
+        call = Caller()
+        delivery = Delivery(platform, random.Random(f"{SEED}/delivery"), call)
+        finance = Finance(platform, random.Random(f"{SEED}/finance"), call)
+        injector = Injector(platform, random.Random(f"{SEED}/links"), log=_say)
+        await delivery.set_up()
+        await _drive(delivery, finance, injector, faults, size)
+        _say("workload done; healing and draining")
+        await _heal(platform)
+        drained = await settle(platform, say=_say)
+        found = await check(platform)
+        run = Run(
+            SEED,
+            "full" if FULL_SIZE else "ci",
+            victim,
+            injector.injected,
+            injector.pauses_redelivered,
+            found,
+            call.retried,
+            platform.unexpected_exits(),
+            time.monotonic() - started,
+            drained,
+        )
+        yield FaultRun(platform, size, run)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600 if FULL_SIZE else 600)
+async def test_no_money_event_is_lost_or_applied_twice_under_faults(fault_run: FaultRun) -> None:
+    run, found = fault_run.run, fault_run.run.findings
+    _say(render(run))
+    assert all(run.injected[f"kill {s}"] for s in SERVICES), "every service was killed"
+    assert sum(found.money_events.values()) >= fault_run.size.money_events
+    assert not found.lost and not found.duplicated, found.problems
+    assert not found.problems
+
+
+async def test_the_checker_notices_what_a_fault_could_do(fault_run: FaultRun) -> None:
+    """The same databases, after tampering as a bug would: each harm is reported."""
+    await tamper(fault_run.platform)
+    found = await check(fault_run.platform)
+    assert set(found.lost) >= set(TAMPERED_LOST), found.lost
+    assert set(found.duplicated) >= set(TAMPERED_DUPLICATED), found.duplicated
+    for problem in TAMPERED_PROBLEMS:
+        assert any(problem in p for p in found.problems), (problem, found.problems)
+
+
+async def check(platform: Platform) -> Findings:
+    found = Findings()
+    async with read_only(platform) as db:
+        await check_delivery(db, platform.nats_url, found)
+        await check_books(db, found)
+    return found
+
+
+async def _drive(
+    delivery: Delivery, finance: Finance, injector: Injector, faults: list[Fault], size: Size
+) -> None:
+    """Both lanes of the workload while the faults are injected; until the size is reached and
+    every fault is done. The workload waits while the consumers are far behind: a run measures
+    faults under load, not how big a backlog can grow."""
+    enough = asyncio.Event()
+
+    def produced() -> int:
+        return sum(delivery.money_events.values()) + sum(finance.money_events.values())
+
+    async def deliver() -> None:
+        client = await nats.connect(delivery.platform.nats_url, max_reconnect_attempts=-1)
+        caught_up = functools.partial(_caught_up, client.jetstream())
+        try:
+            while not enough.is_set():
+                await delivery.round()
+                if delivery.rounds % 5 == 0:
+                    await eventually(caught_up, within=600, interval=0.2, what="consumers")
+                if delivery.rounds % 50 == 0:
+                    _say(f"progress: {produced():,} money events")
+        finally:
+            await client.close()
+
+    async def bill() -> None:
+        while True:
+            due, finished = delivery.rounds + BILLING_EVERY, enough.is_set()
+            await finance.round()
+            if finished:
+                return
+            await _until(functools.partial(_billing_due, delivery, due, enough))
+
+    async with asyncio.TaskGroup() as lanes:
+        lanes.create_task(deliver())
+        lanes.create_task(bill())
+        await injector.run(faults, lambda: produced() / size.money_events)
+        await _until(lambda: produced() >= size.money_events)
+        enough.set()
+
+
+def _billing_due(delivery: Delivery, due: int, enough: asyncio.Event) -> bool:
+    return delivery.rounds >= due or enough.is_set()
+
+
+async def _caught_up(js: nats.js.JetStreamContext) -> bool:
+    behind = await backlog(js)
+    return behind is None or behind < MAX_BACKLOG
+
+
+async def _heal(platform: Platform) -> None:
+    for link in platform.links.values():
+        platform.proxies.set_mode(link, Mode.PASS)
+    for instance in platform.instances.values():
+        if not instance.down_on_purpose:
+            await platform.signal(instance, signal.SIGCONT)
+    await platform.supervise()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async def holds() -> bool:
+        return condition()
+
+    await eventually(holds, within=600, interval=0.1, what="the workload")
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
