@@ -332,14 +332,18 @@ async def test_expenses_are_submitted_approved_and_listed_with_markup(api: Platf
         api, "mutation($ids: [ID!]!) { approveExpenses(ids: $ids) { status } }", ids=ids
     )
     assert [e["status"] for e in approved["approveExpenses"]] == ["APPROVED", "APPROVED"]
-    listed = await gql(
-        api,
-        """query($id: ID!) { engagement(id: $id) { expenses(first: 1) {
-             edges { node { amount { amount } billableAmount { amount } billable } }
-             pageInfo { hasNextPage endCursor } } } }""",
-        id=engagement["id"],
-    )
-    page = listed["engagement"]["expenses"]
-    # 200.00 x (1 + 10%) = 220.00 billable; a second page holds the non-billable one.
-    assert page["edges"][0]["node"]["billableAmount"]["amount"] == "220.00"
-    assert page["pageInfo"]["hasNextPage"] is True
+    query = """query($id: ID!, $after: String) { engagement(id: $id) {
+        expenses(first: 1, after: $after) {
+          edges { node { amount { amount } billableAmount { amount } billable } }
+          pageInfo { hasNextPage endCursor } } } }"""
+    first = (await gql(api, query, id=engagement["id"]))["engagement"]["expenses"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    after = first["pageInfo"]["endCursor"]
+    second = (await gql(api, query, id=engagement["id"], after=after))["engagement"]["expenses"]
+    assert second["pageInfo"]["hasNextPage"] is False
+    nodes = [e["node"] for e in first["edges"] + second["edges"]]
+    # 200.00 x (1 + 10%) = 220.00 billable; the non-billable 35.50 bills nothing.
+    assert sorted((n["amount"]["amount"], n["billableAmount"]["amount"]) for n in nodes) == [
+        ("200.00", "220.00"),
+        ("35.50", "0.00"),
+    ]
