@@ -150,11 +150,7 @@ class Injector:
         consumers = [c for c in CONSUMERS if c.service == peer.service]
         try:
             for attempt in range(1, PAUSE_ATTEMPTS + 1):
-                await eventually(
-                    functools.partial(_delivering, js, consumers[0]),
-                    within=RECOVERY_SECONDS,
-                    what=f"events flowing to {consumers[0].name}",
-                )
+                await _delivering(js, consumers[0], within=30)
                 await self.platform.signal(peer, signal.SIGSTOP)
                 seen = await _most_redelivered(js, consumers, hold)
                 await self.platform.signal(peer, signal.SIGCONT)
@@ -192,12 +188,17 @@ class Injector:
         return bool(status.outbox_oldest_age_seconds < 5)
 
 
-async def _delivering(js: JetStreamContext, consumer: Consumer) -> bool:
-    """The consumer was delivered new messages within the last half second."""
+async def _delivering(js: JetStreamContext, consumer: Consumer, *, within: float) -> bool:
+    """Whether the consumer is being delivered new messages (seen within `within` seconds): a
+    pause then finds its instance holding some. The workload may be waiting on a backlog."""
     stream = stream_name(consumer.producer)
     before = (await js.consumer_info(stream, consumer.name)).delivered.stream_seq
-    await asyncio.sleep(0.5)
-    return bool((await js.consumer_info(stream, consumer.name)).delivered.stream_seq != before)
+    until = time.monotonic() + within
+    while time.monotonic() < until:
+        await asyncio.sleep(0.2)
+        if (await js.consumer_info(stream, consumer.name)).delivered.stream_seq != before:
+            return True
+    return False
 
 
 async def _most_redelivered(js: JetStreamContext, consumers: list[Consumer], seconds: float) -> int:
