@@ -34,6 +34,6 @@ ENV PATH=/opt/weftwork/bin:$PATH \
 WORKDIR /tmp
 # Numeric, so Kubernetes can verify runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
-EXPOSE 8000 50051 50052 50053 50054
+EXPOSE 8000 50051 50052 50053 50054 9451 9452 9453 9454
 ENTRYPOINT ["weftwork"]
 CMD ["--help"]

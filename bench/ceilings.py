@@ -30,7 +30,7 @@ import uvloop
 
 from mesh.events.nats import NatsConnection
 from mesh.events.streams import ensure_consumer, ensure_stream
-from mesh.stack.process import die_with_parent
+from mesh.stack.process import dying_with_parent
 
 NAMESPACE = "bench"  # stream BENCH_PROJECT, subjects bench.project.>
 STREAM = "BENCH_PROJECT"
@@ -80,12 +80,8 @@ async def raw_jetstream(nats_url: str, messages: int, size: int, run: int) -> di
 
 async def _child(*args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.ceilings",
-        *args,
+        *dying_with_parent([sys.executable, "-m", "bench.ceilings", *args], signal.SIGKILL),
         stdout=asyncio.subprocess.PIPE,
-        preexec_fn=die_with_parent(signal.SIGKILL),
     )
 
 

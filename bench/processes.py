@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from mesh.stack.process import die_with_parent, log_tail
+from mesh.stack.process import dying_with_parent, log_tail
 
 
 class BenchError(RuntimeError):
@@ -47,12 +47,11 @@ class Child:
 def spawn(name: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> Child:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            list(args),
+            dying_with_parent(args, signal.SIGKILL),  # nothing outlives a killed bench
             env={**os.environ, **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
-            preexec_fn=die_with_parent(signal.SIGKILL),  # nothing outlives a killed bench
         )
     return Child(name, proc, log)
 

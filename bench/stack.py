@@ -81,6 +81,8 @@ class Platform:
             "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
             **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+            # Any free port: a bench beside `weftwork up` must not lose the fixed ones.
+            **{f"WEFTWORK_{name.upper()}_METRICS_PORT": "0" for name in SERVICES},
         }
 
     def cpu_seconds(self) -> dict[str, float]:

@@ -22,6 +22,7 @@ from gateway.auth import TokenVerifier
 from gateway.clients import ServiceClients
 from gateway.context import Context
 from gateway.errors import with_codes
+from gateway.metrics import GraphQLMetrics
 from gateway.schema import build_schema
 from mesh.events.nats import NatsConnection
 from mesh.logging import configure_logging
@@ -36,9 +37,10 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         clients: ServiceClients,
         verifier: TokenVerifier,
         nats: NatsConnection,
+        metrics: GraphQLMetrics,
     ) -> None:
         super().__init__(
-            build_schema(dev_mode=settings.dev_mode),
+            build_schema(dev_mode=settings.dev_mode, metrics=metrics),
             graphql_ide="graphiql" if settings.dev_mode else None,
         )
         self.settings = settings
@@ -130,7 +132,8 @@ def create_app(settings: Settings) -> Starlette:
     verifier = TokenVerifier(secret=settings.jwt_secret, public_key=settings.jwt_public_key)
     # Subscriptions read live events from NATS; connected in the background, never blocking start.
     nats = NatsConnection(settings.nats_url, name="weftwork-gateway")
-    graphql = WeftworkGraphQL(settings, clients, verifier, nats)
+    metrics = GraphQLMetrics()
+    graphql = WeftworkGraphQL(settings, clients, verifier, nats, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -145,12 +148,15 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", healthz),
+            # Prometheus, from inside the cluster: the Ingress does not route it (k8s/base).
+            Route("/metrics", metrics.endpoint),
             Route("/", dashboard),
         ],
         middleware=[Middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)],
         lifespan=lifespan,
     )
     app.state.clients = clients
+    app.state.metrics = metrics
     return app
 
 

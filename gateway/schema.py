@@ -31,6 +31,7 @@ from gateway.engagements.mutations import EngagementMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
 from gateway.errors import GatewayError, MaskUnexpectedErrors
+from gateway.metrics import GraphQLMetrics
 from gateway.operations.queries import OperationsQueries
 from gateway.revenue.mutations import RevenueMutations
 from gateway.revenue.queries import RevenueQueries
@@ -93,7 +94,7 @@ class WeftworkSchema(strawberry.Schema):
 Subscription = merge_types("Subscription", (EngagementSubscriptions,))
 
 
-def build_schema(*, dev_mode: bool) -> strawberry.Schema:
+def build_schema(*, dev_mode: bool, metrics: GraphQLMetrics | None = None) -> strawberry.Schema:
     """Abuse limits always; introspection (and GraphiQL, in the app) only in development mode."""
     # Factories: strawberry makes fresh extension instances per operation.
     extensions: list[Callable[[], SchemaExtension]] = [
@@ -109,6 +110,8 @@ def build_schema(*, dev_mode: bool) -> strawberry.Schema:
     ]
     if not dev_mode:
         extensions.append(DisableIntrospection)
+    if metrics is not None:  # outermost: times the whole operation, sees the masked errors
+        extensions.insert(0, metrics.extension)
     return WeftworkSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

@@ -97,12 +97,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from mesh.stack.status import check_all, render
+    from mesh.stack.status import check_stack, render_stack
 
     del args
-    rows = asyncio.run(check_all(load_settings()))
-    print(render(rows))
-    return 1 if any(row.down for row in rows) else 0
+    status = asyncio.run(check_stack(load_settings()))
+    print(render_stack(status))
+    return 1 if status.down else 0
 
 
 def _token_arguments(parser: argparse.ArgumentParser) -> None:
@@ -171,7 +171,9 @@ COMMANDS: dict[str, Command] = {
     "migrate": Command(
         "apply pending migrations to each service's database", _migrate, _migrate_arguments
     ),
-    "status": Command("health of each service, NATS and PostgreSQL", _status),
+    "status": Command(
+        "health of each service, NATS and PostgreSQL; consumer lag; dead letters", _status
+    ),
     "token": Command("print a signed token for the local gateway", _token, _token_arguments),
     "demo": Command("seed a realistic demo firm through the gateway's GraphQL API", _demo),
     "dlq": Command("list, replay or discard dead letters", _dlq, _dlq_arguments),

@@ -31,6 +31,7 @@ from mesh.events.streams import ensure_stream, stream_name
 from mesh.grpc.client import open_channel
 from mesh.grpc.server import GrpcServer, ServiceBinding
 from mesh.logging import configure_logging
+from mesh.metrics import ServiceMetrics, open_endpoint
 from mesh.migrations import migrate, service_components
 from mesh.retry import backoff_delay
 from mesh.settings import Settings, load_settings
@@ -46,6 +47,8 @@ class ServiceContext:
     pool: asyncpg.Pool
     nats: NatsConnection
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    metrics_port: int | None = None  # where /metrics is served (None: not served)
 
     def channel(self, service: str) -> grpc.aio.Channel:
         """One channel per downstream service, every call on it with the default deadline."""
@@ -66,6 +69,7 @@ class ServiceContext:
             handlers=handlers,
             max_deliver=self.settings.max_deliver,
             ack_wait=self.settings.ack_wait_seconds,
+            metrics=self.metrics,
         )
 
 
@@ -88,12 +92,13 @@ async def running_service(
     nats = NatsConnection(settings.nats_url, name=f"weftwork-{spec.name}")
     nats.start()
     ctx = ServiceContext(settings, pool, nats)
-    relay = OutboxRelay(pool, nats)
+    relay = OutboxRelay(pool, nats, metrics=ctx.metrics)
 
     async def provision_then_relay(stop: asyncio.Event) -> None:
         # The stream must exist before the first publish; NATS may come up after us, or blip.
         attempt = 0
         while not stop.is_set():
+            await relay.refresh_backlog()  # the backlog gauge moves even while NATS is away
             if not await nats.wait_connected(1.0):
                 continue
             try:
@@ -124,10 +129,15 @@ async def running_service(
         address=f"{settings.host}:{bind_port}",
         grace_seconds=settings.shutdown_grace_seconds,
         background=[provision_then_relay, *(c.run for c in spec.consumers(ctx))],
+        metrics=ctx.metrics,
     )
+    endpoint = open_endpoint(ctx.metrics.registry, settings.host, settings.metrics_ports[spec.name])
+    ctx.metrics_port = None if endpoint is None else endpoint.port
     try:
         yield server, ctx
     finally:
+        if endpoint is not None:
+            await asyncio.to_thread(endpoint.close)
         for channel in ctx.channels.values():
             await channel.close()
         await nats.close()

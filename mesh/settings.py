@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 SERVICES = ("customer", "project", "billing", "revenue")
 DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
+# Prometheus scrapes each service here (the gateway serves /metrics on its HTTP port).
+DEFAULT_METRICS_PORTS = {"customer": 9451, "project": 9452, "billing": 9453, "revenue": 9454}
 
 
 class SettingsError(ValueError):
@@ -99,6 +101,8 @@ class Settings:
     gateway_max_body_bytes: int = 1_000_000
     # Where other services are dialled when not on this host (WEFTWORK_<SERVICE>_TARGET).
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
+    # WEFTWORK_<SERVICE>_METRICS_PORT; 0 binds any free port (tests).
+    metrics_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -167,6 +171,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             name: target.strip()
             for name in DEFAULT_GRPC_PORTS
             if (target := env.get(f"WEFTWORK_{name.upper()}_TARGET", "")).strip()
+        },
+        metrics_ports={
+            name: _int(env, f"WEFTWORK_{name.upper()}_METRICS_PORT", port, low=0, high=65535)
+            for name, port in DEFAULT_METRICS_PORTS.items()
         },
     )
 

@@ -40,6 +40,11 @@ def settings_for(
             )
             for name in ("customer", "project", "billing", "revenue")
         },
+        # Any free port: tests run many services (and copies of one) on this machine.
+        **{
+            f"WEFTWORK_{name.upper()}_METRICS_PORT": "0"
+            for name in ("customer", "project", "billing", "revenue")
+        },
         **extra,
     }
     return load_settings(env), env

@@ -137,11 +137,46 @@ def _wiring_problems(process: Process, docs: Sequence[Doc]) -> list[str]:
     user, _, address = settings.nats_url.removeprefix("nats://").partition("@")
     if user.partition(":")[0] != name or address.partition(":")[0] not in services:
         problems.append(f"{name}: NATS URL must use user {name!r} and a Service of this overlay")
+    if name in SERVICES:
+        problems += _metrics_port_problems(process, services.get(name))
     if name in SERVICES and (cluster := database_of(process)) not in clusters:
         problems.append(
             f"{name}: database secret {cluster + '-app'!r} is no CloudNativePG cluster's"
         )
     return problems
+
+
+def _metrics_port_problems(process: Process, service: Doc | None) -> list[str]:
+    """The metrics port the service binds is the container's and its Service's port `metrics`."""
+    name, port = process.name, process.settings.metrics_ports[process.name]
+    named = {p.get("name"): p["containerPort"] for p in process.container.get("ports", [])}
+    problems = []
+    if named.get("metrics") != port:
+        problems.append(f"{name}: metrics port {port} must be the container port named 'metrics'")
+    ports = (service or {}).get("spec", {}).get("ports", [])
+    if service is not None and not any(p.get("name") == "metrics" for p in ports):
+        problems.append(f"{name}: its Service has no port named 'metrics'")
+    return problems
+
+
+def scrape_port(process: Process) -> int | None:
+    """The port Prometheus is told to scrape (prometheus.io/* pod annotations), if any."""
+    annotations = process.deployment["spec"]["template"]["metadata"].get("annotations", {})
+    if annotations.get("prometheus.io/scrape") != "true":
+        return None
+    return int(annotations.get("prometheus.io/port", "0"))
+
+
+def _scrape_problems(process: Process) -> list[str]:
+    port = scrape_port(process)
+    if port is None:
+        return []
+    annotations = process.deployment["spec"]["template"]["metadata"]["annotations"]
+    settings, name = process.settings, process.name
+    wanted = settings.gateway_port if name == GATEWAY else settings.metrics_ports[name]
+    if port != wanted or annotations.get("prometheus.io/path") != "/metrics":
+        return [f"{name}: Prometheus must scrape /metrics on port {wanted}"]
+    return []
 
 
 def database_of(process: Process) -> str:
@@ -171,6 +206,7 @@ def process_problems(docs: Sequence[Doc]) -> list[str]:
     found, problems = processes(docs)
     for process in found:
         problems += _probe_problems(process) + _drain_problems(process)
+        problems += _scrape_problems(process)
         problems += _wiring_problems(process, docs)
         if process.name in SERVICES:
             problems += _migration_problems(process, docs)

@@ -7,7 +7,16 @@ from collections.abc import Sequence
 
 from mesh.settings import DEFAULT_GRPC_PORTS
 from tools.k8s_paths import differences, evaluate
-from tools.k8s_rules import CALLS, GATEWAY, SERVICES, Doc, by_kind, database_of, processes
+from tools.k8s_rules import (
+    CALLS,
+    GATEWAY,
+    SERVICES,
+    Doc,
+    by_kind,
+    database_of,
+    processes,
+    scrape_port,
+)
 
 # Reached from outside the namespace: the ingress controller, and the CloudNativePG operator.
 OUTSIDE_IN = {GATEWAY: {8000}, "database": {8000}}
@@ -27,6 +36,8 @@ def network_problems(docs: Sequence[Doc]) -> list[str]:
     inside |= {(c, c, port) for c in clusters for port in (5432, 8000)}
     outside_in = {(GATEWAY, port) for port in OUTSIDE_IN[GATEWAY]}
     outside_in |= {(c, port) for c in clusters for port in OUTSIDE_IN["database"]}
+    # Prometheus (components/prometheus) scrapes the processes annotated for it.
+    outside_in |= {(p.name, port) for p in found if (port := scrape_port(p)) is not None}
     pods = {p.name for p in found} | {"nats"} | clusters
     outside_out = {(pod, DNS) for pod in pods} | {(c, port) for c in clusters for port in KUBE_API}
     outside_out |= {(p.name, OTLP) for p in found if "OTEL_EXPORTER_OTLP_ENDPOINT" in p.env}

@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
 
 from mesh.db import in_transaction, is_retryable
 from mesh.events.cloudevents import event_id_of
 from mesh.events.deadletters import DeadLetterReplayer, record_dead_letter
-from mesh.events.handlers import EventHandlers, PoisonMessage
+from mesh.events.handlers import Delivery, EventHandlers, PoisonMessage
 from mesh.events.inbox import apply_once
 from mesh.events.nats import NatsConnection
 from mesh.events.streams import UnsupportedServer, ensure_consumer
 from mesh.events.wakeup import sleep_unless_stopped
+from mesh.metrics import ServiceMetrics
 from mesh.retry import backoff_delay
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,15 @@ log = logging.getLogger(__name__)
 # message at max_deliver, so a last delivery whose dead-letter insert could not commit (the
 # database was down) would be lost. Our own max_deliver decides when to dead-letter instead.
 _UNLIMITED_DELIVERIES = -1
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What became of one message of a batch; counted only once the batch has committed."""
+
+    settled: bool  # acknowledge (True) or redeliver
+    kind: str  # processed, duplicate, dead_lettered or failed
+    seconds: float
 
 
 class EventConsumer:
@@ -54,6 +67,8 @@ class EventConsumer:
         redelivery_cap: float = 60.0,
         replay_poll_interval: float = 5.0,
         consumer_check_interval: float = 30.0,
+        lag_sample_interval: float = 5.0,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         if max_deliver < 1:
             raise ValueError("max_deliver must be at least 1")
@@ -69,6 +84,9 @@ class EventConsumer:
         self._redelivery_base = redelivery_base
         self._redelivery_cap = redelivery_cap
         self._consumer_check_interval = consumer_check_interval
+        self._lag_sample_interval = lag_sample_interval
+        self._lag_sampled_at = -math.inf
+        self._metrics = ServiceMetrics() if metrics is None else metrics
         self.replayer = DeadLetterReplayer(
             pool,
             consumer=name,
@@ -95,12 +113,14 @@ class EventConsumer:
                 return
             try:
                 idle_since = time.monotonic()
+                await self._sample_lag(subscription)
                 while not stop.is_set():
                     try:
                         messages = await subscription.fetch(
                             self._batch_size, timeout=self._fetch_wait
                         )
                     except TimeoutError:  # nothing to do (or NATS is reconnecting)
+                        await self._sample_lag(subscription)
                         if time.monotonic() - idle_since > self._consumer_check_interval:
                             # Servers before 2.10 leave a pull on a deleted consumer silent;
                             # asking now and then turns that into NotFoundError and a rebind.
@@ -153,17 +173,43 @@ class EventConsumer:
                 await sleep_unless_stopped(stop, backoff_delay(failures, base=0.2, cap=10.0))
         return None
 
+    async def _sample_lag(self, subscription: JetStreamContext.PullSubscription) -> None:
+        """Pending and ack-pending from JetStream's consumer info, every few idle seconds."""
+        if time.monotonic() - self._lag_sampled_at < self._lag_sample_interval:
+            return
+        self._lag_sampled_at = time.monotonic()
+        try:
+            info = await subscription.consumer_info()
+        except Exception as exc:  # the periodic consumer check decides about rebinding
+            log.debug("consumer lag not sampled", extra={"consumer": self.name, "error": repr(exc)})
+            return
+        self.record_lag(info)
+
+    def record_lag(self, info: ConsumerInfo) -> None:
+        self._metrics.consumer_pending.labels(self.name).set(info.num_pending or 0)
+        self._metrics.consumer_ack_pending.labels(self.name).set(info.num_ack_pending or 0)
+
+    def _event_type(self, subject: str) -> str:
+        # Only the catalogue's subjects become label values: a stray subject cannot add series.
+        return subject if self._handlers.get(subject) is not None else "unknown"
+
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         """Apply a fetched batch in one transaction, then acknowledge or redeliver each message."""
+        for message in messages:
+            if message.metadata.num_delivered > 1:
+                event_type = self._event_type(message.subject)
+                self._metrics.events_redelivered.labels(self.name, event_type).inc()
         try:
-            settled = await in_transaction(self._pool, lambda conn: self._apply(conn, messages))
+            outcomes = await in_transaction(self._pool, lambda conn: self._apply(conn, messages))
         except Exception as exc:
             # Nothing was committed: every message comes back, dead-lettering included.
             log.warning(
                 "batch transaction failed; redelivering it",
                 extra={"consumer": self.name, "size": len(messages), "error": repr(exc)},
             )
-            settled = [False] * len(messages)
+            outcomes = [_Outcome(False, "failed", 0.0)] * len(messages)
+        self._count(messages, outcomes)
+        settled = [outcome.settled for outcome in outcomes]
         for message, done in zip(messages, settled, strict=True):
             try:
                 if done:
@@ -174,14 +220,37 @@ class EventConsumer:
                 # It comes back after ack_wait; the inbox makes that harmless.
                 log.debug("ack/nak not sent", extra={"consumer": self.name, "error": repr(exc)})
 
-    async def _apply(self, conn: asyncpg.Connection, messages: Sequence[Msg]) -> list[bool]:
-        """True for each message that is settled (applied, duplicate, or dead-lettered)."""
-        settled: list[bool] = []
+    def _count(self, messages: Sequence[Msg], outcomes: Sequence[_Outcome]) -> None:
+        metrics = self._metrics
+        counters = {
+            "processed": metrics.events_processed,
+            "duplicate": metrics.events_duplicate,
+            "dead_lettered": metrics.events_dead_lettered,
+        }
+        for message, outcome in zip(messages, outcomes, strict=True):
+            counter = counters.get(outcome.kind)
+            if counter is None:
+                continue
+            event_type = self._event_type(message.subject)
+            counter.labels(self.name, event_type).inc()
+            if outcome.kind == "processed":
+                metrics.event_handler_seconds.labels(self.name, event_type).observe(outcome.seconds)
+        if messages:
+            # What JetStream still holds for us after this batch (ack-pending comes with idling).
+            metrics.consumer_pending.labels(self.name).set(messages[-1].metadata.num_pending or 0)
+
+    async def _apply(self, conn: asyncpg.Connection, messages: Sequence[Msg]) -> list[_Outcome]:
+        """Per message: settled (applied, duplicate, or dead-lettered) or to be redelivered."""
+        outcomes: list[_Outcome] = []
+        await self._handlers.prepare_batch(
+            conn, [Delivery(m.subject, m.headers or {}, m.data) for m in messages]
+        )
         for message in messages:
             deliveries = message.metadata.num_delivered
+            started = time.perf_counter()
             try:
                 async with conn.transaction():  # a savepoint inside the batch transaction
-                    await apply_once(
+                    applied = await apply_once(
                         conn,
                         consumer=self.name,
                         handlers=self._handlers,
@@ -191,13 +260,13 @@ class EventConsumer:
                     )
             except PoisonMessage as exc:
                 await self._dead_letter(conn, message, exc)
-                settled.append(True)
+                outcomes.append(_Outcome(True, "dead_lettered", 0.0))
             except Exception as exc:
                 if is_retryable(exc):
                     raise  # rerun the whole batch on a fresh snapshot
                 if deliveries >= self._max_deliver:
                     await self._dead_letter(conn, message, exc)
-                    settled.append(True)
+                    outcomes.append(_Outcome(True, "dead_lettered", 0.0))
                 else:
                     log.warning(
                         "event handler failed; will redeliver",
@@ -208,10 +277,11 @@ class EventConsumer:
                             "error": repr(exc),
                         },
                     )
-                    settled.append(False)
+                    outcomes.append(_Outcome(False, "failed", 0.0))
             else:
-                settled.append(True)
-        return settled
+                kind = "processed" if applied else "duplicate"
+                outcomes.append(_Outcome(True, kind, time.perf_counter() - started))
+        return outcomes
 
     async def _dead_letter(self, conn: asyncpg.Connection, message: Msg, exc: Exception) -> None:
         headers = message.headers or {}

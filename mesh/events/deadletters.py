@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from mesh.db import in_transaction, is_retryable
-from mesh.events.handlers import EventHandlers
+from mesh.events.handlers import Delivery, EventHandlers
 from mesh.events.inbox import apply_once
 from mesh.events.wakeup import Wakeup, sleep_unless_stopped
 from mesh.retry import backoff_delay
@@ -195,7 +195,12 @@ class DeadLetterReplayer:
             self.stream,
             self._batch_size,
         )
-        for row in rows:
+        headers = [json.loads(row["headers"]) for row in rows]
+        await self._handlers.prepare_batch(
+            conn,
+            [Delivery(r["subject"], h, r["payload"]) for r, h in zip(rows, headers, strict=True)],
+        )
+        for row, row_headers in zip(rows, headers, strict=True):
             try:
                 async with conn.transaction():
                     await apply_once(
@@ -203,7 +208,7 @@ class DeadLetterReplayer:
                         consumer=self.consumer,
                         handlers=self._handlers,
                         subject=row["subject"],
-                        headers=json.loads(row["headers"]),
+                        headers=row_headers,
                         payload=row["payload"],
                     )
             except Exception as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -32,6 +32,20 @@ class Event(Generic[M]):
 
 
 EventHandler = Callable[[asyncpg.Connection, Event[M]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message of a batch as it arrived, before anything of the batch is applied."""
+
+    subject: str
+    headers: Mapping[str, str]
+    payload: bytes
+
+
+# Runs first in each batch's transaction, e.g. to lock what the batch will touch in one fixed
+# order, so that two consumers applying overlapping batches cannot deadlock each other.
+BatchHook = Callable[[asyncpg.Connection, Sequence[Delivery]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -67,8 +81,9 @@ class Registration:
 class EventHandlers:
     """Filled once at start-up (the table at the bottom of a service's handlers.py), then read."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, before_batch: BatchHook | None = None) -> None:
         self._by_subject: dict[str, Registration] = {}
+        self._before_batch = before_batch
 
     def register(self, subject: str, message_type: type[M], handler: EventHandler[M]) -> None:
         if any(token in ("*", ">") for token in subject.split(".")):
@@ -76,6 +91,11 @@ class EventHandlers:
         if subject in self._by_subject:
             raise ValueError(f"{subject} already has a handler")
         self._by_subject[subject] = Registration(subject, message_type, handler)
+
+    async def prepare_batch(self, conn: asyncpg.Connection, batch: Sequence[Delivery]) -> None:
+        """Call at the start of a batch's transaction, before any of its messages is applied."""
+        if self._before_batch is not None and batch:
+            await self._before_batch(conn, batch)
 
     def get(self, subject: str) -> Registration | None:
         return self._by_subject.get(subject)

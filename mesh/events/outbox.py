@@ -7,8 +7,11 @@ be published" one fact; the relay turns rows into JetStream messages and marks t
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID, uuid4
@@ -20,6 +23,7 @@ from nats.js import JetStreamContext, api
 from mesh.events.cloudevents import event_headers
 from mesh.events.nats import NatsConnection
 from mesh.events.wakeup import Wakeup, sleep_unless_stopped
+from mesh.metrics import ServiceMetrics
 from mesh.retry import backoff_delay
 
 log = logging.getLogger(__name__)
@@ -135,6 +139,11 @@ async def delete_published(pool: asyncpg.Pool, *, older_than_seconds: float) -> 
     return int(result.split()[-1])
 
 
+def _stamp(acked_at: dict[UUID, float], event_id: UUID, _: object) -> None:
+    """Done-callback of a publish future: when its PubAck (or failure) arrived."""
+    acked_at.setdefault(event_id, time.monotonic())
+
+
 class BatchNotPublished(Exception):
     """JetStream did not acknowledge every event of a batch, so none of it is marked published."""
 
@@ -162,6 +171,8 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         publish_timeout: float = 10.0,
         retry_cap: float = 5.0,
+        metrics: ServiceMetrics | None = None,
+        backlog_sample_interval: float = 1.0,
     ) -> None:
         self._pool = pool
         self._nats = nats
@@ -169,6 +180,9 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._publish_timeout = publish_timeout
         self._retry_cap = retry_cap
+        self._metrics = ServiceMetrics() if metrics is None else metrics
+        self._backlog_sample_interval = backlog_sample_interval
+        self._backlog_sampled_at = -math.inf
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until stop is set; NATS or PostgreSQL being down only delays publishing."""
@@ -177,6 +191,7 @@ class OutboxRelay:
         failures = 0
         try:
             while not stop.is_set():
+                await self.refresh_backlog()
                 if not self._nats.is_connected:
                     await self._nats.wait_connected(self._poll_interval)
                     continue
@@ -198,10 +213,29 @@ class OutboxRelay:
             listening.cancel()
             await asyncio.gather(listening, return_exceptions=True)
 
+    async def sample_backlog(self) -> OutboxBacklog:
+        """Count the unpublished events into the backlog gauges (one indexed query)."""
+        waiting = await backlog(self._pool)
+        self._metrics.outbox_backlog.set(waiting.unpublished)
+        self._metrics.outbox_oldest_age.set(waiting.oldest_age_seconds)
+        return waiting
+
+    async def refresh_backlog(self) -> None:
+        """sample_backlog at most once per interval, so a busy relay does not count the table
+        after every batch; a database that is away is left to the publishing to report."""
+        if time.monotonic() - self._backlog_sampled_at < self._backlog_sample_interval:
+            return
+        self._backlog_sampled_at = time.monotonic()
+        try:
+            await self.sample_backlog()
+        except Exception as exc:
+            log.debug("outbox backlog not sampled", extra={"error": repr(exc)})
+
     async def publish_pending(self) -> int:
         """Publish one batch of the oldest unpublished events; returns how many were published."""
         js = self._nats.jetstream
         claimed: list[UUID] = []
+        latencies: list[float] = []
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 rows = await conn.fetch(
@@ -211,18 +245,25 @@ class OutboxRelay:
                 )
                 claimed = [row["id"] for row in rows]
                 if rows:
-                    await self._publish(js, rows)
+                    latencies = await self._publish(js, rows)
                     await self._mark_published(conn, claimed)
         except Exception as exc:
             if claimed:
+                self._metrics.outbox_publish_failures.inc(len(claimed))
                 await self._record_failure(claimed, exc)
             raise
+        for seconds in latencies:  # only once the batch is marked published
+            self._metrics.outbox_publish_seconds.observe(seconds)
         return len(claimed)
 
-    async def _publish(self, js: JetStreamContext, rows: list[asyncpg.Record]) -> None:
-        """Publish the batch and wait for every PubAck; BatchNotPublished names what failed."""
+    async def _publish(self, js: JetStreamContext, rows: list[asyncpg.Record]) -> list[float]:
+        """Publish the batch and wait for every PubAck; BatchNotPublished names what failed.
+
+        Returns each event's seconds from claim to PubAck."""
         futures: dict[UUID, asyncio.Future[api.PubAck]] = {}
         errors: dict[UUID, BaseException] = {}
+        claimed_at = time.monotonic()
+        acked_at: dict[UUID, float] = {}
         try:
             # publish_async futures never time out by themselves (a message buffered during a
             # reconnect may never be acknowledged), so the whole batch gets one deadline.
@@ -234,6 +275,9 @@ class OutboxRelay:
                             row["payload"],
                             headers=json.loads(row["headers"]),
                             wait_stall=self._publish_timeout,
+                        )
+                        futures[row["id"]].add_done_callback(
+                            functools.partial(_stamp, acked_at, row["id"])
                         )
                     except Exception as exc:  # e.g. over the server's max payload
                         errors[row["id"]] = exc
@@ -257,6 +301,7 @@ class OutboxRelay:
             raise BatchNotPublished(errors)
         if duplicates:
             log.info("re-published events the stream already had", extra={"count": duplicates})
+        return [acked_at[event_id] - claimed_at for event_id in futures if event_id in acked_at]
 
     async def _mark_published(self, conn: asyncpg.Connection, ids: list[UUID]) -> None:
         await conn.execute(

@@ -66,8 +66,34 @@ def field_violations(error: grpc.aio.AioRpcError) -> list[FieldViolation]:
     return found
 
 
-# Infrastructure failures that a retry may cure: UNAVAILABLE, not INTERNAL.
-_TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+# Infrastructure failures that a retry may cure: UNAVAILABLE, not INTERNAL. PostgreSQL
+# starting up (57P03) or shutting down (57P01, 57P02) answers with a server error rather than
+# dropping the connection, and a full connection table (53300) clears as sessions end.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable; asyncio's TimeoutError (a pool acquire) too
+    asyncpg.PostgresConnectionError,  # class 08, e.g. ConnectionDoesNotExistError
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+# asyncpg's InterfaceError is also how it reports misuse and bad query input (its DataError),
+# which no retry cures: only a connection or pool that is closed, or closing, is transient
+# ("connection is closed"; "cannot call Transaction.__aexit__(): the underlying connection is
+# closed", when the connection broke inside a transaction; "pool is closing" at shutdown).
+_CLOSED_CONNECTION = "connection is closed"
+_CLOSED_POOL = ("pool is closed", "pool is closing")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the error is the database or a peer being away, so a retry may succeed."""
+    if isinstance(exc, _TRANSIENT):
+        return True
+    if not isinstance(exc, asyncpg.InterfaceError):
+        return False
+    message = str(exc)
+    return message.endswith(_CLOSED_CONNECTION) or message.startswith(_CLOSED_POOL)
+
 
 Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 
@@ -78,12 +104,15 @@ def _guard(inner: Behavior, method: str) -> Behavior:
             return await inner(request, context)
         except DomainError as exc:
             await context.abort_with_status(to_status(exc))
-        except _TRANSIENT:
-            log.warning("dependency unavailable", extra={"method": method}, exc_info=True)
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "a dependency is unavailable; retry")
         except Exception as exc:
             if isinstance(exc, grpc.aio.AbortError) or type(exc).__name__ == "AbortError":
                 raise
+            if is_transient(exc):
+                log.warning("dependency unavailable", extra={"method": method}, exc_info=True)
+                await context.abort(
+                    grpc.StatusCode.UNAVAILABLE, "a dependency is unavailable; retry"
+                )
+                return
             log.exception("unhandled error", extra={"method": method})
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 

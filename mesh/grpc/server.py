@@ -16,6 +16,8 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from mesh.grpc.errors import ErrorMappingInterceptor
+from mesh.grpc.metrics import MetricsInterceptor
+from mesh.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class GrpcServer:
         address: str,
         grace_seconds: float,
         background: Sequence[BackgroundTask] = (),
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.bindings = bindings
         self.address = address
@@ -50,9 +53,11 @@ class GrpcServer:
         self.background = background
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            # Tracing outermost, so a mapped error still ends its span with the right status.
+            # Tracing outermost, so a mapped error still ends its span with the right status;
+            # metrics outside the mapping too, so they count the code the client receives.
             interceptors=[
                 aio_server_interceptor(filter_=_TRACED),  # type: ignore[no-untyped-call]
+                MetricsInterceptor(ServiceMetrics() if metrics is None else metrics),
                 ErrorMappingInterceptor(),
             ],
             options=[("grpc.so_reuseport", 0)],

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import nats
 
-from mesh.stack.process import StackError, die_with_parent, log_tail, run_blocking, wait_ready
+from mesh.stack.process import (
+    StackError,
+    dying_with_parent,
+    log_tail,
+    run_blocking,
+    wait_ready,
+)
 
 
 def nats_server_binary() -> Path:
@@ -60,12 +66,14 @@ class EmbeddedNats:
         self.config_path.write_text(self._config())
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                [str(nats_server_binary()), "--config", str(self.config_path)],
+                dying_with_parent(
+                    [str(nats_server_binary()), "--config", str(self.config_path)],
+                    signal.SIGTERM,
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C in the terminal is for the supervisor alone
-                preexec_fn=die_with_parent(signal.SIGTERM),
             )
         try:
             run_blocking(

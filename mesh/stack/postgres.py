@@ -27,7 +27,7 @@ import psutil
 
 from mesh.stack.process import (
     StackError,
-    die_with_parent,
+    dying_with_parent,
     log_tail,
     run_blocking,
     wait_gone,
@@ -90,6 +90,10 @@ class EmbeddedPostgres:
         ]
         command = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir)]
         command += ["-h", "", "-k", str(self.socket_dir), "-p", str(self.port), *settings]
+        # Immediate shutdown if we die: nobody is left to escalate a fast one that hangs.
+        command = dying_with_parent(
+            command, signal.SIGQUIT, user=run_as.get("user"), group=run_as.get("group")
+        )
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 command,
@@ -98,9 +102,6 @@ class EmbeddedPostgres:
                 stderr=subprocess.STDOUT,
                 cwd=self.data_dir,
                 start_new_session=True,  # a Ctrl-C in the terminal is for the supervisor alone
-                # Immediate shutdown if we die: nobody is left to escalate a fast one that hangs.
-                preexec_fn=die_with_parent(signal.SIGQUIT),
-                **run_as,
             )
         try:
             run_blocking(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
+import errno
 import os
+import shutil
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,30 +17,62 @@ from typing import Any, TypeVar
 import psutil
 
 T = TypeVar("T")
-_PR_SET_PDEATHSIG = 1
 
 
 class StackError(RuntimeError):
     """A local server could not be started or stopped."""
 
 
-def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to send `sig` to the child when we die (None elsewhere).
+# Runs in a fresh single-threaded interpreter between fork and the real exec: switch user (a
+# credential change clears the parent-death signal, so it comes first), ask for the signal,
+# make sure the parent has not already gone, give back the two signals Python ignores (an
+# ignored signal stays ignored across exec), and exec the command.
+_EXEC_DYING_WITH_PARENT = """\
+import ctypes, os, signal, sys
+sig, parent, uid, gid = (int(a) for a in sys.argv[1:5])
+if gid >= 0:
+    os.setgroups([])
+    os.setgid(gid)
+if uid >= 0:
+    os.setuid(uid)
+if sys.platform.startswith("linux"):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(1, sig, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)
+for ignored in (signal.SIGPIPE, signal.SIGXFSZ):
+    signal.signal(ignored, signal.SIG_DFL)
+os.execv(sys.argv[5], sys.argv[5:])
+"""
 
-    The kernel sends it when the *thread* that forked exits, so spawn from a long-lived thread
-    (the main one). It runs after subprocess's setuid, which would otherwise clear it.
+
+def dying_with_parent(
+    command: Sequence[str],
+    sig: int = signal.SIGTERM,
+    *,
+    user: int | None = None,
+    group: int | None = None,
+) -> list[str]:
+    """`command` behind a tiny exec wrapper that has Linux send it `sig` when we die.
+
+    Pass the result to subprocess/asyncio as the command, with no `preexec_fn`: Python code
+    run between fork and exec in a process with other threads (gRPC's, a proxy's) can crash
+    or hang the child. The wrapper is a fresh `python -I -S` that sets the signal, then execs
+    `command` (so its pid is the command's). It also switches to `user`/`group` if given (use
+    these instead of Popen's, which would clear the signal). The kernel sends the signal when
+    the *thread* that spawned the child exits, so spawn from a long-lived thread. The program
+    is looked up on our PATH.
     """
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not in the child
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(sig))
-        if os.getppid() != parent:  # we died between fork and prctl: nobody will signal
-            os.kill(os.getpid(), sig)
-
-    return preexec
+    if not sys.executable:
+        raise StackError("no Python interpreter to run the exec wrapper with")
+    # Found here, on our PATH, so that a missing program fails the spawn as it would unwrapped.
+    program = shutil.which(command[0])
+    if program is None:
+        raise FileNotFoundError(errno.ENOENT, "no such program", command[0])
+    ids = [str(-1 if user is None else user), str(-1 if group is None else group)]
+    wrapper = [sys.executable, "-I", "-S", "-c", _EXEC_DYING_WITH_PARENT]
+    return [*wrapper, str(int(sig)), str(os.getpid()), *ids, program, *command[1:]]
 
 
 def run_blocking(coro: Coroutine[Any, Any, T]) -> T:

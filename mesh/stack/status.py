@@ -1,9 +1,11 @@
-"""`weftwork status`: is each part of the running stack reachable and healthy?"""
+"""`weftwork status`: is each part of the running stack reachable and healthy, how far behind is
+each consumer, and how many dead letters wait in each service's database?"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -12,7 +14,7 @@ import nats
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.settings import SERVICES, Settings
-from mesh.stack.entrypoints import find_entrypoint, gateway_present
+from mesh.stack.entrypoints import find_entrypoint, gateway_present, present_services
 
 HEALTHY = frozenset({"SERVING", "UP"})
 ABSENT = "absent"  # not in this tree, so not expected to run
@@ -114,6 +116,110 @@ async def check_all(settings: Settings) -> list[PartStatus]:
     )
 
 
+@dataclass(frozen=True)
+class ConsumerLag:
+    """A durable consumer's backlog, from JetStream's consumer info."""
+
+    stream: str
+    consumer: str
+    pending: int  # in the stream, not yet delivered
+    ack_pending: int  # delivered, not yet acknowledged
+
+    @property
+    def lag(self) -> int:
+        return self.pending + self.ack_pending
+
+
+@dataclass(frozen=True)
+class DeadLetterCount:
+    """Open dead letters in one service's database (state says why there are no figures)."""
+
+    service: str
+    pending: int = 0
+    replay_requested: int = 0
+    state: str = "UP"
+
+
+async def consumer_lags(url: str) -> list[ConsumerLag] | None:
+    """Every durable consumer of every stream, or None when NATS cannot be asked."""
+
+    async def quiet(_: Exception) -> None:
+        """Failures are reported as None."""
+
+    try:
+        client = await nats.connect(
+            url,
+            connect_timeout=CHECK_SECONDS,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0,
+            error_cb=quiet,
+        )
+    except Exception:
+        return None
+    try:
+        async with asyncio.timeout(CHECK_SECONDS * 2):
+            js = client.jetstream()
+            lags = [
+                ConsumerLag(
+                    stream.config.name or "",
+                    info.name,
+                    info.num_pending or 0,
+                    info.num_ack_pending or 0,
+                )
+                for stream in await js.streams_info()
+                for info in await js.consumers_info(stream.config.name or "")
+            ]
+    except Exception:
+        return None
+    finally:
+        await client.close()
+    return sorted(lags, key=lambda c: (c.stream, c.consumer))
+
+
+async def dead_letter_count(settings: Settings, service: str) -> DeadLetterCount:
+    try:
+        conn = await asyncpg.connect(settings.database_url_for(service), timeout=CHECK_SECONDS)
+    except asyncpg.InvalidCatalogNameError:
+        return DeadLetterCount(service, state="no database")
+    except Exception:
+        return DeadLetterCount(service, state="DOWN")
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE status = 'pending') AS pending,"
+            " count(*) FILTER (WHERE status = 'replay_requested') AS replay_requested"
+            " FROM dead_letters"
+        )
+    except asyncpg.UndefinedTableError:
+        return DeadLetterCount(service, state="not migrated")
+    finally:
+        await conn.close()
+    assert row is not None
+    return DeadLetterCount(service, row["pending"], row["replay_requested"])
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    parts: list[PartStatus]
+    consumers: list[ConsumerLag] | None  # None: NATS could not be asked
+    dead_letters: list[DeadLetterCount]
+
+    @property
+    def down(self) -> bool:
+        return any(part.down for part in self.parts)
+
+
+async def check_stack(settings: Settings, services: Sequence[str] | None = None) -> StackStatus:
+    """Health, consumer lag and dead letters of the services in this tree, all at once."""
+    services = present_services() if services is None else services
+    parts, consumers, dead_letters = await asyncio.gather(
+        check_all(settings),
+        consumer_lags(settings.nats_url),
+        asyncio.gather(*(dead_letter_count(settings, service) for service in services)),
+    )
+    return StackStatus(parts, consumers, list(dead_letters))
+
+
 def redact(url: str) -> str:
     """The URL without its password, fit to print."""
     scheme, sep, rest = url.partition("://")
@@ -127,3 +233,37 @@ def redact(url: str) -> str:
 def render(rows: list[PartStatus]) -> str:
     width = max(len(r.part) for r in rows)
     return "\n".join(f"{r.part:<{width}}  {r.state:<12}  {r.address}" for r in rows)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]], numbers: range) -> list[str]:
+    """Aligned columns: text to the left, the `numbers` columns to the right."""
+    cells = [list(header), *([str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return [
+        "  ".join(
+            cell.rjust(w) if i in numbers else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]
+
+
+def render_stack(status: StackStatus) -> str:
+    lines = [render(status.parts), ""]
+    if status.consumers is None:
+        lines.append("consumers: unknown (NATS cannot be asked)")
+    elif not status.consumers:
+        lines.append("consumers: none declared yet")
+    else:
+        rows = [(c.consumer, c.stream, c.pending, c.ack_pending, c.lag) for c in status.consumers]
+        lines += _table(("consumer", "stream", "pending", "ack pending", "lag"), rows, range(2, 5))
+    lines.append("")
+    letters = [
+        (d.service, d.pending, d.replay_requested, "")
+        if d.state == "UP"
+        else (d.service, "-", "-", d.state)
+        for d in status.dead_letters
+    ]
+    header = ("service", "dead letters", "replay requested", "database")
+    lines += _table(header, letters, range(1, 3))
+    return "\n".join(lines)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mesh.retry import backoff_delay
-from mesh.stack.process import die_with_parent
+from mesh.stack.process import dying_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +99,12 @@ class Supervisor:
         """Run the child until it exits or `stop` is set; returns its exit status."""
         try:
             proc = await asyncio.create_subprocess_exec(
-                *child.argv,
+                *dying_with_parent(child.argv, signal.SIGTERM),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 env=None if child.env is None else dict(child.env),
                 start_new_session=True,
-                preexec_fn=die_with_parent(signal.SIGTERM),
                 limit=1 << 20,
             )
         except OSError as exc:

@@ -95,11 +95,15 @@ def render_endpoints(settings: Settings, running: Sequence[str]) -> str:
     rows: list[tuple[str, str, str]] = []
     for name, port in settings.grpc_ports.items():
         if name in running:
-            rows.append((name, f"gRPC {settings.host}:{port}", ""))
+            metrics = f"metrics http://{settings.host}:{settings.metrics_ports[name]}/metrics"
+            rows.append((name, f"gRPC {settings.host}:{port}", metrics))
         else:
             rows.append((name, "-", "not in this tree"))
     gateway = f"http://{settings.host}:{settings.gateway_port}/graphql"
-    rows.append((GATEWAY, *((gateway, "") if GATEWAY in running else ("-", "not in this tree"))))
+    scrape = f"metrics {gateway.removesuffix('/graphql')}/metrics"
+    rows.append(
+        (GATEWAY, *((gateway, scrape) if GATEWAY in running else ("-", "not in this tree")))
+    )
     rows.append(("NATS", settings.nats_url, _origin(settings.embedded_nats, settings, "nats")))
     if settings.embedded_postgres:
         postgres = embedded_postgres(settings)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 from google.protobuf.message import Message
 
 from mesh.errors import DomainError
-from mesh.events.handlers import Event, EventHandlers, PoisonMessage
+from mesh.events.handlers import Delivery, Event, EventHandlers, PoisonMessage
 from services.revenue import handlers, incoming
 from services.revenue.handlers import ParkedEvent, RevenueRepository
 from services.revenue.store import RevenueStore
@@ -53,9 +54,21 @@ async def _handle(conn: asyncpg.Connection, event: Event[Any]) -> None:
     await receive(RevenueStore(conn), event.type, event.message, event.id)
 
 
+async def lock_engagements(conn: asyncpg.Connection, batch: Sequence[Delivery]) -> None:
+    """Lock every engagement of a batch up front, in id order, before applying any of it.
+
+    A batch is applied in one transaction, in arrival order, and each event holds its
+    engagement (and contract row) until commit. Two consumers whose batches share engagements
+    in different orders (two replicas, or revenue's two streams) would deadlock; taken in one
+    order, the later batch waits for the earlier instead. Arrival order is kept within a batch.
+    """
+    found = (incoming.engagement_of(d.subject, d.payload) for d in batch)
+    await RevenueStore(conn).lock_engagements(sorted({e for e in found if e is not None}))
+
+
 def event_handlers() -> EventHandlers:
     """One table for both consumers: each takes the subjects of its own stream."""
-    table = EventHandlers()
+    table = EventHandlers(before_batch=lock_engagements)
     table.register(incoming.ACTIVATED, project.EngagementActivated, _handle)
     for subject, (message_type, _) in incoming.FACTS.items():
         table.register(subject, message_type, _handle)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.type import date_pb2, money_pb2
 
 from mesh.errors import Violations
@@ -249,6 +249,25 @@ FACTS: dict[str, tuple[type[Message], Callable[[Any, uuid.UUID], Fact]]] = {
     "weftwork.billing.invoice.voided.v1": (billing.InvoiceVoided, _voided),
     "weftwork.billing.payment.recorded.v1": (billing.PaymentRecorded, _payment),
 }
+
+
+# Subject -> payload type of everything revenue consumes.
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    ACTIVATED: project.EngagementActivated,
+    **{subject: message_type for subject, (message_type, _) in FACTS.items()},
+}
+
+
+def engagement_of(subject: str, payload: bytes) -> uuid.UUID | None:
+    """The engagement an event is for, read before it is applied; None if the event cannot be
+    read (applying it will say why)."""
+    message_type = MESSAGE_TYPES.get(subject)
+    if message_type is None:
+        return None
+    try:
+        return uuid.UUID(getattr(message_type.FromString(payload), "engagement_id", ""))
+    except (DecodeError, ValueError):
+        return None
 
 
 def fact_from_payload(subject: str, payload: bytes, event_id: uuid.UUID) -> Fact:

@@ -76,6 +76,15 @@ class RevenueStore(ReportStore):
             "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0))", engagement_id
         )
 
+    async def lock_engagements(self, ids: Sequence[uuid.UUID]) -> None:
+        """lock_engagement for each, one after the other in the order given, in one statement
+        (the function scan yields the array's elements in order)."""
+        await self.conn.execute(
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(e::text, 0)))"
+            " FROM unnest($1::uuid[]) AS e",
+            list(ids),
+        )
+
     async def contract(self, engagement_id: uuid.UUID) -> RevenueContract | None:
         row = await self.conn.fetchrow(f"{_CONTRACT} WHERE c.engagement_id = $1", engagement_id)
         return _contract(row) if row else None

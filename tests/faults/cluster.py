@@ -1,9 +1,9 @@
 """The platform as under `weftwork up`, for fault injection: every part its own OS process.
 
 PostgreSQL and NATS (embedded, on free ports, in a temporary directory), the four services
-(`weftwork serve <name>`), a second billing instance (the live peer that takes over a paused
-consumer's messages), and a TCP
-proxy on the NATS and PostgreSQL links of one service, the victim of the network faults.
+(`weftwork serve <name>`), a second billing and a second revenue instance (the live peers that
+take over a paused consumer's messages), and a TCP proxy on the NATS and PostgreSQL links of
+one service, the victim of the network faults.
 The processes are started and signalled by tests/faults/launcher.py, a process of its own.
 """
 
@@ -33,9 +33,9 @@ from tests.faults.proxy import LinkProxy, ProxyThread
 from tests.support import eventually
 
 ROOT = Path(__file__).parents[2]
-# The consumer service that runs a second instance: the live peer of a paused one. Not revenue:
-# two revenue instances deadlock each other's batches (see docs/faults.md, "Findings").
-PEERED = ("billing",)
+# The consumer services that run a second instance: the live peer of a paused one. Two revenue
+# instances once deadlocked each other's batches (docs/faults.md, "Findings", 1).
+PEERED = ("billing", "revenue")
 # Fast reconnects: a killed service is back within seconds, and the driver should notice.
 CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
@@ -53,7 +53,7 @@ class Launcher:
 
     @classmethod
     async def spawn(cls) -> Launcher:
-        # No preexec_fn here: this process has threads (see launcher.py).
+        # Not dying_with_parent: the launcher notices the end of its input instead.
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -227,6 +227,8 @@ def _instances(
         "WEFTWORK_ACK_WAIT_SECONDS": str(ack_wait),
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
         **{f"WEFTWORK_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        # Any free port: two instances of a service must not contend for a fixed one.
+        **{f"WEFTWORK_{s.upper()}_METRICS_PORT": "0" for s in SERVICES},
     }
     through_proxy = {
         "WEFTWORK_NATS_URL": f"nats://127.0.0.1:{links['nats'].port}",

@@ -1,11 +1,11 @@
 """The fault suite's process launcher: a separate, single-threaded process that starts, signals
 and stops PostgreSQL, NATS and the service processes on request (JSON lines on stdin/stdout).
 
-Why a process of its own: the embedded servers (and our service processes) are forked with a
-preexec_fn (a parent-death signal), and forking with a preexec_fn from a process with other
-threads running, as the test process has (gRPC's, the TCP proxy's), can crash the child
-before it execs. Here nothing else runs. When the test process goes away, stdin ends and
-everything started here is stopped.
+Why a process of its own: everything it starts gets a parent-death signal (through
+mesh.stack.process.dying_with_parent), which Linux sends when the *thread* that spawned the
+child ends; here one thread spawns everything and lives as long as the run, while the test
+process's threads come and go. When the test process goes away, stdin ends and everything
+started here is stopped; at the end it checks that nothing it started is left.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import psutil
 from mesh.settings import local_socket_dir
 from mesh.stack.nats import EmbeddedNats
 from mesh.stack.postgres import EmbeddedPostgres
-from mesh.stack.process import die_with_parent
+from mesh.stack.process import dying_with_parent
 
 WEFTWORK = Path(sys.executable).parent / "weftwork"
 
@@ -51,13 +51,12 @@ class Launcher:
     def start(self, name: str, service: str, env: dict[str, str], log: str) -> dict[str, Any]:
         with open(log, "ab") as out:
             child = subprocess.Popen(
-                [str(WEFTWORK), "serve", service],
+                dying_with_parent([str(WEFTWORK), "serve", service], signal.SIGKILL),
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
                 start_new_session=True,
-                preexec_fn=die_with_parent(signal.SIGKILL),
             )
         self.children[name] = child
         self._track(child.pid)

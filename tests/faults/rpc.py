@@ -15,8 +15,8 @@ from mesh.retry import backoff_delay
 
 R = TypeVar("R")
 # What a crash, a restart, a pause or a bad link looks like from the caller's side. INTERNAL
-# is among them because a service may not (yet) map every database error to UNAVAILABLE;
-# the run counts it separately, to be looked at.
+# is retried too, so that one unmapped error does not stop the workload, but it is counted,
+# and the run fails on it: a transient failure must reach the caller as UNAVAILABLE.
 TRANSIENT = frozenset(
     {
         grpc.StatusCode.UNAVAILABLE,

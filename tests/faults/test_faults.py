@@ -97,6 +97,8 @@ async def test_no_money_event_is_lost_or_applied_twice_under_faults(fault_run: F
     assert sum(found.money_events.values()) >= fault_run.size.money_events
     assert not found.lost and not found.duplicated, found.problems
     assert not found.problems
+    # A crash, restart or cut link is UNAVAILABLE to a caller (retry), never INTERNAL (a bug).
+    assert not run.retried["INTERNAL"], "a transient failure surfaced as INTERNAL (service logs)"
 
 
 async def test_the_checker_notices_what_a_fault_could_do(fault_run: FaultRun) -> None:

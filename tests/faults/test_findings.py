@@ -1,5 +1,6 @@
-"""What the fault suite found, each as a minimal test of the behaviour we want. They are marked
-xfail until fixed (docs/faults.md, "Findings"); remove the mark with the fix."""
+"""What the fault suite found, each as a minimal test of the behaviour we want; each failed
+before its fix (docs/faults.md, "Findings"). Finding 3 is tested in tests/integration/
+test_process.py."""
 
 from __future__ import annotations
 
@@ -23,16 +24,13 @@ from tests.support import eventually, publish_event, serving, settings_for
 from tests.unit.revenue_fakes import Engagement
 
 
-@pytest.mark.xfail(
-    reason="finding 1: two revenue replicas deadlock on contract rows (batch order)", strict=False
-)
 async def test_two_revenue_replicas_apply_a_backlog_without_deadlocking(
     stack: Stack, module_nats: str, tmp_path: Path
 ) -> None:
-    """Each replica applies a fetched batch of up to 256 events in one transaction, locking
-    each event's contract in arrival order. Two replicas whose batches hold the same
-    engagements in different orders deadlock; after in_transaction's retries the whole batch
-    is nak'ed and comes back. A backlog is applied slower by two replicas than by one."""
+    """Each replica applies a fetched batch of up to 256 events in one transaction, in arrival
+    order. Unless a batch locks its engagements up front in one order, two replicas whose
+    batches hold the same engagements in different orders deadlock; after in_transaction's
+    retries the whole batch is nak'ed and comes back."""
     settings, _ = settings_for(stack.database_url, module_nats, tmp_path)
     engagements = [Engagement(BillingModel.TIME_AND_MATERIALS) for _ in range(10)]
     rng = random.Random(7)
@@ -102,9 +100,6 @@ class _Context:
         self.code = code
 
 
-@pytest.mark.xfail(
-    reason="finding 2: PostgreSQL starting up (57P03) is mapped to INTERNAL", strict=True
-)
 @pytest.mark.parametrize(
     "error",
     [

@@ -207,6 +207,7 @@ def _up_env(data_dir: Path) -> dict[str, str]:
     env["WEFTWORK_GATEWAY_PORT"] = str(free_port())
     for name in SERVICES:
         env[f"WEFTWORK_{name.upper()}_PORT"] = str(free_port())
+        env[f"WEFTWORK_{name.upper()}_METRICS_PORT"] = str(free_port())
     for name in ("WEFTWORK_DATABASE_URL", "WEFTWORK_NATS_URL"):
         env.pop(name, None)  # `up` must start its own servers
     return env

@@ -119,6 +119,7 @@ def test_up_table_says_where_each_part_listens(tmp_path: Path) -> None:
     table = render_endpoints(settings, ["customer"])
     assert table.startswith("weftwork is up")
     assert "customer    gRPC 127.0.0.1:6001" in table
+    assert "metrics http://127.0.0.1:9451/metrics" in table
     assert "not in this tree" in table.split("project", 1)[1].splitlines()[0]
     assert "nats://127.0.0.1:4223" in table
     assert f"socket {tmp_path / 'run'} (port 5432)" in table

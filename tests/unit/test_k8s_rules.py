@@ -36,7 +36,10 @@ def customer() -> dict[str, Any]:
     container = {
         "name": "customer",
         "args": ["serve", "customer"],
-        "ports": [{"name": "grpc", "containerPort": 50051}],
+        "ports": [
+            {"name": "grpc", "containerPort": 50051},
+            {"name": "metrics", "containerPort": 9451},
+        ],
         "envFrom": [{"configMapRef": {"name": "weftwork"}}],
         "env": [
             {"name": "NATS_PASSWORD", **secret("nats-users", "customer")},
@@ -156,6 +159,29 @@ def test_a_database_secret_of_no_cluster_is_reported() -> None:
     assert "customer: database secret 'billing-db-app' is no CloudNativePG cluster's" in (
         customer_problems(deployment)
     )
+
+
+def test_a_metrics_port_the_container_does_not_declare_is_reported() -> None:
+    deployment = customer()
+    container_of(deployment)["ports"][1]["containerPort"] = 9999
+    assert customer_problems(deployment) == [
+        "customer: metrics port 9451 must be the container port named 'metrics'"
+    ]
+
+
+def test_scrape_annotations_must_point_prometheus_at_the_metrics_port() -> None:
+    deployment = customer()
+    template = deployment["spec"]["template"]
+    template["metadata"]["annotations"] = {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "9451",
+        "prometheus.io/path": "/metrics",
+    }
+    assert customer_problems(deployment) == []
+    template["metadata"]["annotations"]["prometheus.io/port"] = "50051"
+    assert customer_problems(deployment) == [
+        "customer: Prometheus must scrape /metrics on port 9451"
+    ]
 
 
 def pod(name: str, port: int) -> dict[str, Any]:

@@ -16,6 +16,12 @@ def test_defaults_describe_the_local_stack() -> None:
         "billing": 50053,
         "revenue": 50054,
     }
+    assert settings.metrics_ports == {
+        "customer": 9451,
+        "project": 9452,
+        "billing": 9453,
+        "revenue": 9454,
+    }
     assert settings.nats_url == "nats://127.0.0.1:4223"
     assert settings.database_url_for("billing").startswith(
         "postgresql://postgres@/weftwork_billing?host="
@@ -41,6 +47,11 @@ def test_a_service_database_url_wins_over_the_shared_server() -> None:
     [
         ("WEFTWORK_CUSTOMER_PORT", "fifty", "WEFTWORK_CUSTOMER_PORT='fifty' is not an integer"),
         ("WEFTWORK_NATS_PORT", "70000", "WEFTWORK_NATS_PORT=70000 is outside 1..65535"),
+        (
+            "WEFTWORK_BILLING_METRICS_PORT",
+            "-1",
+            "WEFTWORK_BILLING_METRICS_PORT=-1 is outside 0..65535",
+        ),
         ("WEFTWORK_DATABASE_URL", "mysql://x", "WEFTWORK_DATABASE_URL must start with"),
         ("WEFTWORK_NATS_URL", "http://x", "WEFTWORK_NATS_URL must start with"),
         ("WEFTWORK_DEV_MODE", "maybe", "WEFTWORK_DEV_MODE='maybe' is not a boolean"),
@@ -53,6 +64,11 @@ def test_malformed_values_fail_fast_naming_the_variable(
 ) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(".", r"\.")):
         load_settings({name: value})
+
+
+def test_a_metrics_port_of_zero_means_any_free_port() -> None:
+    settings = load_settings({"WEFTWORK_PROJECT_METRICS_PORT": "0"})
+    assert (settings.metrics_ports["project"], settings.metrics_ports["customer"]) == (0, 9451)
 
 
 def test_with_database_keeps_authority_and_query() -> None:
