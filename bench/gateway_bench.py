@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -124,17 +124,30 @@ async def calls_per_request(platform: Platform, ids: Sequence[str]) -> dict[str,
 
 
 async def _measure(
-    port: int, requests: Sequence[bytes], runs: int, seconds: float
+    port: int,
+    requests: Sequence[bytes],
+    runs: int,
+    seconds: float,
+    cpu: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """Rates and latencies at each concurrency; with `cpu` (the platform's CPU seconds per
+    process), also the CPU each process spent per answered request: where a request's time
+    goes across the gateway, the services, PostgreSQL and the load generator."""
     await http_load.answer(port, requests[0])
     await http_load.load(port, requests, concurrency=16, seconds=1)  # warm-up, not recorded
     results = {}
     for concurrency in CONCURRENCIES:
+        before = cpu() if cpu else {}
         done = [
             await http_load.load(port, requests, concurrency=concurrency, seconds=seconds)
             for _ in range(runs)
         ]
         results[str(concurrency)] = summarize(done)
+        if cpu:
+            answered = max(1, results[str(concurrency)]["requests"])
+            results[str(concurrency)]["cpu_ms_per_request"] = {
+                name: (used - before[name]) * 1000 / answered for name, used in cpu().items()
+            }
     return results
 
 
@@ -143,8 +156,8 @@ async def run(platform: Platform, ids: Sequence[str], runs: int, seconds: float)
     requests = _requests(port, ids)
     results: dict[str, Any] = {
         "calls_per_request": await calls_per_request(platform, ids),
-        "view": await _measure(port, requests["view"], runs, seconds),
-        "page": await _measure(port, requests["page"], runs, seconds),
+        "view": await _measure(port, requests["view"], runs, seconds, platform.cpu_seconds),
+        "page": await _measure(port, requests["page"], runs, seconds, platform.cpu_seconds),
     }
     bare_port = free_port()
     bare = spawn(

@@ -134,6 +134,11 @@ def _gateway(t: Table, gw: dict[str, Any]) -> None:
             p50, p99 = _n(figures["p50_ms"], 1), _n(figures["p99_ms"], 1)
             t.row(f"{title}, concurrency {c}", _n(figures["rate"]), p50, p99, _n(bare),
                   _ratio(figures["rate"], bare), target)  # fmt: skip
+        if cpu := gw[query].get("16", {}).get("cpu_ms_per_request"):
+            machine = cpu.pop("machine", 0.0)
+            each = ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items() if ms >= 0.05)
+            t.row(f"  CPU ms per {query} request at c=16", f"{machine:.1f}",
+                  target=f"whole machine; by process: {each}")  # fmt: skip
     for query, calls in gw["calls_per_request"].items():
         # "/weftwork.billing.v1.BillingService/BatchGetInvoicesByEngagement" -> "billing 1"
         each = ", ".join(f"{m.split('.')[1]} {n}" for m, n in sorted(calls.items()))

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import strawberry
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import ASTValidationRule, GraphQLError
 from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    LifecycleStep,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.extensions.tracing import OpenTelemetryExtension
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -39,6 +37,14 @@ from gateway.revenue.queries import RevenueQueries
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 2_000
+# The rule classes are built once: ValidationCache keys its entries on them, and
+# QueryDepthLimiter/MaxAliasesLimiter build new classes per instance, i.e. per request, which
+# would make every validation a cache miss.
+VALIDATION_CACHE_SIZE = 256
+LIMIT_RULES: list[type[ASTValidationRule]] = [
+    depth_rule(MAX_DEPTH, None),
+    aliases_rule(MAX_ALIASES),
+]
 
 Query = merge_types(
     "Query",
@@ -49,34 +55,32 @@ Mutation = merge_types(
 )
 
 
-class OperationSpans(OpenTelemetryExtension):
-    """One span per operation: the root of the trace that gRPC, the outbox and consumers
-    continue. Per-field spans would cost more than most resolvers, so fields get none; the
-    root fields run inside the operation's span so their gRPC calls join its trace."""
+class OperationSpans(SchemaExtension):
+    """One span per operation, current while it runs: the root of the trace that gRPC, the
+    outbox and consumers continue. Fields get no spans and no per-field hook at all: a `resolve`
+    hook would wrap every field's resolver, which costs more than most resolvers do."""
 
-    def resolve(
-        self,
-        _next: Callable[..., Any],
-        root: Any,
-        info: GraphQLResolveInfo[Any],
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        if info.path.prev is not None:
-            return _next(root, info, *args, **kwargs)
-        return self._in_operation_span(_next, root, info, *args, **kwargs)
+    def on_operation(self) -> Iterator[None]:
+        span = _tracer.start_span("GraphQL Operation", kind=SpanKind.SERVER)
+        span.set_attribute("component", "graphql")
+        with trace.use_span(span, end_on_exit=True):
+            yield
+            context = self.execution_context
+            span.update_name(_span_name(context))
+            if context.operation_name:
+                span.set_attribute("graphql.operation.name", context.operation_name)
 
-    async def _in_operation_span(
-        self,
-        _next: Callable[..., Any],
-        root: Any,
-        info: GraphQLResolveInfo[Any],
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        with trace.use_span(self._span_holder[LifecycleStep.OPERATION], end_on_exit=False):
-            result = _next(root, info, *args, **kwargs)
-            return await result if inspect.isawaitable(result) else result
+
+def _span_name(context: ExecutionContext) -> str:
+    """The span's name: GraphQL Query View, GraphQL Mutation; GraphQL Operation if unparseable."""
+    try:
+        kind = context.operation_type.value.capitalize()
+    except RuntimeError:  # no document, or no operation of that name
+        kind = "Operation"
+    return " ".join(filter(None, ("GraphQL", kind, context.operation_name)))
+
+
+_tracer = trace.get_tracer("weftwork.gateway")
 
 
 class WeftworkSchema(strawberry.Schema):
@@ -98,13 +102,12 @@ def build_schema(*, dev_mode: bool, metrics: GraphQLMetrics | None = None) -> st
     """Abuse limits always; introspection (and GraphiQL, in the app) only in development mode."""
     # Factories: strawberry makes fresh extension instances per operation.
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # Parse and validate each distinct document once (module-level caches): 3-4x on small
         # queries.
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: ParserCache(maxsize=VALIDATION_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         MaskUnexpectedErrors,
         OperationSpans,
     ]

@@ -99,6 +99,7 @@ class Settings:
     jwt_secret: str | None = None  # HS256; local stacks keep one in data_dir/jwt-secret
     jwt_public_key: str | None = None  # RS256 PEM, for production identity providers
     gateway_max_body_bytes: int = 1_000_000
+    gateway_max_concurrent_operations: int = 16
     # Where other services are dialled when not on this host (WEFTWORK_<SERVICE>_TARGET).
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
     # WEFTWORK_<SERVICE>_METRICS_PORT; 0 binds any free port (tests).
@@ -166,6 +167,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_public_key=_public_key(env),
         gateway_max_body_bytes=_int(
             env, "WEFTWORK_GATEWAY_MAX_BODY_BYTES", 1_000_000, low=1024, high=100_000_000
+        ),
+        gateway_max_concurrent_operations=_int(
+            env, "WEFTWORK_GATEWAY_MAX_CONCURRENT_OPERATIONS", 16, low=1, high=10_000
         ),
         grpc_targets={
             name: target.strip()

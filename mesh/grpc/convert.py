@@ -11,6 +11,8 @@ from google.type import date_pb2, money_pb2
 from mesh.money import Money
 
 _NANO = Decimal(1_000_000_000)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SECOND = dt.timedelta(seconds=1)
 
 
 def money_to_proto(money: Money) -> money_pb2.Money:
@@ -33,6 +35,9 @@ def date_from_proto(message: date_pb2.Date) -> dt.date:
 
 
 def timestamp_to_proto(value: dt.datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value.astimezone(dt.UTC))
-    return stamp
+    """An aware datetime (asyncpg's timestamptz) to a Timestamp; built directly, because
+    Timestamp.FromDatetime is several times slower and this runs per row of every list."""
+    if value.tzinfo is None:  # taken as local time, as datetime.astimezone does
+        value = value.astimezone(dt.UTC)
+    seconds = (value - _EPOCH) // _SECOND
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=value.microsecond * 1000)

@@ -11,8 +11,11 @@ from weftwork.customer.v1 import customer_service_pb2_grpc as pb_grpc
 
 
 class CustomerServicer(pb_grpc.CustomerServiceServicer):
-    def __init__(self, transact: handlers.Transact[Any]) -> None:
+    def __init__(
+        self, transact: handlers.Transact[Any], read: handlers.Transact[Any] | None = None
+    ) -> None:
         self.transact = transact
+        self.read = read or transact  # reads of single statements need no transaction
 
     async def ResolveCustomer(
         self, request: pb.ResolveCustomerRequest, context: Any
@@ -39,14 +42,14 @@ class CustomerServicer(pb_grpc.CustomerServiceServicer):
         self, request: pb.GetCustomerRequest, context: Any
     ) -> pb.GetCustomerResponse:
         customer_id = convert.parse_id(request.id, "id")
-        customer = await self.transact(lambda repo: handlers.get_customer(repo, customer_id))
+        customer = await self.read(lambda repo: handlers.get_customer(repo, customer_id))
         return pb.GetCustomerResponse(customer=convert.customer_to_proto(customer))
 
     async def BatchGetCustomers(
         self, request: pb.BatchGetCustomersRequest, context: Any
     ) -> pb.BatchGetCustomersResponse:
         ids = convert.parse_ids(list(request.ids), "ids")
-        found, missing = await self.transact(lambda repo: handlers.batch_get_customers(repo, ids))
+        found, missing = await self.read(lambda repo: handlers.batch_get_customers(repo, ids))
         return pb.BatchGetCustomersResponse(
             customers=[convert.customer_to_proto(found[i]) for i in ids if i in found],
             missing_ids=[str(i) for i in missing],

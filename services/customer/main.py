@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from mesh.db import in_transaction
+from mesh.db import in_transaction, on_connection
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
 from services.customer.grpc_api import CustomerServicer
@@ -31,8 +31,19 @@ def transactor(
     return transact
 
 
+def reader(
+    pool: asyncpg.Pool,
+) -> Callable[[Callable[[CustomerRepository], Awaitable[T]]], Awaitable[T]]:
+    """Runs a read-only use case on a connection without a transaction (see on_connection)."""
+
+    async def read(work: Callable[[CustomerRepository], Awaitable[T]]) -> T:
+        return await on_connection(pool, lambda conn: work(CustomerStore(conn)))
+
+    return read
+
+
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
-    servicer = CustomerServicer(transactor(ctx.pool))
+    servicer = CustomerServicer(transactor(ctx.pool), reader(ctx.pool))
     return [
         ServiceBinding(
             FULL_NAME, customer_service_pb2_grpc.add_CustomerServiceServicer_to_server, servicer

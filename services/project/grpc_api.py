@@ -22,9 +22,12 @@ from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 
 
 class ProjectServicer(pb_grpc.ProjectServiceServicer):
-    def __init__(self, transact: Transact, customers: CustomerResolver) -> None:
+    def __init__(
+        self, transact: Transact, customers: CustomerResolver, read: Transact | None = None
+    ) -> None:
         self.transact = transact
         self.customers = customers
+        self.read = read or transact  # reads at READ COMMITTED need no transaction
 
     async def CreateEngagementFromOpportunity(
         self, request: pb.CreateEngagementFromOpportunityRequest, context: Any
@@ -45,14 +48,14 @@ class ProjectServicer(pb_grpc.ProjectServiceServicer):
         self, request: pb.GetEngagementRequest, context: Any
     ) -> pb.GetEngagementResponse:
         engagement_id = parse.parse_id(request.id, "id")
-        found = await self.transact(lambda r: engagements.get_engagement(r, engagement_id))
+        found = await self.read(lambda r: engagements.get_engagement(r, engagement_id))
         return pb.GetEngagementResponse(engagement=engagement_to_proto(found))
 
     async def BatchGetEngagements(
         self, request: pb.BatchGetEngagementsRequest, context: Any
     ) -> pb.BatchGetEngagementsResponse:
         ids = parse.parse_ids(request.ids, "ids")
-        found = await self.transact(lambda r: r.engagements(ids))
+        found = await self.read(lambda r: r.engagements(ids))
         return pb.BatchGetEngagementsResponse(
             engagements=[engagement_to_proto(found[i]) for i in ids if i in found],
             missing_ids=[str(i) for i in ids if i not in found],
@@ -70,7 +73,7 @@ class ProjectServicer(pb_grpc.ProjectServiceServicer):
             ),
             legal_entities=tuple(request.legal_entities),
         )
-        rows, cursor = await self.transact(
+        rows, cursor = await self.read(
             lambda r: engagements.list_engagements(
                 r, query, page_size=request.page_size, after=after
             )
@@ -186,7 +189,7 @@ class ProjectServicer(pb_grpc.ProjectServiceServicer):
         self, request: pb.BatchGetTimeEntriesRequest, context: Any
     ) -> pb.BatchGetTimeEntriesResponse:
         ids = parse.parse_ids(request.ids, "ids")
-        found = await self.transact(lambda r: r.time_entries(ids))
+        found = await self.read(lambda r: r.time_entries(ids))
         return pb.BatchGetTimeEntriesResponse(
             time_entries=[time_entry_to_proto(found[i]) for i in ids if i in found],
             missing_ids=[str(i) for i in ids if i not in found],
@@ -234,7 +237,7 @@ class ProjectServicer(pb_grpc.ProjectServiceServicer):
         self, request: pb.BatchGetExpensesRequest, context: Any
     ) -> pb.BatchGetExpensesResponse:
         ids = parse.parse_ids(request.ids, "ids")
-        found = await self.transact(lambda r: r.expenses(ids))
+        found = await self.read(lambda r: r.expenses(ids))
         return pb.BatchGetExpensesResponse(
             expenses=[expense_to_proto(found[i]) for i in ids if i in found],
             missing_ids=[str(i) for i in ids if i not in found],

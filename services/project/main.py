@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from mesh.db import in_transaction
+from mesh.db import in_transaction, on_connection
 from mesh.events.consumer import EventConsumer
 from mesh.events.handlers import Event, EventHandlers
 from mesh.grpc.server import ServiceBinding
@@ -34,6 +34,15 @@ def transactor(pool: asyncpg.Pool) -> Transact:
     return transact
 
 
+def reader(pool: asyncpg.Pool) -> Transact:
+    """Runs a read-only use case on a connection without a transaction (see on_connection)."""
+
+    async def read(work: Callable[[ProjectRepository], Awaitable[T]]) -> T:
+        return await on_connection(pool, lambda conn: work(ProjectStore(conn)))
+
+    return read
+
+
 async def on_customer_merged(
     conn: asyncpg.Connection, event: Event[customer_events.CustomerMerged]
 ) -> None:
@@ -51,7 +60,9 @@ def customer_events_handlers() -> EventHandlers:
 
 
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
-    servicer = ProjectServicer(transactor(ctx.pool), CustomerDirectory(ctx.channel("customer")))
+    servicer = ProjectServicer(
+        transactor(ctx.pool), CustomerDirectory(ctx.channel("customer")), reader(ctx.pool)
+    )
     return [
         ServiceBinding(
             FULL_NAME, project_service_pb2_grpc.add_ProjectServiceServicer_to_server, servicer

@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from strawberry.extensions.validation_cache import _get_validate_cache
 
 from gateway.app import create_app
+from gateway.schema import VALIDATION_CACHE_SIZE
 from mesh.tokens import issue_token
 from services.customer.main import SPEC as CUSTOMER
 from tests.conftest import Stack, free_port
@@ -137,6 +139,23 @@ async def test_abuse_is_refused_with_a_code(gateway: httpx.AsyncClient) -> None:
     introspection = await gql(gateway, "{ __schema { types { name } } }", admin)
     assert introspection.get("data") is None
     assert set(codes(introspection)) == {"GRAPHQL_VALIDATION_FAILED"}
+
+
+async def test_a_repeated_document_is_validated_once_and_limits_still_hold(
+    gateway: httpx.AsyncClient,
+) -> None:
+    """Validation (limits included) is cached per document; a cached refusal stays a refusal."""
+    cache: Any = _get_validate_cache(VALIDATION_CACHE_SIZE)  # an lru_cache wrapper
+    admin = token("admin")
+    query = "{ customers(first: 3) { edges { cursor } } __typename }"
+    await gql(gateway, query, admin)
+    hits = cache.cache_info().hits
+    for _ in range(3):
+        assert "errors" not in await gql(gateway, query, admin)
+    assert cache.cache_info().hits == hits + 3
+    deep = "query { customers { " + "edges { node { " * 7 + "id" + " } }" * 7 + " } }"
+    for _ in range(2):
+        assert set(codes(await gql(gateway, deep, admin))) == {"GRAPHQL_VALIDATION_FAILED"}
 
 
 async def test_no_stack_trace_reaches_a_client(gateway: httpx.AsyncClient) -> None:
