@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
 
-from mesh.db import in_transaction, is_retryable
+from mesh.db import in_transaction, is_retryable, is_transient
 from mesh.events.cloudevents import event_id_of
 from mesh.events.deadletters import DeadLetterReplayer, record_dead_letter
 from mesh.events.handlers import Delivery, EventHandlers, PoisonMessage
@@ -262,8 +262,11 @@ class EventConsumer:
                 await self._dead_letter(conn, message, exc)
                 outcomes.append(_Outcome(True, "dead_lettered", 0.0))
             except Exception as exc:
-                if is_retryable(exc):
-                    raise  # rerun the whole batch on a fresh snapshot
+                if is_retryable(exc) or is_transient(exc):
+                    # Rerun the whole batch: on a fresh snapshot, or once the database (or
+                    # whatever the handler needed) is back. An outage is no reason to give up
+                    # on a message, so it never counts towards dead-lettering it.
+                    raise
                 if deliveries >= self._max_deliver:
                     await self._dead_letter(conn, message, exc)
                     outcomes.append(_Outcome(True, "dead_lettered", 0.0))

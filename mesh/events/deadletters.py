@@ -17,7 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
-from mesh.db import in_transaction, is_retryable
+from mesh.db import in_transaction, is_retryable, is_transient
 from mesh.events.handlers import Delivery, EventHandlers
 from mesh.events.inbox import apply_once
 from mesh.events.wakeup import Wakeup, sleep_unless_stopped
@@ -167,9 +167,17 @@ class DeadLetterReplayer:
                 wakeup.clear()
                 try:
                     replayed = await self.replay_requested()
-                except Exception:
+                except Exception as exc:
                     failures += 1
-                    log.exception("dead-letter replay failed", extra={"consumer": self.consumer})
+                    if is_transient(exc):  # the database restarting: expected, retried
+                        log.warning(
+                            "dead-letter replay waits for the database",
+                            extra={"consumer": self.consumer, "error": repr(exc)},
+                        )
+                    else:
+                        log.exception(
+                            "dead-letter replay failed", extra={"consumer": self.consumer}
+                        )
                     await sleep_unless_stopped(stop, backoff_delay(failures, base=0.2, cap=30.0))
                     continue
                 failures = 0
@@ -212,7 +220,7 @@ class DeadLetterReplayer:
                         payload=row["payload"],
                     )
             except Exception as exc:
-                if is_retryable(exc):
+                if is_retryable(exc) or is_transient(exc):  # retried as a whole, later
                     raise
                 # Still failing: back to the operator with the new error.
                 log.warning(

@@ -6,12 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from mesh.db import is_transient
 from mesh.errors import (
     AlreadyExists,
     DomainError,
@@ -64,35 +64,6 @@ def field_violations(error: grpc.aio.AioRpcError) -> list[FieldViolation]:
             detail.Unpack(bad)
             found.extend(FieldViolation(v.field, v.description) for v in bad.field_violations)
     return found
-
-
-# Infrastructure failures that a retry may cure: UNAVAILABLE, not INTERNAL. PostgreSQL
-# starting up (57P03) or shutting down (57P01, 57P02) answers with a server error rather than
-# dropping the connection, and a full connection table (53300) clears as sessions end.
-_TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, unreachable; asyncio's TimeoutError (a pool acquire) too
-    asyncpg.PostgresConnectionError,  # class 08, e.g. ConnectionDoesNotExistError
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.TooManyConnectionsError,
-)
-# asyncpg's InterfaceError is also how it reports misuse and bad query input (its DataError),
-# which no retry cures: only a connection or pool that is closed, or closing, is transient
-# ("connection is closed"; "cannot call Transaction.__aexit__(): the underlying connection is
-# closed", when the connection broke inside a transaction; "pool is closing" at shutdown).
-_CLOSED_CONNECTION = "connection is closed"
-_CLOSED_POOL = ("pool is closed", "pool is closing")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True when the error is the database or a peer being away, so a retry may succeed."""
-    if isinstance(exc, _TRANSIENT):
-        return True
-    if not isinstance(exc, asyncpg.InterfaceError):
-        return False
-    message = str(exc)
-    return message.endswith(_CLOSED_CONNECTION) or message.startswith(_CLOSED_POOL)
 
 
 Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]

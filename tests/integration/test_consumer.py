@@ -68,6 +68,7 @@ class BillingHandler:
     """Writes its effect first, then fails as told, so a rollback is visible in `effects`."""
 
     fail_first: int = 0
+    away_first: int = 0  # the first calls find a dependency away (a dropped connection)
     broken: bool = False
     calls: list[UUID] = field(default_factory=list)
 
@@ -79,6 +80,8 @@ class BillingHandler:
             event.id,
             event.message.value,
         )
+        if len(self.calls) <= self.away_first:
+            raise ConnectionResetError("the database went away")
         if self.broken or len(self.calls) <= self.fail_first or event.message.value == "bad":
             raise RuntimeError(f"cannot bill {event.message.value}")
 
@@ -196,6 +199,23 @@ async def test_transient_handler_failure_is_retried_and_applied_once(
 
     assert handler.calls == [event_id] * 3
     assert await effects(events_db) == {"flaky": 1}  # the two failed attempts left nothing
+    assert await dead_letters(events_db, status=None) == []
+
+
+async def test_an_outage_longer_than_max_deliver_does_not_dead_letter_the_event(
+    feed: Feed, events_db: asyncpg.Pool
+) -> None:
+    """A dependency being away is no fault of the message: it is redelivered until the
+    dependency is back, however many deliveries that takes, and then applied once."""
+    handler = BillingHandler(away_first=5)
+    event_id = await feed.publish("patient")
+
+    async with consuming(consumer_for(feed, events_db, handler, max_deliver=2)):
+        await eventually(lambda: effects(events_db), what="the effect after the outage")
+        await eventually(feed.settled, what="the message acknowledged")
+
+    assert handler.calls == [event_id] * 6
+    assert await effects(events_db) == {"patient": 1}
     assert await dead_letters(events_db, status=None) == []
 
 
