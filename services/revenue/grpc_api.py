@@ -14,22 +14,28 @@ from weftwork.revenue.v1 import revenue_service_pb2_grpc as pb_grpc
 
 
 class RevenueServicer(pb_grpc.RevenueServiceServicer):
-    def __init__(self, transact: handlers.Transact[Any], chart: ChartOfAccounts) -> None:
+    def __init__(
+        self,
+        transact: handlers.Transact[Any],
+        chart: ChartOfAccounts,
+        read: handlers.Transact[Any] | None = None,
+    ) -> None:
         self.transact = transact
+        self.read = read or transact  # reads at READ COMMITTED need no transaction
         self.chart = chart
 
     async def GetPosition(
         self, request: pb.GetPositionRequest, context: Any
     ) -> pb.GetPositionResponse:
         engagement_id = convert.parse_id(request.engagement_id, "engagement_id")
-        found = await self.transact(lambda repo: handlers.get_position(repo, engagement_id))
+        found = await self.read(lambda repo: handlers.get_position(repo, engagement_id))
         return pb.GetPositionResponse(position=convert.position_to_proto(found))
 
     async def BatchGetPositions(
         self, request: pb.BatchGetPositionsRequest, context: Any
     ) -> pb.BatchGetPositionsResponse:
         ids = convert.parse_ids(list(request.engagement_ids), "engagement_ids")
-        found, missing = await self.transact(lambda repo: handlers.batch_get_positions(repo, ids))
+        found, missing = await self.read(lambda repo: handlers.batch_get_positions(repo, ids))
         return pb.BatchGetPositionsResponse(
             positions=[convert.position_to_proto(p) for p in found],
             missing_engagement_ids=[str(i) for i in missing],

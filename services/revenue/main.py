@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from mesh.db import in_transaction
+from mesh.db import in_transaction, on_connection
 from mesh.events.consumer import EventConsumer
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
@@ -45,9 +45,20 @@ def transactor(
     return transact
 
 
+def reader(
+    pool: asyncpg.Pool,
+) -> Callable[[Callable[[Repository], Awaitable[T]]], Awaitable[T]]:
+    """Runs a read-only use case on a connection without a transaction (see on_connection)."""
+
+    async def read(work: Callable[[Repository], Awaitable[T]]) -> T:
+        return await on_connection(pool, lambda conn: work(RevenueStore(conn)))
+
+    return read
+
+
 def spec(chart: ChartOfAccounts) -> ServiceSpec:
     def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
-        servicer = RevenueServicer(transactor(ctx.pool), chart)
+        servicer = RevenueServicer(transactor(ctx.pool), chart, reader(ctx.pool))
         return [
             ServiceBinding(
                 FULL_NAME, revenue_service_pb2_grpc.add_RevenueServiceServicer_to_server, servicer
