@@ -1,12 +1,14 @@
-"""The platform fixture shared by the gateway end-to-end modules (one platform per module)."""
+"""Fixtures of the end-to-end modules: the whole platform (one per module), a private NATS."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Stack
+from mesh.stack.nats import EmbeddedNats
+from tests.conftest import Stack, free_port
 from tests.e2e.platform import Platform, running_platform
 
 
@@ -18,3 +20,12 @@ async def api(
         stack.database_url, module_nats, tmp_path_factory.mktemp("platform")
     ) as p:
         yield p
+
+
+@pytest.fixture
+def private_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    """A NATS of this test's own, which the test may kill and restart."""
+    server = EmbeddedNats(tmp_path / "nats", port=free_port())
+    server.start()
+    yield server
+    server.stop()

@@ -5,64 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import grpc
 import nats
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.db import create_pool
 from mesh.events.streams import ensure_stream
 from mesh.grpc.client import open_channel
 from mesh.grpc.convert import date_to_proto
-from services.billing.main import FULL_NAME
 from tests.conftest import Stack, free_port
+from tests.e2e.processes import ServiceProcess
 from tests.support import eventually, settings_for
 from tests.unit.billing_fakes import FakeProducers, rated
 from weftwork.billing.v1 import billing_service_pb2 as pb
 from weftwork.billing.v1 import billing_service_pb2_grpc as pb_grpc
 
-WEFTWORK = Path(sys.executable).parent / "weftwork"
 DRAFTS = 50
 ENTITIES = {"UK01": "GBP", "DE01": "EUR"}
-
-
-class BillingProcess:
-    """`weftwork serve billing` as a child process."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.target = f"127.0.0.1:{env['WEFTWORK_BILLING_PORT']}"
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [str(WEFTWORK), "serve", "billing"], env=self.env, stdout=out, stderr=out
-            )
-
-    async def serving(self) -> bool:
-        async with grpc.aio.insecure_channel(self.target) as channel:
-            try:
-                answer = await health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(service=FULL_NAME), timeout=1
-                )
-            except grpc.aio.AioRpcError:
-                return False
-            return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
-
-    def ensure_stopped(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
 
 
 @pytest.fixture
@@ -72,16 +33,20 @@ def env(stack: Stack, module_nats: str, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-async def processes(env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[BillingProcess]]:
+async def processes(env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[ServiceProcess]]:
     client = await nats.connect(env["WEFTWORK_NATS_URL"])
     for domain in ("project", "customer"):
         await ensure_stream(client.jetstream(), domain)
     await client.close()
     started = [
-        BillingProcess({**env, "WEFTWORK_BILLING_PORT": str(free_port())}, tmp_path / f"b{n}.log")
+        ServiceProcess(
+            "billing", {**env, "WEFTWORK_BILLING_PORT": str(free_port())}, tmp_path / f"b{n}.log"
+        )
         for n in (1, 2)
     ]
     try:
+        for process in started:
+            process.start()
         for process in started:
             await eventually(process.serving, within=60, what="billing SERVING")
         yield started
@@ -92,7 +57,7 @@ async def processes(env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[B
 
 
 async def test_fifty_drafts_issued_concurrently_from_two_processes_get_gapless_numbers(
-    env: dict[str, str], processes: list[BillingProcess]
+    env: dict[str, str], processes: list[ServiceProcess]
 ) -> None:
     db = await create_pool(env["WEFTWORK_BILLING_DATABASE_URL"])
     client = await nats.connect(env["WEFTWORK_NATS_URL"])

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import grpc
-import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.db import create_pool
 from mesh.events.consumer import EventConsumer
@@ -23,58 +17,11 @@ from mesh.migrations import KIT_MIGRATIONS, migrate
 from mesh.settings import with_database
 from mesh.stack.nats import EmbeddedNats
 from tests.conftest import Stack, free_port
+from tests.e2e.processes import ServiceProcess
 from tests.support import eventually, settings_for
 from weftwork.customer.v1 import customer_service_pb2 as pb
 from weftwork.customer.v1 import customer_service_pb2_grpc as pb_grpc
 from weftwork.customer.v1 import events_pb2
-
-WEFTWORK = Path(sys.executable).parent / "weftwork"
-
-
-class ServiceProcess:
-    """`weftwork serve customer` as a child process, started and killed for real."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [str(WEFTWORK), "serve", "customer"], env=self.env, stdout=out, stderr=out
-            )
-
-    def signal(self, sig: int) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=30)
-
-    def ensure_stopped(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-
-async def serving(target: str) -> bool:
-    async with grpc.aio.insecure_channel(target) as channel:
-        try:
-            answer = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service="weftwork.customer.v1.CustomerService"),
-                timeout=1,
-            )
-        except grpc.aio.AioRpcError:
-            return False
-        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-@pytest.fixture
-def private_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    """A NATS of this test's own: the test kills it."""
-    nats = EmbeddedNats(tmp_path / "nats", port=free_port())
-    nats.start()
-    yield nats
-    nats.stop()
 
 
 async def test_sigkill_between_commit_and_publish_loses_nothing_and_doubles_nothing(
@@ -84,12 +31,12 @@ async def test_sigkill_between_commit_and_publish_loses_nothing_and_doubles_noth
     settings, env = settings_for(
         stack.database_url, private_nats.url, tmp_path, WEFTWORK_CUSTOMER_PORT=str(port)
     )
-    service = ServiceProcess(env, tmp_path / "customer.log")
+    service = ServiceProcess("customer", env, tmp_path / "customer.log")
     db = await create_pool(settings.database_url_for("customer"))
     service.start()
     try:
         target = f"127.0.0.1:{port}"
-        await eventually(lambda: serving(target), within=60, what="customer SERVING")
+        await eventually(service.serving, within=60, what="customer SERVING")
 
         # NATS goes away: the change still commits (the outbox holds its event) ...
         private_nats.kill()
@@ -108,7 +55,7 @@ async def test_sigkill_between_commit_and_publish_loses_nothing_and_doubles_noth
         assert service.signal(signal.SIGKILL) == -signal.SIGKILL
         private_nats.restart()
         service.start()
-        await eventually(lambda: serving(target), within=60, what="customer SERVING again")
+        await eventually(service.serving, within=60, what="customer SERVING again")
         await eventually(
             lambda: db.fetchval(
                 "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND published_at IS NULL",

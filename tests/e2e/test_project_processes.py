@@ -4,71 +4,20 @@ event and doubles none."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import nats
-import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.db import create_pool
 from mesh.stack.nats import EmbeddedNats
 from tests.conftest import Stack, free_port
+from tests.e2e.processes import ServiceProcess
 from tests.integration.test_project_grpc import entry, won
 from tests.support import eventually, settings_for
 from weftwork.project.v1 import project_service_pb2 as pb
 from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
-
-WEFTWORK = Path(sys.executable).parent / "weftwork"
-
-
-class Service:
-    """`weftwork serve <name>` as a child process, started and signalled for real."""
-
-    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
-        self.name, self.env, self.log = name, {**os.environ, **env}, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [str(WEFTWORK), "serve", self.name], env=self.env, stdout=out, stderr=out
-            )
-
-    def signal(self, sig: int) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=30)
-
-    def ensure_stopped(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-
-async def serving(target: str, service: str) -> bool:
-    async with grpc.aio.insecure_channel(target) as channel:
-        try:
-            answer = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service), timeout=1
-            )
-        except grpc.aio.AioRpcError:
-            return False
-        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-@pytest.fixture
-def private_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    """A NATS of this test's own: the test stops it."""
-    server = EmbeddedNats(tmp_path / "nats", port=free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_sigkill_after_approval_publishes_every_event_exactly_once(
@@ -82,25 +31,15 @@ async def test_sigkill_after_approval_publishes_every_event_exactly_once(
         WEFTWORK_CUSTOMER_PORT=str(ports["customer"]),
         WEFTWORK_PROJECT_PORT=str(ports["project"]),
     )
-    customer = Service("customer", env, tmp_path / "customer.log")
-    project = Service("project", env, tmp_path / "project.log")
-    target = f"127.0.0.1:{ports['project']}"
+    customer = ServiceProcess("customer", env, tmp_path / "customer.log")
+    project = ServiceProcess("project", env, tmp_path / "project.log")
+    target = project.target
     db = await create_pool(settings.database_url_for("project"))
     for service in (customer, project):
         service.start()
     try:
-        await eventually(
-            lambda: serving(
-                f"127.0.0.1:{ports['customer']}", "weftwork.customer.v1.CustomerService"
-            ),
-            within=60,
-            what="customer SERVING",
-        )
-        await eventually(
-            lambda: serving(target, "weftwork.project.v1.ProjectService"),
-            within=60,
-            what="project SERVING",
-        )
+        await eventually(customer.serving, within=60, what="customer SERVING")
+        await eventually(project.serving, within=60, what="project SERVING")
         await eventually(lambda: _has_stream(private_nats.url), what="the PROJECT stream")
         # NATS goes away: the changes still commit, their events wait in the outbox ...
         private_nats.kill()

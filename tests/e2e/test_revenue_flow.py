@@ -4,10 +4,6 @@ and the journal out over gRPC, with the chart of accounts it was configured with
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -20,21 +16,13 @@ from mesh.events.streams import ensure_stream
 from mesh.grpc.convert import money_from_proto
 from services.revenue.domain.facts import BillingModel
 from tests.conftest import Stack, free_port
+from tests.e2e.processes import ServiceProcess
 from tests.support import eventually, publish_event, settings_for
 from tests.unit.revenue_fakes import Engagement
 from weftwork.revenue.v1 import revenue_service_pb2 as pb
 from weftwork.revenue.v1 import revenue_service_pb2_grpc as pb_grpc
 
-WEFTWORK = Path(sys.executable).parent / "weftwork"
 D = dt.date
-
-
-def start_revenue(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """`weftwork serve revenue`, as a container runs it."""
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [str(WEFTWORK), "serve", "revenue"], env={**os.environ, **env}, stdout=out, stderr=out
-        )
 
 
 async def test_engagement_events_become_a_position_and_a_journal(
@@ -52,7 +40,8 @@ async def test_engagement_events_become_a_position_and_a_journal(
     js = nc.jetstream()
     await ensure_stream(js, "project")
     await ensure_stream(js, "billing")
-    service = start_revenue(env, tmp_path / "revenue.log")
+    service = ServiceProcess("revenue", env, tmp_path / "revenue.log")
+    service.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = pb_grpc.RevenueServiceStub(channel)
@@ -116,10 +105,7 @@ async def test_engagement_events_become_a_position_and_a_journal(
                  ("2200", "0", "1000")],
                 [("1010", "6000", "0"), ("1100", "0", "6000")],
             ]  # fmt: skip
-        service.send_signal(signal.SIGTERM)
-        assert service.wait(timeout=30) == 0  # health NOT_SERVING, drain, clean exit
+        assert service.stop() == 0  # health NOT_SERVING, drain, clean exit
     finally:
-        if service.poll() is None:
-            service.kill()
-            service.wait(timeout=30)
+        service.ensure_stopped()
         await nc.close()

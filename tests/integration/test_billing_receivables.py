@@ -11,6 +11,7 @@ import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_binary
 from google.protobuf.message import Message
 
+from mesh.events.streams import ensure_stream
 from mesh.grpc.convert import date_to_proto
 from services.billing.domain.taxes import DEFAULT_LEGAL_ENTITIES, LegalEntity
 from tests.conftest import Stack
@@ -233,6 +234,8 @@ async def test_an_idempotency_key_returns_the_first_answer_and_refuses_another_r
 
 
 async def test_billing_events_carry_what_revenue_needs(billing: Billing) -> None:
+    # The service declares its stream in the background; first in a run, the test may be first.
+    await ensure_stream(billing.producers.js, "billing")
     subscription = await billing.producers.js.subscribe("weftwork.billing.>", ordered_consumer=True)
     paid = await invoice_of(billing, D(2025, 11, 3))
     payment = await billing.stub.RecordPayment(pay(paid, "20.00", D(2025, 11, 4), "EV-1"))
