@@ -12,6 +12,7 @@ import asyncpg
 import grpc
 import nats
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from nats.aio.client import Client
 
 from mesh.settings import SERVICES, Settings
 from mesh.stack.entrypoints import find_entrypoint, gateway_present, present_services
@@ -45,12 +46,14 @@ async def grpc_health(target: str) -> str:
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
-async def nats_state(url: str) -> str:
+async def _nats_probe(url: str) -> Client | None:
+    """A one-shot client (no reconnects, errors kept quiet), or None when NATS does not answer."""
+
     async def quiet(_: Exception) -> None:
-        """Failures are reported as DOWN."""
+        """Failures are reported by the caller."""
 
     try:
-        client = await nats.connect(
+        return await nats.connect(
             url,
             connect_timeout=CHECK_SECONDS,
             allow_reconnect=False,
@@ -59,6 +62,12 @@ async def nats_state(url: str) -> str:
             error_cb=quiet,
         )
     except Exception:
+        return None
+
+
+async def nats_state(url: str) -> str:
+    client = await _nats_probe(url)
+    if client is None:
         return "DOWN"
     try:
         await asyncio.wait_for(client.jetstream().account_info(), CHECK_SECONDS)
@@ -142,20 +151,8 @@ class DeadLetterCount:
 
 async def consumer_lags(url: str) -> list[ConsumerLag] | None:
     """Every durable consumer of every stream, or None when NATS cannot be asked."""
-
-    async def quiet(_: Exception) -> None:
-        """Failures are reported as None."""
-
-    try:
-        client = await nats.connect(
-            url,
-            connect_timeout=CHECK_SECONDS,
-            allow_reconnect=False,
-            max_reconnect_attempts=1,
-            reconnect_time_wait=0,
-            error_cb=quiet,
-        )
-    except Exception:
+    client = await _nats_probe(url)
+    if client is None:
         return None
     try:
         async with asyncio.timeout(CHECK_SECONDS * 2):

@@ -1,4 +1,5 @@
-"""Fixtures for the event kit: a fresh database, a NATS connection, a private stream namespace."""
+"""Fixtures for the event kit (a fresh database, a NATS connection, a private stream namespace)
+and the in-process gateway over a real customer service."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import asyncpg
+import httpx
 import pytest
 from nats.js.errors import NotFoundError
 
@@ -16,6 +18,7 @@ from mesh.events.streams import DOMAINS, stream_name
 from mesh.migrations import KIT_MIGRATIONS, migrate
 from mesh.settings import with_database
 from tests.conftest import Stack
+from tests.integration.gateway_app import gateway_client
 
 
 @pytest.fixture
@@ -51,3 +54,13 @@ async def namespace(nats: NatsConnection) -> AsyncIterator[str]:
     for domain in DOMAINS:
         with contextlib.suppress(NotFoundError):
             await nats.jetstream.delete_stream(stream_name(domain, prefix))
+
+
+@pytest.fixture(scope="module")
+async def gateway(
+    stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway_client(
+        stack.database_url, module_nats, tmp_path_factory.mktemp("gw")
+    ) as client:
+        yield client

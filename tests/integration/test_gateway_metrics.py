@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.app import create_app
-from mesh.tokens import issue_token
-from services.customer.main import SPEC as CUSTOMER
-from tests.conftest import Stack, free_port
-from tests.support import serving, settings_for
+from tests.integration.gateway_app import bearer
 
-SECRET = "test-secret-that-is-long-enough-for-hs256"
 CUSTOMERS = "query Customers { customers(first: 5) { edges { node { id name } } } }"
-
-
-@pytest.fixture(scope="module")
-async def gateway(
-    stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    settings, _ = settings_for(
-        stack.database_url,
-        module_nats,
-        tmp_path_factory.mktemp("gwm"),
-        WEFTWORK_CUSTOMER_PORT=str(port),
-        WEFTWORK_JWT_SECRET=SECRET,
-    )
-    async with serving(CUSTOMER, settings, port=port):
-        app = create_app(settings)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
-        await app.state.clients.close()
 
 
 async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[Any]], float]:
@@ -57,19 +30,17 @@ def key(name: str, **labels: str) -> tuple[str, frozenset[Any]]:
 async def test_operations_are_timed_by_type_and_result_and_errors_counted_by_code(
     gateway: httpx.AsyncClient,
 ) -> None:
-    admin = issue_token(SECRET, subject="ops", roles=["admin"], entities=["*"])
+    admin = bearer("admin")
     before = await scrape(gateway)
 
-    ok = await gateway.post(
-        "/graphql", json={"query": CUSTOMERS}, headers={"Authorization": f"Bearer {admin}"}
-    )
+    ok = await gateway.post("/graphql", json={"query": CUSTOMERS}, headers=admin)
     assert "errors" not in ok.json()
     anonymous = await gateway.post("/graphql", json={"query": CUSTOMERS})
     assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     invalid = await gateway.post(
         "/graphql",
         json={"query": "{ noSuchField }"},
-        headers={"Authorization": f"Bearer {admin}"},
+        headers=admin,
     )
     assert invalid.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     after = await scrape(gateway)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,39 +10,8 @@ import jwt
 import pytest
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from gateway.app import create_app
 from gateway.schema import VALIDATION_CACHE_SIZE
-from mesh.tokens import issue_token
-from services.customer.main import SPEC as CUSTOMER
-from tests.conftest import Stack, free_port
-from tests.support import serving, settings_for
-
-SECRET = "test-secret-that-is-long-enough-for-hs256"
-
-
-@pytest.fixture(scope="module")
-async def gateway(
-    stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    settings, _ = settings_for(
-        stack.database_url,
-        module_nats,
-        tmp_path_factory.mktemp("gw"),
-        WEFTWORK_CUSTOMER_PORT=str(port),
-        WEFTWORK_JWT_SECRET=SECRET,
-    )
-    async with serving(CUSTOMER, settings, port=port):
-        app = create_app(settings)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
-        await app.state.clients.close()
-
-
-def token(*roles: str, entities: list[str] | None = None) -> dict[str, str]:
-    signed = issue_token(SECRET, subject="tester", roles=list(roles), entities=entities or ["*"])
-    return {"Authorization": f"Bearer {signed}"}
+from tests.integration.gateway_app import SECRET, bearer
 
 
 async def gql(
@@ -84,7 +52,7 @@ async def test_every_operation_needs_a_valid_token(gateway: httpx.AsyncClient) -
     body = await gql(gateway, CUSTOMERS, {"Authorization": f"Bearer {expired}"})
     assert codes(body) == ["UNAUTHENTICATED"]
     assert "expired" in body["errors"][0]["message"]
-    ok = await gql(gateway, CUSTOMERS, token("sales"))
+    ok = await gql(gateway, CUSTOMERS, bearer("sales"))
     assert "errors" not in ok
     assert ok["data"]["customers"]["pageInfo"] == {"hasNextPage": False}
 
@@ -96,12 +64,12 @@ MERGE = "mutation($a: ID!, $b: ID!) { mergeCustomers(survivorId: $a, mergedId: $
 async def test_only_finance_and_admin_may_merge_customers(
     gateway: httpx.AsyncClient, role: str
 ) -> None:
-    body = await gql(gateway, MERGE, token(role), a="00000000-0000-4000-8000-000000000001", b="x")
+    body = await gql(gateway, MERGE, bearer(role), a="00000000-0000-4000-8000-000000000001", b="x")
     assert codes(body) == ["FORBIDDEN"]
 
 
 async def test_service_errors_keep_their_meaning(gateway: httpx.AsyncClient) -> None:
-    bad = await gql(gateway, MERGE, token("finance"), a="not-a-uuid", b="also-not")
+    bad = await gql(gateway, MERGE, bearer("finance"), a="not-a-uuid", b="also-not")
     assert codes(bad) == ["BAD_USER_INPUT"]
     assert {v["field"] for v in bad["errors"][0]["extensions"]["fieldViolations"]} >= {
         "survivor_id"
@@ -109,7 +77,7 @@ async def test_service_errors_keep_their_meaning(gateway: httpx.AsyncClient) -> 
     missing = await gql(
         gateway,
         MERGE,
-        token("admin"),
+        bearer("admin"),
         a="00000000-0000-4000-8000-000000000001",
         b="00000000-0000-4000-8000-000000000002",
     )
@@ -117,7 +85,7 @@ async def test_service_errors_keep_their_meaning(gateway: httpx.AsyncClient) -> 
 
 
 async def test_abuse_is_refused_with_a_code(gateway: httpx.AsyncClient) -> None:
-    admin = token("admin")
+    admin = bearer("admin")
     twenty_deep = "query { customers { " + "edges { node { " * 10 + "id" + " } }" * 10 + " } }"
     assert set(codes(await gql(gateway, twenty_deep, admin))) == {"GRAPHQL_VALIDATION_FAILED"}
     aliases = "{ " + " ".join(f"a{i}: __typename" for i in range(1000)) + " }"
@@ -146,7 +114,7 @@ async def test_a_repeated_document_is_validated_once_and_limits_still_hold(
 ) -> None:
     """Validation (limits included) is cached per document; a cached refusal stays a refusal."""
     cache: Any = _get_validate_cache(VALIDATION_CACHE_SIZE)  # an lru_cache wrapper
-    admin = token("admin")
+    admin = bearer("admin")
     query = "{ customers(first: 3) { edges { cursor } } __typename }"
     await gql(gateway, query, admin)
     hits = cache.cache_info().hits
@@ -159,6 +127,6 @@ async def test_a_repeated_document_is_validated_once_and_limits_still_hold(
 
 
 async def test_no_stack_trace_reaches_a_client(gateway: httpx.AsyncClient) -> None:
-    body = await gql(gateway, '{ customer(id: "not-a-uuid") { id } }', token("admin"))
+    body = await gql(gateway, '{ customer(id: "not-a-uuid") { id } }', bearer("admin"))
     assert codes(body) == ["BAD_USER_INPUT"]
     assert "Traceback" not in str(body)
