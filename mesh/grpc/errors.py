@@ -11,7 +11,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from mesh.db import is_transient
+from mesh.db import is_retryable, is_transient
 from mesh.errors import (
     AlreadyExists,
     DomainError,
@@ -82,6 +82,12 @@ def _guard(inner: Behavior, method: str) -> Behavior:
                 log.warning("dependency unavailable", extra={"method": method}, exc_info=True)
                 await context.abort(
                     grpc.StatusCode.UNAVAILABLE, "a dependency is unavailable; retry"
+                )
+                return
+            if is_retryable(exc):  # still conflicting after in_transaction's own reruns
+                log.warning("transaction conflict", extra={"method": method, "error": repr(exc)})
+                await context.abort(
+                    grpc.StatusCode.ABORTED, "conflicting concurrent changes; retry"
                 )
                 return
             log.exception("unhandled error", extra={"method": method})

@@ -1,4 +1,5 @@
-"""The error mapping: a dependency that is away is UNAVAILABLE (retry), a bug is INTERNAL."""
+"""The error mapping: a dependency that is away is UNAVAILABLE (retry), a conflict ABORTED, a bug
+INTERNAL."""
 
 from __future__ import annotations
 
@@ -74,6 +75,20 @@ async def test_a_dependency_that_is_away_is_unavailable(error: Exception) -> Non
 async def test_a_bug_is_internal_not_unavailable(error: Exception) -> None:
     """A retry cannot cure these, so the caller must not be told to retry."""
     assert await _status_of(error) == grpc.StatusCode.INTERNAL
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.SerializationError("could not serialize access due to concurrent update"),
+        asyncpg.DeadlockDetectedError("deadlock detected"),
+    ],
+    ids=repr,
+)
+async def test_a_conflict_that_outlasted_its_reruns_is_aborted(error: Exception) -> None:
+    """ABORTED: the caller may retry the whole operation (gRPC's code for concurrency
+    conflicts), and it is not logged as a bug."""
+    assert await _status_of(error) == grpc.StatusCode.ABORTED
 
 
 async def test_a_domain_error_keeps_its_own_code() -> None:
