@@ -37,10 +37,10 @@ from gateway.revenue.queries import RevenueQueries
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 2_000
+VALIDATION_CACHE_SIZE = 256  # distinct documents parsed and validated once each
 # The rule classes are built once: ValidationCache keys its entries on them, and
 # QueryDepthLimiter/MaxAliasesLimiter build new classes per instance, i.e. per request, which
 # would make every validation a cache miss.
-VALIDATION_CACHE_SIZE = 256
 LIMIT_RULES: list[type[ASTValidationRule]] = [
     depth_rule(MAX_DEPTH, None),
     aliases_rule(MAX_ALIASES),
