@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -21,6 +20,7 @@ from mesh.errors import (
     NotFound,
     Unavailable,
 )
+from mesh.grpc.unary import Behavior, UnaryInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,6 @@ def field_violations(error: grpc.aio.AioRpcError) -> list[FieldViolation]:
     return found
 
 
-Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
-
-
 def _guard(inner: Behavior, method: str) -> Behavior:
     async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
@@ -96,19 +93,8 @@ def _guard(inner: Behavior, method: str) -> Behavior:
     return behavior
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class ErrorMappingInterceptor(UnaryInterceptor):
     """Turns DomainError into its status; never lets a user mistake surface as UNKNOWN."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        return grpc.unary_unary_rpc_method_handler(
-            _guard(handler.unary_unary, details.method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+    def wrap(self, inner: Behavior, method: str) -> Behavior:
+        return _guard(inner, method)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
+from mesh.grpc.unary import Behavior, UnaryInterceptor
 from mesh.metrics import ServiceMetrics
 
-Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 _UNARY = "unary"
 
 
@@ -25,27 +24,17 @@ def _code_name(code: Any) -> str:
     return "UNKNOWN"
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class MetricsInterceptor(UnaryInterceptor):
     """Counts and times unary RPCs (all of our APIs); streaming ones (health Watch, reflection)
     pass through uncounted."""
 
     def __init__(self, metrics: ServiceMetrics) -> None:
+        super().__init__()
         self.metrics = metrics
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        service, _, method = details.method.lstrip("/").rpartition("/")
-        return grpc.unary_unary_rpc_method_handler(
-            self._measured(handler.unary_unary, service, method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+    def wrap(self, inner: Behavior, method: str) -> Behavior:
+        service, _, name = method.lstrip("/").rpartition("/")
+        return self._measured(inner, service, name)
 
     def _measured(self, inner: Behavior, service: str, method: str) -> Behavior:
         started_total = self.metrics.grpc_started.labels(_UNARY, service, method)

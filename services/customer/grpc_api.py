@@ -11,11 +11,9 @@ from weftwork.customer.v1 import customer_service_pb2_grpc as pb_grpc
 
 
 class CustomerServicer(pb_grpc.CustomerServiceServicer):
-    def __init__(
-        self, transact: handlers.Transact[Any], read: handlers.Transact[Any] | None = None
-    ) -> None:
+    def __init__(self, transact: handlers.Transact[Any], read: handlers.Transact[Any]) -> None:
         self.transact = transact
-        self.read = read or transact  # reads of single statements need no transaction
+        self.read = read  # no transaction: at READ COMMITTED it would add nothing
 
     async def ResolveCustomer(
         self, request: pb.ResolveCustomerRequest, context: Any

@@ -21,29 +21,24 @@ FULL_NAME = customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].
 
 
 def transactor(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, *, read_only: bool = False
 ) -> Callable[[Callable[[CustomerRepository], Awaitable[T]]], Awaitable[T]]:
-    """Runs a use case with a repository bound to one transaction (retried on conflicts)."""
+    """Runs a use case with a repository bound to one transaction (rerun on conflicts); a
+    read_only one on a connection without a transaction (see mesh.db.on_connection)."""
 
     async def transact(work: Callable[[CustomerRepository], Awaitable[T]]) -> T:
-        return await in_transaction(pool, lambda conn: work(CustomerStore(conn)))
+        def bound(conn: asyncpg.Connection) -> Awaitable[T]:
+            return work(CustomerStore(conn))
+
+        if read_only:
+            return await on_connection(pool, bound)
+        return await in_transaction(pool, bound)
 
     return transact
 
 
-def reader(
-    pool: asyncpg.Pool,
-) -> Callable[[Callable[[CustomerRepository], Awaitable[T]]], Awaitable[T]]:
-    """Runs a read-only use case on a connection without a transaction (see on_connection)."""
-
-    async def read(work: Callable[[CustomerRepository], Awaitable[T]]) -> T:
-        return await on_connection(pool, lambda conn: work(CustomerStore(conn)))
-
-    return read
-
-
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
-    servicer = CustomerServicer(transactor(ctx.pool), reader(ctx.pool))
+    servicer = CustomerServicer(transactor(ctx.pool), transactor(ctx.pool, read_only=True))
     return [
         ServiceBinding(
             FULL_NAME, customer_service_pb2_grpc.add_CustomerServiceServicer_to_server, servicer

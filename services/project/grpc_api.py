@@ -22,12 +22,10 @@ from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 
 
 class ProjectServicer(pb_grpc.ProjectServiceServicer):
-    def __init__(
-        self, transact: Transact, customers: CustomerResolver, read: Transact | None = None
-    ) -> None:
+    def __init__(self, transact: Transact, customers: CustomerResolver, read: Transact) -> None:
         self.transact = transact
         self.customers = customers
-        self.read = read or transact  # reads at READ COMMITTED need no transaction
+        self.read = read  # no transaction: at READ COMMITTED it would add nothing
 
     async def CreateEngagementFromOpportunity(
         self, request: pb.CreateEngagementFromOpportunityRequest, context: Any

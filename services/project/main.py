@@ -27,20 +27,19 @@ FULL_NAME = project_service_pb2.DESCRIPTOR.services_by_name["ProjectService"].fu
 CUSTOMER_MERGED = "weftwork.customer.customer.merged.v1"
 
 
-def transactor(pool: asyncpg.Pool) -> Transact:
+def transactor(pool: asyncpg.Pool, *, read_only: bool = False) -> Transact:
+    """Runs a use case with a repository bound to one transaction (rerun on conflicts); a
+    read_only one on a connection without a transaction (see mesh.db.on_connection)."""
+
     async def transact(work: Callable[[ProjectRepository], Awaitable[T]]) -> T:
-        return await in_transaction(pool, lambda conn: work(ProjectStore(conn)))
+        def bound(conn: asyncpg.Connection) -> Awaitable[T]:
+            return work(ProjectStore(conn))
+
+        if read_only:
+            return await on_connection(pool, bound)
+        return await in_transaction(pool, bound)
 
     return transact
-
-
-def reader(pool: asyncpg.Pool) -> Transact:
-    """Runs a read-only use case on a connection without a transaction (see on_connection)."""
-
-    async def read(work: Callable[[ProjectRepository], Awaitable[T]]) -> T:
-        return await on_connection(pool, lambda conn: work(ProjectStore(conn)))
-
-    return read
 
 
 async def on_customer_merged(
@@ -61,7 +60,9 @@ def customer_events_handlers() -> EventHandlers:
 
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
     servicer = ProjectServicer(
-        transactor(ctx.pool), CustomerDirectory(ctx.channel("customer")), reader(ctx.pool)
+        transactor(ctx.pool),
+        CustomerDirectory(ctx.channel("customer")),
+        transactor(ctx.pool, read_only=True),
     )
     return [
         ServiceBinding(

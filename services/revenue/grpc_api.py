@@ -18,10 +18,10 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
         self,
         transact: handlers.Transact[Any],
         chart: ChartOfAccounts,
-        read: handlers.Transact[Any] | None = None,
+        read: handlers.Transact[Any],
     ) -> None:
         self.transact = transact
-        self.read = read or transact  # reads at READ COMMITTED need no transaction
+        self.read = read  # no transaction: at READ COMMITTED it would add nothing
         self.chart = chart
 
     async def GetPosition(

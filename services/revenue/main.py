@@ -35,30 +35,27 @@ def chart_of_accounts(env: Mapping[str, str]) -> ChartOfAccounts:
 
 
 def transactor(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, *, read_only: bool = False
 ) -> Callable[[Callable[[Repository], Awaitable[T]]], Awaitable[T]]:
-    """Runs a use case with a repository bound to one transaction (retried on conflicts)."""
+    """Runs a use case with a repository bound to one transaction (rerun on conflicts); a
+    read_only one on a connection without a transaction (see mesh.db.on_connection)."""
 
     async def transact(work: Callable[[Repository], Awaitable[T]]) -> T:
-        return await in_transaction(pool, lambda conn: work(RevenueStore(conn)))
+        def bound(conn: asyncpg.Connection) -> Awaitable[T]:
+            return work(RevenueStore(conn))
+
+        if read_only:
+            return await on_connection(pool, bound)
+        return await in_transaction(pool, bound)
 
     return transact
 
 
-def reader(
-    pool: asyncpg.Pool,
-) -> Callable[[Callable[[Repository], Awaitable[T]]], Awaitable[T]]:
-    """Runs a read-only use case on a connection without a transaction (see on_connection)."""
-
-    async def read(work: Callable[[Repository], Awaitable[T]]) -> T:
-        return await on_connection(pool, lambda conn: work(RevenueStore(conn)))
-
-    return read
-
-
 def spec(chart: ChartOfAccounts) -> ServiceSpec:
     def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
-        servicer = RevenueServicer(transactor(ctx.pool), chart, reader(ctx.pool))
+        servicer = RevenueServicer(
+            transactor(ctx.pool), chart, transactor(ctx.pool, read_only=True)
+        )
         return [
             ServiceBinding(
                 FULL_NAME, revenue_service_pb2_grpc.add_RevenueServiceServicer_to_server, servicer
