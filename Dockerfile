@@ -13,6 +13,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY mesh ./mesh
 COPY services ./services
 COPY gateway ./gateway
+COPY devstack ./devstack
 COPY weftwork ./weftwork
 # Binary wheels only, at the versions CI tested (constraints.txt): nothing is compiled, so
 # neither stage needs a compiler. pip writes the .pyc files the read-only runtime cannot.

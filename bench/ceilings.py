@@ -28,9 +28,9 @@ import asyncpg
 import nats
 import uvloop
 
+from devstack.process import dying_with_parent
 from mesh.events.nats import NatsConnection
 from mesh.events.streams import ensure_consumer, ensure_stream
-from mesh.stack.process import dying_with_parent
 
 NAMESPACE = "bench"  # stream BENCH_PROJECT, subjects bench.project.>
 STREAM = "BENCH_PROJECT"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from mesh.stack.process import dying_with_parent, log_tail
+from devstack.process import dying_with_parent, log_tail
 
 
 class BenchError(RuntimeError):

@@ -30,11 +30,11 @@ import asyncpg
 import uvloop
 from google.type import date_pb2, money_pb2
 
+from devstack.nats import EmbeddedNats
+from devstack.postgres import EmbeddedPostgres
 from mesh.grpc.client import open_channel
 from mesh.service import ServiceSpec, running_service
 from mesh.settings import Settings, load_settings, local_socket_dir, with_database
-from mesh.stack.nats import EmbeddedNats
-from mesh.stack.postgres import EmbeddedPostgres
 from services.customer.main import SPEC as CUSTOMER
 from services.project.main import SPEC as PROJECT
 from weftwork.project.v1 import project_service_pb2 as pb

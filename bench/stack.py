@@ -23,10 +23,10 @@ import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.processes import BenchError, Child, MemorySampler, cpu_seconds, spawn
+from devstack.nats import EmbeddedNats
+from devstack.postgres import EmbeddedPostgres
 from mesh.events.nats import NatsConnection
 from mesh.settings import SERVICES, local_socket_dir, with_database
-from mesh.stack.nats import EmbeddedNats
-from mesh.stack.postgres import EmbeddedPostgres
 
 WEFTWORK = Path(sys.executable).parent / "weftwork"
 JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123"

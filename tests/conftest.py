@@ -35,8 +35,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    from mesh.stack.nats import EmbeddedNats
-    from mesh.stack.postgres import EmbeddedPostgres
+    from devstack.nats import EmbeddedNats
+    from devstack.postgres import EmbeddedPostgres
 
     # Not under pytest's tmp dir: each pytest session resets it to 0700, which locks out the
     # unprivileged user PostgreSQL runs as when we are root.
@@ -64,7 +64,7 @@ def stack() -> Iterator[Stack]:
 def module_nats() -> Iterator[str]:
     """A NATS server of the test module's own: its durable consumers and streams see only its
     own events, so service tests in one session never share (or steal) messages."""
-    from mesh.stack.nats import EmbeddedNats
+    from devstack.nats import EmbeddedNats
 
     store = Path(tempfile.mkdtemp(prefix="weftwork-nats-"))
     nats = EmbeddedNats(store, port=free_port())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh.stack.nats import EmbeddedNats
+from devstack.nats import EmbeddedNats
 from tests.conftest import Stack, free_port
 from tests.e2e.platform import Platform, running_platform
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import asyncpg
 import grpc
 
+from devstack.nats import EmbeddedNats
 from mesh.db import create_pool
 from mesh.events.consumer import EventConsumer
 from mesh.events.handlers import Event, EventHandlers
 from mesh.events.nats import NatsConnection
 from mesh.migrations import KIT_MIGRATIONS, migrate
 from mesh.settings import with_database
-from mesh.stack.nats import EmbeddedNats
 from tests.conftest import Stack, free_port
 from tests.e2e.processes import ServiceProcess
 from tests.support import eventually, settings_for

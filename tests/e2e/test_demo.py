@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.demo import seed
+from devstack.demo import seed
 from tests.e2e.platform import Platform, gql
 
 COUNTS = """{

@@ -10,8 +10,8 @@ from pathlib import Path
 import grpc
 import nats
 
+from devstack.nats import EmbeddedNats
 from mesh.db import create_pool
-from mesh.stack.nats import EmbeddedNats
 from tests.conftest import Stack, free_port
 from tests.e2e.processes import ServiceProcess
 from tests.integration.test_project_grpc import entry, won

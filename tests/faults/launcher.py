@@ -2,7 +2,7 @@
 and stops PostgreSQL, NATS and the service processes on request (JSON lines on stdin/stdout).
 
 Why a process of its own: everything it starts gets a parent-death signal (through
-mesh.stack.process.dying_with_parent), which Linux sends when the *thread* that spawned the
+devstack.process.dying_with_parent), which Linux sends when the *thread* that spawned the
 child ends; here one thread spawns everything and lives as long as the run, while the test
 process's threads come and go. When the test process goes away, stdin ends and everything
 started here is stopped; at the end it checks that nothing it started is left.
@@ -20,10 +20,10 @@ from typing import Any
 
 import psutil
 
+from devstack.nats import EmbeddedNats
+from devstack.postgres import EmbeddedPostgres
+from devstack.process import dying_with_parent
 from mesh.settings import local_socket_dir
-from mesh.stack.nats import EmbeddedNats
-from mesh.stack.postgres import EmbeddedPostgres
-from mesh.stack.process import dying_with_parent
 
 WEFTWORK = Path(sys.executable).parent / "weftwork"
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from mesh.cli import build_parser
+from devstack import dlq
+from devstack.cli import build_parser
 from mesh.db import create_pool
 from mesh.events.deadletters import list_dead_letters, record_dead_letter
 from mesh.migrations import KIT_MIGRATIONS, migrate
-from mesh.stack import dlq
 from tests.conftest import Stack
 from tests.support import settings_for
 

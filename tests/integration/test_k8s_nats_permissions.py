@@ -16,8 +16,8 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 
+from devstack.nats import nats_server_binary
 from mesh.events.streams import DOMAINS, ensure_consumer, ensure_stream, stream_name
-from mesh.stack.nats import nats_server_binary
 from tests.conftest import free_port
 from tests.support import eventually
 

@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from mesh.stack.process import dying_with_parent, wait_gone
+from devstack.process import dying_with_parent, wait_gone
 
 ROOT = Path(__file__).parents[2]
 SLEEP = "sleep"
@@ -29,7 +29,7 @@ import json, subprocess, sys, threading, time
 from concurrent import futures
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from mesh.stack.process import dying_with_parent
+from devstack.process import dying_with_parent
 
 server = grpc.server(futures.ThreadPoolExecutor(4))
 health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)

@@ -19,14 +19,13 @@ import nats
 import psutil
 import pytest
 
+from devstack.nats import EmbeddedNats
+from devstack.postgres import SYSTEM_USER, EmbeddedPostgres
+from devstack.process import log_tail, wait_gone
+from devstack.status import grpc_health
+from devstack.supervisor import ChildSpec, Supervisor
+from devstack.up import READY_BANNER
 from mesh.settings import SERVICES, local_socket_dir
-from mesh.stack.entrypoints import find_entrypoint
-from mesh.stack.nats import EmbeddedNats
-from mesh.stack.postgres import SYSTEM_USER, EmbeddedPostgres
-from mesh.stack.process import log_tail, wait_gone
-from mesh.stack.status import grpc_health
-from mesh.stack.supervisor import ChildSpec, Supervisor
-from mesh.stack.up import READY_BANNER
 from tests.conftest import Stack, free_port
 from tests.support import eventually
 
@@ -220,7 +219,7 @@ async def running_up(env: dict[str, str], log: Path) -> AsyncIterator[asyncio.su
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "mesh.cli",
+            "devstack.cli",
             "up",
             env=env,
             stdout=asyncio.subprocess.PIPE,
@@ -267,9 +266,8 @@ async def test_up_serves_until_sigint_leaves_no_process_and_keeps_data(workdir: 
         conn = await asyncpg.connect(dsn)
         await conn.execute("CREATE TABLE marker (note text); INSERT INTO marker VALUES ('kept')")
         await conn.close()
-        if find_entrypoint("customer") is not None:
-            target = f"127.0.0.1:{env['WEFTWORK_CUSTOMER_PORT']}"
-            await eventually(lambda: grpc_health(target), until=lambda s: s == "SERVING", within=30)
+        target = f"127.0.0.1:{env['WEFTWORK_CUSTOMER_PORT']}"
+        await eventually(lambda: grpc_health(target), until=lambda s: s == "SERVING", within=30)
         await _interrupt(proc, data_dir)
 
     async with running_up(env, workdir / "up.log") as proc:

@@ -14,11 +14,11 @@ import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from devstack.status import ConsumerLag, DeadLetterCount, StackStatus, check_stack, render_stack
 from mesh.events.cloudevents import event_headers
 from mesh.events.deadletters import list_dead_letters
 from mesh.events.streams import ensure_stream
 from mesh.settings import SERVICES, Settings
-from mesh.stack.status import ConsumerLag, DeadLetterCount, StackStatus, check_stack, render_stack
 from services.billing.main import SPEC as BILLING
 from tests.conftest import Stack, free_port
 from tests.support import eventually, serving, settings_for
@@ -104,7 +104,7 @@ async def test_the_status_command_prints_the_tables_and_exits_non_zero_when_a_pa
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "mesh.cli",
+        "devstack.cli",
         "status",
         env={**os.environ, **running.env},
         cwd=Path(__file__).parents[2],

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from gateway import demo_data as data
+from devstack import demo_data as data
 
 SEED = 2026
 

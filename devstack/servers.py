@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 
+from devstack.nats import EmbeddedNats
+from devstack.postgres import EmbeddedPostgres
 from mesh.settings import Settings, local_socket_dir
-from mesh.stack.nats import EmbeddedNats
-from mesh.stack.postgres import EmbeddedPostgres
 
 
 def embedded_postgres(settings: Settings) -> EmbeddedPostgres:

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from devstack.process import dying_with_parent
 from mesh.retry import backoff_delay
-from mesh.stack.process import dying_with_parent
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from devstack.entrypoints import service_dir
 from mesh.db import ensure_database
 from mesh.migrations import migrate, service_components
 from mesh.settings import Settings
-from mesh.stack.entrypoints import service_dir
 
 
 async def migrate_services(settings: Settings, services: Sequence[str]) -> dict[str, list[str]]:

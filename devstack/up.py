@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import sys
@@ -12,12 +11,13 @@ from collections.abc import Sequence
 
 import httpx
 
+from devstack import demo
+from devstack.entrypoints import GATEWAY, RUNNABLE
+from devstack.migrate import describe, migrate_services
+from devstack.servers import embedded_postgres, local_nats, local_postgres
+from devstack.status import redact
+from devstack.supervisor import ChildSpec, Supervisor
 from mesh.settings import SERVICES, Settings
-from mesh.stack.entrypoints import GATEWAY, gateway_present, present_services
-from mesh.stack.migrate import describe, migrate_services
-from mesh.stack.servers import embedded_postgres, local_nats, local_postgres
-from mesh.stack.status import redact
-from mesh.stack.supervisor import ChildSpec, Supervisor
 from mesh.tokens import issue_token, local_secret
 
 READY_BANNER = "weftwork is up"
@@ -29,31 +29,26 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    services = present_services()
     local_secret(settings.data_dir)  # the gateway verifies tokens signed with it
-    runnable = [*services, *([GATEWAY] if gateway_present() else [])]
     # Exiting the stack stops NATS, then PostgreSQL: after the services, which stop in run().
     with contextlib.ExitStack() as servers:
         live = servers.enter_context(local_postgres(settings))
         live = servers.enter_context(local_nats(live))
-        for line in describe(await migrate_services(live, services)):
+        for line in describe(await migrate_services(live, SERVICES)):
             print(f"migrate {line}", flush=True)
         if stop.is_set():
             return 0
         supervisor = Supervisor(
-            child_specs(live, runnable, dev=dev), grace=settings.shutdown_grace_seconds
+            child_specs(live, RUNNABLE, dev=dev), grace=settings.shutdown_grace_seconds
         )
-        print(render_endpoints(live, runnable), flush=True)
-        seeding = None
-        if GATEWAY in runnable:
-            secret = settings.jwt_secret or local_secret(settings.data_dir)
-            token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
-            url = f"http://{settings.host}:{settings.gateway_port}/graphql"
-            if dev:
-                print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
-            print(f"  admin token (24 h): {token}", flush=True)
-            if dev and len(services) == len(SERVICES):
-                seeding = asyncio.create_task(seed_demo(url, token, stop))
+        print(render_endpoints(live), flush=True)
+        secret = settings.jwt_secret or local_secret(settings.data_dir)
+        token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
+        url = f"http://{settings.host}:{settings.gateway_port}/graphql"
+        if dev:
+            print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
+        print(f"  admin token (24 h): {token}", flush=True)
+        seeding = asyncio.create_task(seed_demo(url, token, stop)) if dev else None
         await supervisor.run(stop)
         if seeding is not None:
             seeding.cancel()
@@ -62,7 +57,6 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
 
 async def seed_demo(url: str, token: str, stop: asyncio.Event) -> None:
     """Seed the demo firm once the gateway answers (idempotent: a restart adds nothing)."""
-    demo = importlib.import_module("gateway.demo")  # a GraphQL client, loaded like `serve`
     attempt = 0
     while not stop.is_set():
         try:
@@ -87,23 +81,17 @@ def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[
     if dev:
         env["WEFTWORK_DEV_MODE"] = "true"
     # The same interpreter, not whatever `weftwork` is first on PATH.
-    serve = [sys.executable, "-m", "mesh.cli", "serve"]
+    serve = [sys.executable, "-m", "devstack.cli", "serve"]
     return [ChildSpec(name, [*serve, name], env) for name in names]
 
 
-def render_endpoints(settings: Settings, running: Sequence[str]) -> str:
+def render_endpoints(settings: Settings) -> str:
     rows: list[tuple[str, str, str]] = []
     for name, port in settings.grpc_ports.items():
-        if name in running:
-            metrics = f"metrics http://{settings.host}:{settings.metrics_ports[name]}/metrics"
-            rows.append((name, f"gRPC {settings.host}:{port}", metrics))
-        else:
-            rows.append((name, "-", "not in this tree"))
+        metrics = f"metrics http://{settings.host}:{settings.metrics_ports[name]}/metrics"
+        rows.append((name, f"gRPC {settings.host}:{port}", metrics))
     gateway = f"http://{settings.host}:{settings.gateway_port}/graphql"
-    scrape = f"metrics {gateway.removesuffix('/graphql')}/metrics"
-    rows.append(
-        (GATEWAY, *((gateway, scrape) if GATEWAY in running else ("-", "not in this tree")))
-    )
+    rows.append((GATEWAY, gateway, f"metrics {gateway.removesuffix('/graphql')}/metrics"))
     rows.append(("NATS", settings.nats_url, _origin(settings.embedded_nats, settings, "nats")))
     if settings.embedded_postgres:
         postgres = embedded_postgres(settings)

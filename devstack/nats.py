@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nats
 
-from mesh.stack.process import (
+from devstack.process import (
     StackError,
     dying_with_parent,
     log_tail,

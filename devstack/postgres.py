@@ -25,7 +25,7 @@ from urllib.parse import quote
 import asyncpg
 import psutil
 
-from mesh.stack.process import (
+from devstack.process import (
     StackError,
     dying_with_parent,
     log_tail,

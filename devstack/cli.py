@@ -1,19 +1,18 @@
-"""The `weftwork` command: thin parsing over mesh.stack (up, serve, migrate, status, …)."""
+"""The `weftwork` command: thin parsing over devstack (up, serve, migrate, status, …)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import inspect
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from devstack.entrypoints import RUNNABLE, load_main
+from devstack.process import StackError
 from mesh.logging import configure_logging
 from mesh.settings import SERVICES, SettingsError, load_settings
-from mesh.stack.entrypoints import RUNNABLE, EntrypointMissing, load_main, present_services
-from mesh.stack.process import StackError
 
 USAGE_ERROR = 2
 
@@ -36,7 +35,7 @@ def _up_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from mesh.stack.up import run_up
+    from devstack.up import run_up
 
     settings = load_settings()
     configure_logging("weftwork", settings.log_level)
@@ -48,12 +47,7 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        main = load_main(args.name)
-    except EntrypointMissing as exc:
-        print(f"weftwork serve: {exc}", file=sys.stderr)
-        return USAGE_ERROR
-    result = main()
+    result = load_main(args.name)()
     if inspect.isawaitable(result):
         result = asyncio.run(_awaited(result))
     return result if isinstance(result, int) else 0
@@ -74,21 +68,15 @@ def _migrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from mesh.stack.migrate import describe, migrate_services
-    from mesh.stack.servers import local_postgres
+    from devstack.migrate import describe, migrate_services
+    from devstack.servers import local_postgres
 
     unknown = sorted(set(args.services) - set(SERVICES))
-    present = present_services()
-    missing = sorted(set(args.services) - set(present) - set(unknown))
-    if unknown or missing:
-        problems = [f"unknown service {n!r}" for n in unknown]
-        problems += [f"{n}: services/{n}/main.py is not in this tree" for n in missing]
-        print(f"weftwork migrate: {'; '.join(problems)}", file=sys.stderr)
+    if unknown:
+        problems = "; ".join(f"unknown service {n!r}" for n in unknown)
+        print(f"weftwork migrate: {problems}", file=sys.stderr)
         return USAGE_ERROR
-    chosen = args.services or present
-    if not chosen:
-        print("weftwork migrate: no service in this tree yet")
-        return 0
+    chosen = args.services or list(SERVICES)
     settings = load_settings()
     with local_postgres(settings, reuse_running=True) as live:
         applied = asyncio.run(migrate_services(live, chosen))
@@ -97,7 +85,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from mesh.stack.status import check_stack, render_stack
+    from devstack.status import check_stack, render_stack
 
     del args
     status = asyncio.run(check_stack(load_settings()))
@@ -137,26 +125,27 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    # The demo is a GraphQL client of the gateway, loaded by name like `serve gateway`.
+    from devstack.demo import main
+
     del args
-    importlib.import_module("gateway.demo").main()
+    main()
     return 0
 
 
 def _dlq_arguments(parser: argparse.ArgumentParser) -> None:
-    from mesh.stack import dlq
+    from devstack import dlq
 
     dlq.arguments(parser)
 
 
 def _dlq(args: argparse.Namespace) -> int:
-    from mesh.stack import dlq
-    from mesh.stack.servers import local_postgres
+    from devstack import dlq
+    from devstack.servers import local_postgres
 
     settings = load_settings()
     try:
         with local_postgres(settings, reuse_running=True) as live:
-            print(asyncio.run(dlq.run(live, present_services(), args)))
+            print(asyncio.run(dlq.run(live, SERVICES, args)))
     except ValueError as exc:
         print(f"weftwork dlq: {exc}", file=sys.stderr)
         return USAGE_ERROR
