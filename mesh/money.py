@@ -57,15 +57,50 @@ def round_amount(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
 
 
+# Bounds of every number that enters (DESIGN.md §6), checked before any arithmetic: an
+# unbounded exponent ("1E+999999999") makes int() or quantize() run for minutes.
+MONEY_INTEGER_DIGITS = 15
+QUANTITY_INTEGER_DIGITS = 9  # hours, rates, percentages
+QUANTITY_DECIMALS = 6
+_MAX_TEXT = 64  # characters of a decimal's text form: far more than any bounded value needs
+
+
 def parse_decimal(text: str) -> Decimal:
     """A finite decimal from its string form; raises ValueError on anything else."""
+    if not isinstance(text, str) or len(text) > _MAX_TEXT:
+        raise ValueError("is not a decimal number of at most 64 characters")
     try:
         value = Decimal(text.strip())
-    except (InvalidOperation, AttributeError):
+    except InvalidOperation:
         raise ValueError(f"{text!r} is not a decimal number") from None
     if not value.is_finite():
         raise ValueError(f"{text!r} is not a finite number")
     return value
+
+
+def _check_bounds(value: Decimal, integer_digits: int, decimals: int) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if not value:
+        return Decimal(0)  # "0E-999999999" is zero too
+    if value.adjusted() >= integer_digits:
+        raise ValueError(f"must have at most {integer_digits} digits before the decimal point")
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if -(exponent + trailing_zeros) > decimals:
+        raise ValueError(f"must have at most {decimals} decimal places")
+    return value if exponent <= 0 else value.quantize(Decimal(1))  # "1E+2" -> "100"
+
+
+def bounded_amount(value: Decimal, currency: str) -> Decimal:
+    """A money amount: finite, at most 15 integer digits and the currency's minor units."""
+    return _check_bounds(value, MONEY_INTEGER_DIGITS, minor_unit(currency))
+
+
+def bounded_quantity(value: Decimal) -> Decimal:
+    """Hours, rates and percentages: finite, at most 9 integer digits and 6 decimals."""
+    return _check_bounds(value, QUANTITY_INTEGER_DIGITS, QUANTITY_DECIMALS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mesh.grpc.convert import money_from_proto, money_to_proto
-from mesh.money import CurrencyMismatch, Money, minor_unit, parse_decimal, total
+from mesh.money import (
+    CurrencyMismatch,
+    Money,
+    bounded_amount,
+    bounded_quantity,
+    minor_unit,
+    parse_decimal,
+    total,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +69,34 @@ def test_decimal_strings_must_be_finite_numbers(text: str) -> None:
 def test_google_money_round_trips_exactly(amount: Decimal, currency: str) -> None:
     money = Money.of(amount, currency)
     assert money_from_proto(money_to_proto(money)).amount == money.amount
+
+
+@pytest.mark.parametrize(
+    "text", ["1E+999999999", "NaN", "sNaN", "Infinity", "-Infinity", "1e400", "1000000000000000"]
+)
+def test_unbounded_or_infinite_amounts_are_refused_before_any_arithmetic(text: str) -> None:
+    with pytest.raises(ValueError, match="finite|digits before"):
+        bounded_amount(Decimal(text), "USD")
+
+
+def test_amounts_keep_at_most_the_currency_minor_units() -> None:
+    assert bounded_amount(Decimal("999999999999999.99"), "USD") == Decimal("999999999999999.99")
+    assert bounded_amount(Decimal("1.500"), "USD") == Decimal("1.5")
+    assert str(bounded_amount(Decimal("1E+2"), "JPY")) == "100"
+    assert bounded_amount(Decimal("0E-999999999"), "USD") == 0
+    with pytest.raises(ValueError, match="2 decimal places"):
+        bounded_amount(Decimal("1.005"), "USD")
+    with pytest.raises(ValueError, match="0 decimal places"):
+        bounded_amount(Decimal("1.5"), "JPY")
+
+
+def test_quantities_have_nine_integer_digits_and_six_decimals() -> None:
+    assert bounded_quantity(Decimal("999999999.999999")) == Decimal("999999999.999999")
+    for text in ("1000000000", "0.0000001", "NaN"):
+        with pytest.raises(ValueError):
+            bounded_quantity(Decimal(text))
+
+
+def test_decimal_text_longer_than_any_bounded_value_is_refused_unparsed() -> None:
+    with pytest.raises(ValueError, match="64 characters"):
+        parse_decimal("1" * 10_000)
