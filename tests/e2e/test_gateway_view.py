@@ -219,8 +219,11 @@ async def test_a_subscriber_sees_an_engagements_events_in_order(api: Platform) -
     )
     received: list[dict[str, Any]] = []
     days = iter(range(1, 29))
+    calls = 0
 
     async def approve_one() -> int:
+        nonlocal calls
+        calls += 1
         entry = {
             "engagementId": engagement["id"],
             "personId": "sub-p",
@@ -244,9 +247,6 @@ async def test_a_subscriber_sees_an_engagements_events_in_order(api: Platform) -
         await eventually(
             approve_one, until=lambda seen: seen > 0, within=30, what="a live subscription"
         )
-        await eventually(
-            lambda: asyncio.sleep(0, result=len(received)), within=10, what="warm-up events"
-        )
         before = len(approvals())
         for _ in range(3):
             await approve_one()
@@ -258,10 +258,12 @@ async def test_a_subscriber_sees_an_engagements_events_in_order(api: Platform) -
         )
         listening.cancel()
     # The project's events arrive in the order they were produced (engagement versions rise),
-    # next to the revenue they caused; no event twice.
+    # next to the revenue they caused; no event twice. A warm-up approval made before the
+    # subscription was live may arrive or not (its relay can publish either side of it), so
+    # the count is bounded by the approvals made, not fixed.
     versions = [e["aggregateVersion"] for e in approvals()]
     assert versions == sorted(versions)
-    assert len(approvals()) == before + 3
+    assert before + 3 <= len(approvals()) <= calls
     assert {e["source"] for e in received} <= {"/weftwork/project", "/weftwork/revenue"}
     assert any(e["type"] == "weftwork.revenue.revenue.recognized.v1" for e in received)
     assert len({e["id"] for e in received}) == len(received)
