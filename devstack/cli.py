@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from devstack.entrypoints import RUNNABLE, load_main
-from devstack.process import StackError
+from devstack.errors import StackError
 from mesh.logging import configure_logging
 from mesh.settings import SERVICES, SettingsError, load_settings
 

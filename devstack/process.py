@@ -16,11 +16,9 @@ from typing import Any, TypeVar
 
 import psutil
 
+from devstack.errors import StackError
+
 T = TypeVar("T")
-
-
-class StackError(RuntimeError):
-    """A local server could not be started or stopped."""
 
 
 # Runs in a fresh single-threaded interpreter between fork and the real exec: switch user (a
