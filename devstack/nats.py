@@ -11,8 +11,8 @@ from pathlib import Path
 
 import nats
 
+from devstack.errors import StackError
 from devstack.process import (
-    StackError,
     dying_with_parent,
     log_tail,
     run_blocking,

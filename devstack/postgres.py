@@ -25,8 +25,8 @@ from urllib.parse import quote
 import asyncpg
 import psutil
 
+from devstack.errors import StackError
 from devstack.process import (
-    StackError,
     dying_with_parent,
     log_tail,
     run_blocking,
