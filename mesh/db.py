@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
@@ -124,7 +124,3 @@ async def on_connection(
     in_transaction(isolation="repeatable_read") instead."""
     async with pool.acquire() as conn:
         return await work(conn)
-
-
-Record = asyncpg.Record
-Json = dict[str, Any]

@@ -26,7 +26,7 @@ from mesh.events.integration import IntegrationServicer
 from mesh.events.lineage import FULL_NAME as LINEAGE
 from mesh.events.lineage import LineageServicer
 from mesh.events.nats import NatsConnection
-from mesh.events.outbox import OutboxRelay
+from mesh.events.relay import OutboxRelay
 from mesh.events.streams import ensure_stream, stream_name
 from mesh.grpc.client import open_channel
 from mesh.grpc.server import GrpcServer, ServiceBinding
