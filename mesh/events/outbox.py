@@ -2,7 +2,8 @@
 
 Writing the event in the caller's transaction is what makes "state changed" and "event will
 be published" one fact; the relay (mesh.events.relay) turns rows into JetStream messages and
-marks them.
+marks them. An event about an engagement is also written to the lineage table, the
+engagement's timeline, which outlives the outbox row (published rows may be pruned).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from google.protobuf.message import Message
 
-from mesh.events.cloudevents import event_headers
+from mesh.events.cloudevents import SOURCE_PREFIX, event_headers
 
 NOTIFY_CHANNEL = "outbox"
 
@@ -103,9 +104,24 @@ async def add_events(
         " VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7)",
         rows,
     )
+    if any(row[6] is not None for row in rows):
+        await _add_lineage(conn, source, ids)
     # Delivered to the relay's LISTEN only when (and if) the caller commits.
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     return ids
+
+
+async def _add_lineage(conn: asyncpg.Connection, source: str, ids: list[UUID]) -> None:
+    """The engagement's timeline entries of these events, copied from the rows just written
+    (same seq and time), so the timeline no longer depends on the outbox keeping them."""
+    await conn.execute(
+        "INSERT INTO lineage (event_id, seq, engagement_id, subject, source, aggregate_id,"
+        " aggregate_version, created_at)"
+        " SELECT id, seq, engagement_id, subject, $2, aggregate_id, aggregate_version, created_at"
+        " FROM outbox WHERE id = ANY($1::uuid[]) AND engagement_id IS NOT NULL",
+        ids,
+        SOURCE_PREFIX + source,
+    )
 
 
 async def backlog(pool: asyncpg.Pool) -> OutboxBacklog:
