@@ -3,7 +3,8 @@
 Per batch: one transaction, a savepoint per message (a failing message rolls back alone), the
 inbox row claimed with the effect, then one commit; only then are messages acknowledged. A
 failing message is nak'ed with a growing delay and, on its last allowed delivery, kept as a
-dead letter and acknowledged. Poison (unreadable) messages are dead-lettered at once.
+dead letter and acknowledged. Poison (unreadable, or from a source that does not own the
+stream) messages are dead-lettered at once.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class Outcome:
 
 
 class BatchApplier:
-    """The effects of one consumer's batches: `consumer` names its inbox rows and dead letters."""
+    """The effects of one consumer's batches: `consumer` names its inbox rows and dead letters;
+    every event must come from `owner` (the ce-source of the stream's producing domain)."""
 
     def __init__(
         self,
@@ -45,6 +47,7 @@ class BatchApplier:
         *,
         consumer: str,
         stream: str,
+        owner: str,
         handlers: EventHandlers,
         policy: RedeliveryPolicy,
         metrics: ServiceMetrics,
@@ -52,6 +55,7 @@ class BatchApplier:
         self._pool = pool
         self.consumer = consumer
         self.stream = stream
+        self.owner = owner
         self._handlers = handlers
         self.policy = policy
         self._metrics = metrics
@@ -126,6 +130,7 @@ class BatchApplier:
                         subject=message.subject,
                         headers=message.headers or {},
                         payload=message.data,
+                        owner=self.owner,
                     )
             except PoisonMessage as exc:
                 await self._dead_letter(conn, message, exc)

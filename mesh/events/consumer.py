@@ -19,11 +19,12 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
 
 from mesh.events.batch import BatchApplier
+from mesh.events.cloudevents import SOURCE_PREFIX
 from mesh.events.handlers import EventHandlers
 from mesh.events.nats import NatsConnection
 from mesh.events.redelivery import UNLIMITED_DELIVERIES, RedeliveryPolicy
 from mesh.events.replayer import DeadLetterReplayer
-from mesh.events.streams import UnsupportedServer, ensure_consumer
+from mesh.events.streams import UnsupportedServer, ensure_consumer, stream_owner
 from mesh.events.wakeup import sleep_unless_stopped
 from mesh.metrics import ServiceMetrics
 from mesh.retry import backoff_delay
@@ -32,7 +33,11 @@ log = logging.getLogger(__name__)
 
 
 class EventConsumer:
-    """Consumes one stream for one service (`name` is the durable and the inbox consumer)."""
+    """Consumes one stream for one service (`name` is the durable and the inbox consumer).
+
+    Only the stream's owner may speak on it: an event whose ce-source is not
+    /weftwork/<domain> of the stream <DOMAIN> is dead-lettered unapplied (DESIGN.md §6).
+    """
 
     def __init__(
         self,
@@ -57,6 +62,7 @@ class EventConsumer:
         self._nats = nats
         self.name = name
         self.stream = stream
+        self.owner = SOURCE_PREFIX + stream_owner(stream)
         self._handlers = handlers
         self._batch_size = batch_size
         self._ack_wait = ack_wait
@@ -69,6 +75,7 @@ class EventConsumer:
             pool,
             consumer=name,
             stream=stream,
+            owner=self.owner,
             handlers=handlers,
             policy=policy,
             metrics=self._metrics,
@@ -77,6 +84,7 @@ class EventConsumer:
             pool,
             consumer=name,
             stream=stream,
+            owner=self.owner,
             handlers=handlers,
             poll_interval=replay_poll_interval,
         )

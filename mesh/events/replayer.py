@@ -1,7 +1,8 @@
 """Carries out replay requests: a consumer's dead letters applied again, a batch per transaction.
 
-A replay goes through the same handler and inbox as a live delivery, so an event that was
-meanwhile applied by another delivery is marked replayed without running twice.
+A replay goes through the same handler, inbox and source check as a live delivery, so an event
+that was meanwhile applied by another delivery is marked replayed without running twice, and a
+forged event stays refused however often it is replayed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class DeadLetterReplayer:
         *,
         consumer: str,
         stream: str,
+        owner: str | None = None,
         handlers: EventHandlers,
         batch_size: int = 100,
         poll_interval: float = 5.0,
@@ -38,6 +40,7 @@ class DeadLetterReplayer:
         self._pool = pool
         self.consumer = consumer
         self.stream = stream
+        self.owner = owner
         self._handlers = handlers
         self._batch_size = batch_size
         self._poll_interval = poll_interval
@@ -102,6 +105,7 @@ class DeadLetterReplayer:
                         subject=row["subject"],
                         headers=row_headers,
                         payload=row["payload"],
+                        owner=self.owner,
                     )
             except Exception as exc:
                 if is_retryable(exc) or is_transient(exc):  # retried as a whole, later
