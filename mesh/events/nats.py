@@ -36,8 +36,8 @@ def redacted(url: str) -> str:
 
 def nats_tls(files: TlsFiles | None) -> ssl.SSLContext | None:
     """TLS to NATS for a process with a mesh identity: the server must chain to the mesh CA,
-    and the client presents its own certificate if the server asks for one. Used only when the
-    server requires TLS (a tls:// URL, or `tls {}` in its configuration)."""
+    and the client presents its own certificate if the server asks for one. Used when the URL
+    is tls:// or the server requires TLS (`tls {}` in its configuration)."""
     if files is None:
         return None
     context = ssl.create_default_context(cafile=str(files.ca))
@@ -151,6 +151,9 @@ class NatsConnection:
                     reconnected_cb=self._on_reconnected,
                     closed_cb=self._on_closed,
                     tls=self._tls,
+                    # tls:// is TLS from the first byte (the server's `handshake_first`):
+                    # no plaintext INFO an attacker could answer to talk us out of TLS.
+                    tls_handshake_first=self.url.startswith("tls://"),
                 )
             except Exception as exc:
                 attempt += 1
