@@ -9,8 +9,8 @@ from typing import TypeVar
 
 import asyncpg
 
+from mesh.dsn import with_database
 from mesh.retry import retry
-from mesh.settings import with_database
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+
+# Re-exported: services, tests and the dev stack import them from here.
+from mesh.dsn import local_socket_dir as local_socket_dir
+from mesh.dsn import with_database as with_database
 
 SERVICES = ("customer", "project", "billing", "revenue")
 DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
@@ -71,15 +73,6 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
             f"{name} must start with one of {', '.join(s + '://' for s in schemes)}"
         )
     return raw.strip()
-
-
-def local_socket_dir(data_dir: Path) -> Path:
-    """The embedded PostgreSQL socket directory: in data_dir unless too long for a socket path."""
-    preferred = data_dir / "run"
-    if len(str(preferred)) + len("/.s.PGSQL.5432") < 100:
-        return preferred
-    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:10]
-    return Path("/tmp") / f"weftwork-{digest}"
 
 
 @dataclass(frozen=True)
@@ -148,14 +141,6 @@ class Settings:
                 self.tls_dir / "ca.crt", self.tls_dir / f"{name}.crt", self.tls_dir / f"{name}.key"
             )
         return None
-
-
-def with_database(dsn: str, database: str) -> str:
-    """Replace the database name of a postgresql:// URL, keeping host, user and query."""
-    scheme, rest = dsn.split("://", 1)
-    authority, _, tail = rest.partition("/")
-    _, sep, query = tail.partition("?")
-    return f"{scheme}://{authority}/{quote(database)}{sep}{query}"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
