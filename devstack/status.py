@@ -14,7 +14,9 @@ import nats
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.aio.client import Client
 
-from mesh.settings import SERVICES, Settings
+from devstack.certs import existing_identity
+from mesh.grpc.client import open_channel
+from mesh.settings import OPS, SERVICES, Settings, TlsFiles
 
 HEALTHY = frozenset({"SERVING", "UP"})
 CHECK_SECONDS = 2.0
@@ -31,9 +33,13 @@ class PartStatus:
         return self.state not in HEALTHY
 
 
-async def grpc_health(target: str) -> str:
-    """SERVING / NOT_SERVING / … from grpc.health.v1 for the whole server, or DOWN."""
-    async with grpc.aio.insecure_channel(target) as channel:
+async def grpc_health(
+    target: str, tls: TlsFiles | None = None, server_name: str | None = None
+) -> str:
+    """SERVING / NOT_SERVING / … from grpc.health.v1 for the whole server, or DOWN; over
+    mutual TLS with `tls` (the ops identity), the server checked to be `server_name`."""
+    channel = open_channel(target, deadline_seconds=CHECK_SECONDS, tls=tls, server_name=server_name)
+    async with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             reply = await stub.Check(
@@ -96,10 +102,18 @@ async def tcp_state(host: str, port: int) -> str:
     return "UP"
 
 
+def ops_identity(settings: Settings) -> TlsFiles | None:
+    """The certificate `weftwork status` calls services with: from the settings, else the one
+    `weftwork up` made in the data dir (so status needs no TLS settings of its own)."""
+    return settings.tls_identity(OPS) or existing_identity(settings.data_dir, OPS)
+
+
 async def check_all(settings: Settings) -> list[PartStatus]:
+    tls = ops_identity(settings)
+
     async def service(name: str) -> PartStatus:
         target = settings.grpc_target(name)
-        return PartStatus(name, target, await grpc_health(target))
+        return PartStatus(name, target, await grpc_health(target, tls, server_name=name))
 
     async def gateway() -> PartStatus:
         address = f"http://{settings.host}:{settings.gateway_port}"

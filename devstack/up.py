@@ -8,12 +8,15 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 
 from devstack import demo
+from devstack.certs import ensure_certificates, tls_dir
 from devstack.entrypoints import GATEWAY, RUNNABLE
 from devstack.migrate import describe, migrate_services
+from devstack.process import StackError
 from devstack.servers import embedded_postgres, local_nats, local_postgres
 from devstack.status import redact
 from devstack.supervisor import ChildSpec, Supervisor
@@ -30,6 +33,12 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     local_secret(settings.data_dir)  # the gateway verifies tokens signed with it
+    if settings.tls_files is not None:
+        raise StackError(
+            "weftwork up gives every process its own certificate: set WEFTWORK_TLS_DIR "
+            "(or nothing), not WEFTWORK_TLS_CA/CERT/KEY"
+        )
+    ensure_certificates(local_tls_dir(settings))  # gRPC runs over mutual TLS
     # Exiting the stack stops NATS, then PostgreSQL: after the services, which stop in run().
     with contextlib.ExitStack() as servers:
         live = servers.enter_context(local_postgres(settings))
@@ -72,12 +81,19 @@ async def seed_demo(url: str, token: str, stop: asyncio.Event) -> None:
         return
 
 
+def local_tls_dir(settings: Settings) -> Path:
+    """Where the stack's CA and certificates live: WEFTWORK_TLS_DIR, else <data dir>/tls."""
+    return settings.tls_dir or tls_dir(settings.data_dir)
+
+
 def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[ChildSpec]:
-    """`weftwork serve <name>` for each, pointed at the servers this `up` started."""
+    """`weftwork serve <name>` for each, pointed at the servers this `up` started, each with
+    its own certificate (its name in WEFTWORK_TLS_DIR)."""
     env = dict(os.environ)
     env["WEFTWORK_DATA_DIR"] = str(settings.data_dir)
     env["WEFTWORK_DATABASE_URL"] = settings.database_url
     env["WEFTWORK_NATS_URL"] = settings.nats_url
+    env["WEFTWORK_TLS_DIR"] = str(local_tls_dir(settings))
     if dev:
         env["WEFTWORK_DEV_MODE"] = "true"
     # The same interpreter, not whatever `weftwork` is first on PATH.
@@ -99,6 +115,7 @@ def render_endpoints(settings: Settings) -> str:
         rows.append(("PostgreSQL", socket, _origin(True, settings, "postgres")))
     else:
         rows.append(("PostgreSQL", redact(settings.database_url), "external"))
+    rows.append(("gRPC TLS", "mutual, one certificate per process", str(local_tls_dir(settings))))
     rows.append(("data dir", str(settings.data_dir), ""))
     width = max(len(r[0]) for r in rows)
     address_width = max(len(r[1]) for r in rows)

@@ -25,9 +25,9 @@ from gateway.context import Context
 from gateway.errors import with_codes
 from gateway.metrics import GraphQLMetrics
 from gateway.schema import build_schema
-from mesh.events.nats import NatsConnection
+from mesh.events.nats import NatsConnection, nats_tls
 from mesh.logging import configure_logging
-from mesh.settings import Settings, load_settings
+from mesh.settings import GATEWAY, Settings, load_settings
 from mesh.telemetry import configure_tracing
 
 
@@ -152,7 +152,8 @@ def create_app(settings: Settings) -> Starlette:
     clients = ServiceClients(settings)
     verifier = TokenVerifier(secret=settings.jwt_secret, public_key=settings.jwt_public_key)
     # Subscriptions read live events from NATS; connected in the background, never blocking start.
-    nats = NatsConnection(settings.nats_url, name="weftwork-gateway")
+    tls = nats_tls(settings.tls_identity(GATEWAY))  # used when NATS requires TLS
+    nats = NatsConnection(settings.nats_url, name="weftwork-gateway", tls=tls)
     metrics = GraphQLMetrics()
     graphql = WeftworkGraphQL(settings, clients, verifier, nats, metrics)
 

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from mesh.grpc.client import open_channel
-from mesh.settings import Settings
+from mesh.settings import GATEWAY, Settings
 from weftwork.billing.v1 import billing_service_pb2_grpc
 from weftwork.customer.v1 import customer_service_pb2_grpc
 from weftwork.mesh.v1 import integration_service_pb2_grpc, lineage_service_pb2_grpc
@@ -39,6 +39,8 @@ class ServiceClients:
                 settings.grpc_target(name),
                 deadline_seconds=settings.grpc_deadline_seconds,
                 interceptors=[self.counter],
+                tls=settings.tls_identity(GATEWAY),  # mutual TLS when configured
+                server_name=name,
             )
             for name in ("customer", "project", "billing", "revenue")
         }

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
+from mesh.dsn import with_database
 from mesh.retry import retry
-from mesh.settings import with_database
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -124,7 +124,3 @@ async def on_connection(
     in_transaction(isolation="repeatable_read") instead."""
     async with pool.acquire() as conn:
         return await work(conn)
-
-
-Record = asyncpg.Record
-Json = dict[str, Any]

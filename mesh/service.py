@@ -25,20 +25,28 @@ from mesh.events.integration import FULL_NAME as INTEGRATION
 from mesh.events.integration import IntegrationServicer
 from mesh.events.lineage import FULL_NAME as LINEAGE
 from mesh.events.lineage import LineageServicer
-from mesh.events.nats import NatsConnection
-from mesh.events.outbox import OutboxRelay
+from mesh.events.nats import NatsConnection, nats_tls
+from mesh.events.relay import OutboxRelay
 from mesh.events.streams import ensure_stream, stream_name
+from mesh.grpc.callers import Callers, callers_of
 from mesh.grpc.client import open_channel
 from mesh.grpc.server import GrpcServer, ServiceBinding
 from mesh.logging import configure_logging
 from mesh.metrics import ServiceMetrics, open_endpoint
 from mesh.migrations import migrate, service_components
 from mesh.retry import backoff_delay
-from mesh.settings import Settings, load_settings
+from mesh.settings import GATEWAY, OPS, Settings, load_settings
 from mesh.telemetry import configure_tracing
 from weftwork.mesh.v1 import integration_service_pb2_grpc, lineage_service_pb2_grpc
 
 log = logging.getLogger(__name__)
+
+# The kit's services on every server: the timeline and integration status, for the gateway
+# and operators.
+KIT_CALLERS = {
+    **callers_of(LINEAGE, {"ListEngagementEvents": {GATEWAY, OPS}}),
+    **callers_of(INTEGRATION, {"GetIntegrationStatus": {GATEWAY, OPS}}),
+}
 
 
 @dataclass
@@ -49,13 +57,17 @@ class ServiceContext:
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     metrics_port: int | None = None  # where /metrics is served (None: not served)
+    name: str = ""  # the service's identity (its certificate, when TLS is on)
 
     def channel(self, service: str) -> grpc.aio.Channel:
-        """One channel per downstream service, every call on it with the default deadline."""
+        """One channel per downstream service, every call on it with the default deadline;
+        mutual TLS with this service's certificate when TLS is configured."""
         if service not in self.channels:
             self.channels[service] = open_channel(
                 self.settings.grpc_target(service),
                 deadline_seconds=self.settings.grpc_deadline_seconds,
+                tls=self.settings.tls_identity(self.name),
+                server_name=service,
             )
         return self.channels[service]
 
@@ -79,6 +91,9 @@ class ServiceSpec:
     directory: Path  # the service package; migrations/ lives in it
     bindings: Callable[[ServiceContext], Sequence[ServiceBinding]]
     consumers: Callable[[ServiceContext], Sequence[EventConsumer]] = field(default=lambda ctx: ())
+    # Who may call each method of its API (mesh.grpc.callers.callers_of), enforced when gRPC
+    # runs over mutual TLS; None refuses every call to the API under TLS (and is logged).
+    callers: Callers | None = None
 
 
 @contextlib.asynccontextmanager
@@ -89,9 +104,10 @@ async def running_service(
     pool = await create_pool(settings.database_url_for(spec.name))
     async with pool.acquire() as conn:
         await migrate(conn, service_components(spec.name, spec.directory))
-    nats = NatsConnection(settings.nats_url, name=f"weftwork-{spec.name}")
+    tls = settings.tls_identity(spec.name)
+    nats = NatsConnection(settings.nats_url, name=f"weftwork-{spec.name}", tls=nats_tls(tls))
     nats.start()
-    ctx = ServiceContext(settings, pool, nats)
+    ctx = ServiceContext(settings, pool, nats, name=spec.name)
     relay = OutboxRelay(pool, nats, metrics=ctx.metrics)
 
     async def provision_then_relay(stop: asyncio.Event) -> None:
@@ -111,6 +127,12 @@ async def running_service(
             await relay.run(stop)
 
     bind_port = settings.grpc_ports[spec.name] if port is None else port
+    # A test's port=0 binds any free port: so does its health port, when it has one.
+    health_port = settings.health_ports.get(spec.name)
+    if port == 0 and health_port is not None:
+        health_port = 0
+    if tls is not None and spec.callers is None:
+        log.error("no callers declared (ServiceSpec.callers): every call to the API is refused")
     # Every service serves the kit's lineage and integration status next to its own API.
     kit = [
         ServiceBinding(
@@ -130,6 +152,9 @@ async def running_service(
         grace_seconds=settings.shutdown_grace_seconds,
         background=[provision_then_relay, *(c.run for c in spec.consumers(ctx))],
         metrics=ctx.metrics,
+        tls=tls,
+        callers={**KIT_CALLERS, **(spec.callers or {})},
+        health_address=None if health_port is None else f"{settings.host}:{health_port}",
     )
     endpoint = open_endpoint(ctx.metrics.registry, settings.host, settings.metrics_ports[spec.name])
     ctx.metrics_port = None if endpoint is None else endpoint.port

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+
+# Re-exported: services, tests and the dev stack import them from here.
+from mesh.dsn import local_socket_dir as local_socket_dir
+from mesh.dsn import with_database as with_database
 
 SERVICES = ("customer", "project", "billing", "revenue")
 DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
 # Prometheus scrapes each service here (the gateway serves /metrics on its HTTP port).
 DEFAULT_METRICS_PORTS = {"customer": 9451, "project": 9452, "billing": 9453, "revenue": 9454}
+GATEWAY = "gateway"
+OPS = "ops"  # the weftwork command (status) when it calls a service
+# Everything that holds a certificate of the mesh (docs/security.md): every service, the
+# gateway and operators' tools.
+IDENTITIES = (*SERVICES, GATEWAY, OPS)
 
 
 class SettingsError(ValueError):
@@ -68,13 +75,13 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     return raw.strip()
 
 
-def local_socket_dir(data_dir: Path) -> Path:
-    """The embedded PostgreSQL socket directory: in data_dir unless too long for a socket path."""
-    preferred = data_dir / "run"
-    if len(str(preferred)) + len("/.s.PGSQL.5432") < 100:
-        return preferred
-    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:10]
-    return Path("/tmp") / f"weftwork-{digest}"
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of one identity: the CA every peer must chain to, its certificate, its key."""
+
+    ca: Path
+    cert: Path
+    key: Path
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,14 @@ class Settings:
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
     # WEFTWORK_<SERVICE>_METRICS_PORT; 0 binds any free port (tests).
     metrics_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
+    # gRPC over mutual TLS: WEFTWORK_TLS_CA/CERT/KEY (one process's own identity, e.g. a pod's
+    # mounted Secret) or WEFTWORK_TLS_DIR (ca.crt and <identity>.crt/.key for every identity,
+    # the local stack). Neither: plaintext, every caller allowed.
+    tls_files: TlsFiles | None = None
+    tls_dir: Path | None = None
+    # WEFTWORK_<SERVICE>_HEALTH_PORT: a plaintext port serving grpc.health.v1 alone, for probes
+    # that cannot present a certificate (Kubernetes); 0 binds any free port; unset: none.
+    health_ports: Mapping[str, int] = field(default_factory=dict)
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -116,13 +131,16 @@ class Settings:
         `dns:///customer:50051`) when set, else the host every service shares on one machine."""
         return self.grpc_targets.get(service) or f"{self.host}:{self.grpc_ports[service]}"
 
-
-def with_database(dsn: str, database: str) -> str:
-    """Replace the database name of a postgresql:// URL, keeping host, user and query."""
-    scheme, rest = dsn.split("://", 1)
-    authority, _, tail = rest.partition("/")
-    _, sep, query = tail.partition("?")
-    return f"{scheme}://{authority}/{quote(database)}{sep}{query}"
+    def tls_identity(self, name: str) -> TlsFiles | None:
+        """The certificate `name` (a service, the gateway, ops) presents and the CA it trusts;
+        None when gRPC runs in plaintext."""
+        if self.tls_files is not None:
+            return self.tls_files
+        if self.tls_dir is not None:
+            return TlsFiles(
+                self.tls_dir / "ca.crt", self.tls_dir / f"{name}.crt", self.tls_dir / f"{name}.key"
+            )
+        return None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -180,7 +198,37 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             name: _int(env, f"WEFTWORK_{name.upper()}_METRICS_PORT", port, low=0, high=65535)
             for name, port in DEFAULT_METRICS_PORTS.items()
         },
+        tls_files=_tls_files(env),
+        tls_dir=_tls_dir(env),
+        health_ports={
+            name: _int(env, f"WEFTWORK_{name.upper()}_HEALTH_PORT", 0, low=0, high=65535)
+            for name in DEFAULT_GRPC_PORTS
+            if env.get(f"WEFTWORK_{name.upper()}_HEALTH_PORT", "").strip()
+        },
     )
+
+
+_TLS_PARTS = ("WEFTWORK_TLS_CA", "WEFTWORK_TLS_CERT", "WEFTWORK_TLS_KEY")
+
+
+def _tls_files(env: Mapping[str, str]) -> TlsFiles | None:
+    """All three of WEFTWORK_TLS_CA/CERT/KEY or none (files are read when a server or channel
+    starts, so a missing one stops the process there, naming it)."""
+    given = {name: env.get(name, "").strip() for name in _TLS_PARTS}
+    missing = [name for name, value in given.items() if not value]
+    if len(missing) == len(_TLS_PARTS):
+        return None
+    if missing:
+        raise SettingsError(f"{', '.join(_TLS_PARTS)} go together; missing {', '.join(missing)}")
+    if env.get("WEFTWORK_TLS_DIR", "").strip():
+        raise SettingsError("set WEFTWORK_TLS_DIR or WEFTWORK_TLS_CA/CERT/KEY, not both")
+    ca, cert, key = (Path(given[name]) for name in _TLS_PARTS)
+    return TlsFiles(ca=ca, cert=cert, key=key)
+
+
+def _tls_dir(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("WEFTWORK_TLS_DIR", "").strip()
+    return Path(raw).resolve() if raw else None
 
 
 def _read_secret(path: Path) -> str | None:

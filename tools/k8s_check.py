@@ -4,9 +4,11 @@
 
 For every overlay in k8s/overlays: `kubectl kustomize` renders it; kubernetes-validate --strict
 checks the built-in kinds against the oldest and newest Kubernetes we support; check-jsonschema
-checks the CloudNativePG clusters against k8s/schemas; checkov scans the manifests and the
-Dockerfile (skips only those in k8s/checkov-skips.yaml, each with its reason); nats-server
-parses the rendered NATS configuration; tools/k8s_rules.py and tools/k8s_topology.py apply
+checks the custom resources (CloudNativePG clusters, cert-manager certificates and issuers)
+against k8s/schemas; checkov scans the manifests and the Dockerfile (skips only those in
+k8s/checkov-skips.yaml, each with its reason); nats-server parses the rendered NATS
+configuration (with throwaway certificates where it names some); tools/k8s_rules.py and
+tools/k8s_topology.py apply
 Weftwork's own rules (settings, probes, drain, wiring, network paths, production shape).
 Then hadolint lints the Dockerfile and `buf breaking` compares the contracts with the
 previous commit (and with HEAD when proto/ has uncommitted edits).
@@ -18,6 +20,7 @@ from the project's .venv. None of them downloads anything: every schema is local
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,7 +47,13 @@ BUILTIN_API_VERSIONS = {
     "networking.k8s.io/v1",
     "policy/v1",
 }
-CUSTOM_SCHEMAS = {("postgresql.cnpg.io/v1", "Cluster"): K8S / "schemas" / "cnpg-cluster-v1.json"}
+CUSTOM_SCHEMAS = {
+    ("postgresql.cnpg.io/v1", "Cluster"): K8S / "schemas" / "cnpg-cluster-v1.json",
+    ("cert-manager.io/v1", "Certificate"): K8S / "schemas" / "cert-manager-certificate-v1.json",
+    ("cert-manager.io/v1", "Issuer"): K8S / "schemas" / "cert-manager-issuer-v1.json",
+}
+# nats-server -t opens the files a `tls {}` block names; the check gives it stand-ins.
+_TLS_FILE = re.compile(r"^(\s*(?:cert_file|key_file|ca_file):\s*)(\S+)\s*$", re.MULTILINE)
 Doc = dict[str, Any]
 
 
@@ -107,7 +116,7 @@ def kubernetes_validate(name: str, docs: Sequence[Doc], workdir: Path) -> list[s
     return unknown
 
 
-def cnpg_schema(name: str, docs: Sequence[Doc], workdir: Path) -> list[str]:
+def custom_schemas(name: str, docs: Sequence[Doc], workdir: Path) -> list[str]:
     for (api_version, kind), schema in CUSTOM_SCHEMAS.items():
         paths = []
         for doc in docs:
@@ -140,10 +149,29 @@ def nats_config(name: str, docs: Sequence[Doc], workdir: Path) -> list[str]:
     directory = workdir / f"{name}-nats"
     directory.mkdir()
     for file, text in config["data"].items():
-        (directory / file).write_text(text)
+        (directory / file).write_text(_with_stand_in_certificates(text, directory))
     env = {var["name"]: stand_in(var) for var in pod["containers"][0].get("env", [])}
     run(PROJECT_TOOLS / "nats-server", "-t", "-c", directory / "nats.conf", env=env)
     return []
+
+
+def _with_stand_in_certificates(text: str, directory: Path) -> str:
+    """The configuration with every cert_file/key_file/ca_file pointing at a self-signed
+    certificate made here (the real ones exist only in the pod, from cert-manager)."""
+    if not _TLS_FILE.search(text):
+        return text
+    cert, key = directory / "stand-in.crt", directory / "stand-in.key"
+    if not cert.exists():
+        run(
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-days", "1", "-subj", "/CN=nats", "-keyout", key, "-out", cert,
+        )  # fmt: skip
+
+    def stand_in(match: re.Match[str]) -> str:
+        chosen = key if match[1].strip().startswith("key_file") else cert
+        return f"{match[1]}{chosen}"
+
+    return _TLS_FILE.sub(stand_in, text)
 
 
 def overlay_rules(name: str, docs: Sequence[Doc]) -> list[str]:
@@ -211,7 +239,7 @@ def check_overlay(check: Check, overlay: Path, workdir: Path) -> None:
     check.step(
         f"{name}: kubernetes-validate --strict", lambda: kubernetes_validate(name, docs, workdir)
     )
-    check.step(f"{name}: CloudNativePG schema", lambda: cnpg_schema(name, docs, workdir))
+    check.step(f"{name}: custom resource schemas", lambda: custom_schemas(name, docs, workdir))
     check.step(f"{name}: nats-server -t", lambda: nats_config(name, docs, workdir))
     check.step(f"{name}: Weftwork rules", lambda: overlay_rules(name, docs))
 

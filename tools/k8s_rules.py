@@ -2,7 +2,8 @@
 
 Every `weftwork serve` container gets settings that load (mesh.settings, as at start), listens
 where its probes look, drains within its grace period, dials the right Services, uses its own
-NATS user and its own database, and migrates first. Rules return readable problems (none:
+NATS user and its own database, migrates first, and speaks gRPC over mutual TLS with its own
+cert-manager certificate. Rules return readable problems (none:
 passed); tools/k8s_topology.py has the rules about the overlay as a whole.
 """
 
@@ -91,7 +92,13 @@ def _probe_problems(process: Process) -> list[str]:
             if probes[kind] and (http.get("path") != path or port != process.settings.gateway_port):
                 problems.append(f"{name}: {kind} probe must GET {path} on the gateway port")
         return problems
+    # Under mutual TLS the kubelet (no client certificate) asks the plaintext health port.
     port = process.settings.grpc_ports[name]
+    if process.settings.tls_identity(name) is not None:
+        port = process.settings.health_ports.get(name, 0)
+        named = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+        if not port or named.get("health") != port:
+            problems.append(f"{name}: its health port must be set and the container port 'health'")
     for kind, probe in probes.items():
         grpc = (probe or {}).get("grpc")
         if probe and (grpc is None or grpc.get("port") != port):
@@ -134,7 +141,7 @@ def _wiring_problems(process: Process, docs: Sequence[Doc]) -> list[str]:
             and port in {p["port"] for p in spec.get("ports", [])}
         ):
             problems.append(f"{name}: dials {callee} at {target!r}, not its headless Service")
-    user, _, address = settings.nats_url.removeprefix("nats://").partition("@")
+    user, _, address = settings.nats_url.partition("://")[2].partition("@")
     if user.partition(":")[0] != name or address.partition(":")[0] not in services:
         problems.append(f"{name}: NATS URL must use user {name!r} and a Service of this overlay")
     if name in SERVICES:
@@ -202,10 +209,49 @@ def _migration_problems(process: Process, docs: Sequence[Doc]) -> list[str]:
     return []
 
 
+def _tls_problems(process: Process, docs: Sequence[Doc]) -> list[str]:
+    """Its own certificate: TLS files from a mounted Secret <name>-tls, which a cert-manager
+    Certificate fills with its identity (spiffe://weftwork/<name>, DNS <name>) from an Issuer
+    of this overlay."""
+    name, files = process.name, process.settings.tls_identity(process.name)
+    if files is None:
+        return [f"{name}: gRPC must run over mutual TLS (WEFTWORK_TLS_CA/CERT/KEY)"]
+    spec = process.deployment["spec"]["template"]["spec"]
+    secrets = {
+        v["name"]: v["secret"].get("secretName") for v in spec.get("volumes", []) if "secret" in v
+    }
+    mounted = {
+        m["mountPath"].rstrip("/"): secrets.get(m["name"])
+        for m in process.container.get("volumeMounts", [])
+    }
+    problems = []
+    for path in (files.ca, files.cert, files.key):
+        if mounted.get(str(path.parent)) != f"{name}-tls":
+            problems.append(f"{name}: {path} is not in the mounted Secret {name}-tls")
+    issued = [
+        c["spec"]
+        for c in by_kind(docs, "Certificate").values()
+        if c["spec"].get("secretName") == f"{name}-tls"
+    ]
+    issuers = set(by_kind(docs, "Issuer")) | set(by_kind(docs, "ClusterIssuer"))
+    if not any(
+        f"spiffe://weftwork/{name}" in c.get("uris", [])
+        and name in c.get("dnsNames", [])
+        and c["issuerRef"]["name"] in issuers
+        for c in issued
+    ):
+        problems.append(
+            f"{name}: no Certificate of spiffe://weftwork/{name} (DNS {name}) from an Issuer "
+            f"of this overlay fills the Secret {name}-tls"
+        )
+    return problems
+
+
 def process_problems(docs: Sequence[Doc]) -> list[str]:
     found, problems = processes(docs)
     for process in found:
         problems += _probe_problems(process) + _drain_problems(process)
+        problems += _tls_problems(process, docs)
         problems += _scrape_problems(process)
         problems += _wiring_problems(process, docs)
         if process.name in SERVICES:

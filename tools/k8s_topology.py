@@ -106,8 +106,19 @@ def production_problems(docs: Sequence[Doc]) -> list[str]:
             problems.append(f"{p.name}: needs an autoscaler with minReplicas >= 2")
         if p.settings.stream_replicas != 3:
             problems.append(f"{p.name}: WEFTWORK_STREAM_REPLICAS must be 3 in production")
+        if not p.settings.nats_url.startswith("tls://"):
+            problems.append(f"{p.name}: production dials NATS with tls:// (TLS first)")
     if by_kind(docs, "StatefulSet")["nats"]["spec"].get("replicas") != 3:
         problems.append("nats: production runs three nodes")
+    nats = by_kind(docs, "StatefulSet")["nats"]["spec"]["template"]["spec"]
+    volume = next(v for v in nats["volumes"] if "configMap" in v)["configMap"]["name"]
+    client_tls = by_kind(docs, "ConfigMap")[volume]["data"].get("tls.conf", "")
+    block = re.search(r"^tls\s*\{[^}]*\}", client_tls, re.MULTILINE)
+    if not block or not all(
+        re.search(rf"^\s*{option}:\s*true\s*$", block[0], re.MULTILINE)
+        for option in ("verify", "handshake_first")
+    ):
+        problems.append("nats: production requires TLS first and client certificates (tls.conf)")
     for name, cluster in by_kind(docs, "Cluster").items():
         spec = cluster["spec"]
         if (

@@ -52,6 +52,10 @@ class PoisonMessage(Exception):
     """No retry can fix this message: unreadable headers, undecodable payload, or no handler."""
 
 
+class ForeignSource(PoisonMessage):
+    """The event claims a ce-source other than the owner of the stream it arrived on."""
+
+
 @dataclass(frozen=True)
 class Registration:
     subject: str

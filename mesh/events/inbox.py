@@ -9,7 +9,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from mesh.events.cloudevents import InvalidEventHeaders, parse_event_headers
-from mesh.events.handlers import EventHandlers, PoisonMessage
+from mesh.events.handlers import EventHandlers, ForeignSource, PoisonMessage
 
 _tracer = trace.get_tracer(__name__)
 _propagator = TraceContextTextMapPropagator()
@@ -23,17 +23,21 @@ async def apply_once(
     subject: str,
     headers: Mapping[str, str],
     payload: bytes,
+    owner: str | None = None,
 ) -> bool:
     """Run the subject's handler unless this consumer already applied the event; False if it had.
 
     Call inside a transaction (a savepoint per message): the inbox row claimed here commits or
     rolls back with the handler's effect. A concurrent delivery of the same event waits on the
-    row's lock and then finds it taken.
+    row's lock and then finds it taken. With `owner` (/weftwork/<domain> of the stream), an
+    event claiming any other ce-source is refused before anything is written.
     """
     try:
         attributes = parse_event_headers(headers)
     except InvalidEventHeaders as exc:
         raise PoisonMessage(str(exc)) from exc
+    if owner is not None and attributes.source != owner:
+        raise ForeignSource(f"ce-source {attributes.source!r} does not own this stream ({owner})")
     registration = handlers.get(subject)
     if registration is None:
         raise PoisonMessage(f"no handler for {subject}")

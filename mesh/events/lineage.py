@@ -1,4 +1,8 @@
-"""LineageService: the events a service produced for one engagement, from its outbox."""
+"""LineageService: the events a service produced for one engagement, from its lineage table.
+
+`published` comes from the outbox row while it exists; a lineage row whose outbox row is gone
+was published (only published rows are ever pruned from the outbox).
+"""
 
 from __future__ import annotations
 
@@ -30,11 +34,12 @@ class LineageServicer(pb_grpc.LineageServiceServicer):
             raise InvalidArgument.one("page_token", "is not a token this service issued")
         size = request.page_size or 100
         rows = await self.pool.fetch(
-            """SELECT id, subject, aggregate_id, aggregate_version, headers, created_at,
-                      published_at IS NOT NULL AS published, seq
-                 FROM outbox
-                WHERE engagement_id = $1 AND seq > $2
-                ORDER BY seq
+            """SELECT l.event_id, l.subject, l.source, l.aggregate_id, l.aggregate_version,
+                      l.created_at, l.seq, o.id IS NULL OR o.published_at IS NOT NULL AS published
+                 FROM lineage l
+                 LEFT JOIN outbox o ON o.id = l.event_id
+                WHERE l.engagement_id = $1 AND l.seq > $2
+                ORDER BY l.seq
                 LIMIT $3""",
             request.engagement_id,
             int(request.page_token or 0),
@@ -45,9 +50,9 @@ class LineageServicer(pb_grpc.LineageServiceServicer):
         return pb.ListEngagementEventsResponse(
             events=[
                 pb.LineageEvent(
-                    id=str(r["id"]),
+                    id=str(r["event_id"]),
                     type=r["subject"],
-                    source=r["headers"].get("ce-source", ""),
+                    source=r["source"],
                     aggregate_id=r["aggregate_id"],
                     aggregate_version=r["aggregate_version"],
                     time=timestamp_to_proto(r["created_at"]),

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import ssl
 from types import TracebackType
 from typing import Self
 
@@ -17,6 +18,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from mesh.retry import backoff_delay
+from mesh.settings import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,17 @@ def redacted(url: str) -> str:
         return f"//{user}:***@" if colon else "//***@"
 
     return re.sub(r"//([^/@,]*)@", mask, url)
+
+
+def nats_tls(files: TlsFiles | None) -> ssl.SSLContext | None:
+    """TLS to NATS for a process with a mesh identity: the server must chain to the mesh CA,
+    and the client presents its own certificate if the server asks for one. Used when the URL
+    is tls:// or the server requires TLS (`tls {}` in its configuration)."""
+    if files is None:
+        return None
+    context = ssl.create_default_context(cafile=str(files.ca))
+    context.load_cert_chain(str(files.cert), str(files.key))
+    return context
 
 
 class NatsUnavailable(RuntimeError):
@@ -46,8 +59,10 @@ class NatsConnection:
         name: str,
         connect_timeout: int = 2,
         reconnect_wait: float = 1.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.url = url
+        self._tls = tls
         self.shown_url = redacted(url)
         self.name = name
         self._connect_timeout = connect_timeout
@@ -135,6 +150,10 @@ class NatsConnection:
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
                     closed_cb=self._on_closed,
+                    tls=self._tls,
+                    # tls:// is TLS from the first byte (the server's `handshake_first`):
+                    # no plaintext INFO an attacker could answer to talk us out of TLS.
+                    tls_handshake_first=self.url.startswith("tls://"),
                 )
             except Exception as exc:
                 attempt += 1

@@ -30,6 +30,15 @@ def stream_name(domain: str, namespace: str = NAMESPACE) -> str:
     return domain.upper() if namespace == NAMESPACE else f"{namespace}_{domain}".upper()
 
 
+def stream_owner(stream: str) -> str:
+    """The domain that produces a stream named by stream_name: PROJECT or <NAMESPACE>_PROJECT
+    is project's, and only /weftwork/project may publish events on it."""
+    domain = stream.rpartition("_")[2].lower()
+    if domain not in DOMAINS:
+        raise ValueError(f"stream {stream!r} is not named after one of {', '.join(DOMAINS)}")
+    return domain
+
+
 def stream_subjects(domain: str, namespace: str = NAMESPACE) -> str:
     return f"{namespace}.{domain}.>"
 

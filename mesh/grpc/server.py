@@ -1,4 +1,9 @@
-"""A grpc.aio server with health, reflection, error mapping and a graceful drain on SIGTERM."""
+"""A grpc.aio server with health, reflection, error mapping and a graceful drain on SIGTERM.
+
+With TLS files it serves mutual TLS only and checks every call against the callers table
+(mesh.grpc.callers); a health address adds a plaintext port serving grpc.health.v1 alone,
+for probes that cannot present a certificate (Kubernetes' native gRPC probes).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
+from mesh.grpc.callers import CallerAllowList, Callers, server_callers
 from mesh.grpc.errors import ErrorMappingInterceptor
 from mesh.grpc.metrics import MetricsInterceptor
+from mesh.grpc.tls import server_credentials
 from mesh.metrics import ServiceMetrics
+from mesh.settings import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -46,25 +54,37 @@ class GrpcServer:
         grace_seconds: float,
         background: Sequence[BackgroundTask] = (),
         metrics: ServiceMetrics | None = None,
+        tls: TlsFiles | None = None,
+        callers: Callers | None = None,
+        health_address: str | None = None,
     ) -> None:
         self.bindings = bindings
         self.address = address
         self.grace_seconds = grace_seconds
         self.background = background
+        self.tls = tls
+        self.health_address = health_address
         self.health = health.aio.HealthServicer()
+        # Checking callers needs their certificates: without TLS every call is allowed.
+        table = {**server_callers(), **(callers or {})}
+        allow_list = [] if tls is None else [CallerAllowList(table)]
         self.server = grpc.aio.server(
             # Tracing outermost, so a mapped error still ends its span with the right status;
-            # metrics outside the mapping too, so they count the code the client receives.
+            # metrics outside the mapping and the allow-list too, so they count the code the
+            # client receives.
             interceptors=[
                 aio_server_interceptor(filter_=_TRACED),  # type: ignore[no-untyped-call]
                 MetricsInterceptor(ServiceMetrics() if metrics is None else metrics),
+                *allow_list,
                 ErrorMappingInterceptor(),
             ],
             options=[("grpc.so_reuseport", 0)],
         )
+        self.health_server: grpc.aio.Server | None = None
         self.stop_background = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self.port = 0
+        self.health_port: int | None = None
 
     async def start(self) -> int:
         """Serve, mark every service SERVING and start the background tasks; returns the port."""
@@ -80,13 +100,28 @@ class GrpcServer:
             ],
             self.server,
         )
-        self.port = self.server.add_insecure_port(self.address)
+        if self.tls is None:
+            self.port = self.server.add_insecure_port(self.address)
+        else:
+            self.port = self.server.add_secure_port(self.address, server_credentials(self.tls))
         await self.server.start()
+        if self.health_address is not None:
+            self.health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+            health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
+            self.health_port = self.health_server.add_insecure_port(self.health_address)
+            await self.health_server.start()
         for name in ["", *names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.tasks = [asyncio.create_task(task(self.stop_background)) for task in self.background]
         log.info(
-            "grpc serving", extra={"address": self.address, "port": self.port, "services": names}
+            "grpc serving",
+            extra={
+                "address": self.address,
+                "port": self.port,
+                "tls": self.tls is not None,
+                "health_port": self.health_port,
+                "services": names,
+            },
         )
         return self.port
 
@@ -94,6 +129,8 @@ class GrpcServer:
         """Health first (so balancers stop sending), then drain calls, then background work."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.grace_seconds)
+        if self.health_server is not None:
+            await self.health_server.stop(None)
         self.stop_background.set()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(

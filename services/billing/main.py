@@ -11,6 +11,7 @@ import asyncpg
 
 from mesh.db import in_transaction
 from mesh.events.consumer import EventConsumer
+from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
 from services.billing.domain.taxes import DEFAULT_LEGAL_ENTITIES, parse_legal_entities
@@ -57,7 +58,11 @@ def service_spec(entities: LegalEntities = DEFAULT_LEGAL_ENTITIES) -> ServiceSpe
         ]
 
     return ServiceSpec(
-        name="billing", directory=Path(__file__).parent, bindings=bindings, consumers=consumers
+        name="billing",
+        directory=Path(__file__).parent,
+        bindings=bindings,
+        consumers=consumers,
+        callers=gateway_and(FULL_NAME),  # no service calls billing: it learns from events
     )
 
 

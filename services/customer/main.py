@@ -9,6 +9,7 @@ from typing import TypeVar
 import asyncpg
 
 from mesh.db import in_transaction, on_connection
+from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
 from services.customer.grpc_api import CustomerServicer
@@ -46,7 +47,11 @@ def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
     ]
 
 
-SPEC = ServiceSpec(name="customer", directory=Path(__file__).parent, bindings=bindings)
+# Project resolves the customer of a won deal (DESIGN.md §1); the rest is the gateway's.
+CALLERS = gateway_and(FULL_NAME, {"ResolveCustomer": {"project"}})
+SPEC = ServiceSpec(
+    name="customer", directory=Path(__file__).parent, bindings=bindings, callers=CALLERS
+)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import asyncpg
 from mesh.db import in_transaction, on_connection
 from mesh.events.consumer import EventConsumer
 from mesh.events.handlers import Event, EventHandlers
+from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
 from services.project.customers import CustomerDirectory
@@ -75,8 +76,14 @@ def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
     return [ctx.consumer("customer", customer_events_handlers(), name="project-customer")]
 
 
+# Connect turns a won deal from a CRM webhook into an engagement, as the gateway does.
+CALLERS = gateway_and(FULL_NAME, {"CreateEngagementFromOpportunity": {"connect"}})
 SPEC = ServiceSpec(
-    name="project", directory=Path(__file__).parent, bindings=bindings, consumers=consumers
+    name="project",
+    directory=Path(__file__).parent,
+    bindings=bindings,
+    consumers=consumers,
+    callers=CALLERS,
 )
 
 

@@ -11,6 +11,7 @@ import asyncpg
 
 from mesh.db import in_transaction, on_connection
 from mesh.events.consumer import EventConsumer
+from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
 from mesh.settings import SettingsError
@@ -70,7 +71,11 @@ def spec(chart: ChartOfAccounts) -> ServiceSpec:
         ]
 
     return ServiceSpec(
-        name="revenue", directory=Path(__file__).parent, bindings=bindings, consumers=consumers
+        name="revenue",
+        directory=Path(__file__).parent,
+        bindings=bindings,
+        consumers=consumers,
+        callers=gateway_and(FULL_NAME),  # no service calls revenue: it learns from events
     )
 
 

@@ -39,11 +39,12 @@ class Feed:
         event_id: UUID | None = None,
         msg_id: str | None = None,
         payload: bytes | None = None,
+        source: str = "customer",
     ) -> UUID:
         event_id = event_id or uuid4()
         headers = event_headers(
             event_id=event_id,
-            service="customer",
+            service=source,
             subject=self.subject,
             aggregate_id=f"customer-{value}",
             aggregate_version=1,
@@ -257,6 +258,33 @@ async def test_undecodable_payload_is_dead_lettered_on_first_delivery(
     assert letter.event_id == event_id
     assert "google.protobuf.StringValue" in letter.error
     assert letter.payload == b"\x0a\x05ab"
+
+
+async def test_event_claiming_another_source_than_the_streams_owner_is_dead_lettered_unapplied(
+    feed: Feed, events_db: asyncpg.Pool
+) -> None:
+    handler = BillingHandler()
+    forged = await feed.publish("forged", source="billing")  # on the customer stream
+    honest = await feed.publish("honest")
+
+    async with consuming(consumer_for(feed, events_db, handler, max_deliver=5)):
+        [letter] = await eventually(lambda: dead_letters(events_db), what="a dead letter")
+        await eventually(feed.settled, what="both messages acknowledged")
+        assert await effects(events_db) == {"honest": 1}
+        # However often it is replayed, it is refused again and changes nothing.
+        assert await replay(events_db, [letter.id]) == 1
+        [again] = await eventually(
+            lambda: dead_letters(events_db),
+            until=lambda letters: bool(letters) and "replay failed" in letters[0].error,
+            what="the replay refused",
+        )
+
+    assert handler.calls == [honest]
+    assert (letter.event_id, letter.deliveries) == (forged, 1)
+    assert "'/weftwork/billing' does not own this stream (/weftwork/customer)" in letter.error
+    assert "/weftwork/billing" in again.error
+    assert await effects(events_db) == {"honest": 1}
+    assert await inbox(events_db) == {honest}
 
 
 async def test_one_failing_message_does_not_roll_back_the_rest_of_its_batch(

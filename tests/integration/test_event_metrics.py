@@ -16,7 +16,8 @@ from mesh.events.cloudevents import event_headers
 from mesh.events.consumer import EventConsumer
 from mesh.events.handlers import Event, EventHandlers
 from mesh.events.nats import NatsConnection
-from mesh.events.outbox import OutboxRelay, OutgoingEvent, add_events
+from mesh.events.outbox import OutgoingEvent, add_events
+from mesh.events.relay import OutboxRelay
 from mesh.events.streams import ensure_stream, stream_name
 from mesh.metrics import ServiceMetrics
 from tests.support import eventually

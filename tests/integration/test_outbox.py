@@ -20,16 +20,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from mesh.events.cloudevents import is_valid_traceparent, parse_event_headers
 from mesh.events.nats import NatsConnection
-from mesh.events.outbox import (
-    BatchNotPublished,
-    OutboxBacklog,
-    OutboxRelay,
-    OutgoingEvent,
-    add_event,
-    add_events,
-    backlog,
-    delete_published,
-)
+from mesh.events.outbox import OutboxBacklog, OutgoingEvent, add_event, add_events, backlog
+from mesh.events.relay import BatchNotPublished, OutboxRelay
 from mesh.events.streams import ensure_stream, stream_name
 from tests.conftest import Stack, free_port
 from tests.support import eventually
@@ -159,8 +151,6 @@ async def test_committed_events_are_published_once_in_order_with_cloudevents_hea
     rows = await events_db.fetch("SELECT attempts, last_error, published_at FROM outbox")
     assert all(r["attempts"] == 1 and r["last_error"] is None and r["published_at"] for r in rows)
     assert await backlog(events_db) == OutboxBacklog(unpublished=0, oldest_age_seconds=0.0)
-    assert await delete_published(events_db, older_than_seconds=3600) == 0
-    assert await delete_published(events_db, older_than_seconds=0) == 5
 
 
 async def test_relay_is_woken_by_the_commit_rather_than_by_polling(

@@ -19,13 +19,14 @@ import nats
 import psutil
 import pytest
 
+from devstack.certs import existing_identity
 from devstack.nats import EmbeddedNats
 from devstack.postgres import SYSTEM_USER, EmbeddedPostgres
 from devstack.process import log_tail, wait_gone
 from devstack.status import grpc_health
 from devstack.supervisor import ChildSpec, Supervisor
 from devstack.up import READY_BANNER
-from mesh.settings import SERVICES, local_socket_dir
+from mesh.settings import OPS, SERVICES, local_socket_dir
 from tests.conftest import Stack, free_port
 from tests.support import eventually
 
@@ -267,7 +268,11 @@ async def test_up_serves_until_sigint_leaves_no_process_and_keeps_data(workdir: 
         await conn.execute("CREATE TABLE marker (note text); INSERT INTO marker VALUES ('kept')")
         await conn.close()
         target = f"127.0.0.1:{env['WEFTWORK_CUSTOMER_PORT']}"
-        await eventually(lambda: grpc_health(target), until=lambda s: s == "SERVING", within=30)
+        ops = existing_identity(data_dir, OPS)  # `up` serves gRPC over mutual TLS
+        assert ops is not None
+        await eventually(
+            lambda: grpc_health(target, ops, "customer"), until=lambda s: s == "SERVING", within=30
+        )
         await _interrupt(proc, data_dir)
 
     async with running_up(env, workdir / "up.log") as proc:

@@ -18,6 +18,10 @@ SHARED = {
         "WEFTWORK_HOST": "0.0.0.0",
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "10",
         "WEFTWORK_CUSTOMER_TARGET": "dns:///customer:50051",
+        "WEFTWORK_TLS_CA": "/etc/weftwork/tls/ca.crt",
+        "WEFTWORK_TLS_CERT": "/etc/weftwork/tls/tls.crt",
+        "WEFTWORK_TLS_KEY": "/etc/weftwork/tls/tls.key",
+        "WEFTWORK_CUSTOMER_HEALTH_PORT": "50061",
     },
 }
 
@@ -32,13 +36,14 @@ def customer() -> dict[str, Any]:
         {"name": "WEFTWORK_DATABASE_URL", **secret("customer-db-app", "uri")},
         {"name": "WEFTWORK_CUSTOMER_DATABASE_URL", **secret("customer-db-app", "uri")},
     ]
-    grpc = {"grpc": {"port": 50051}}
+    grpc = {"grpc": {"port": 50061}}  # the plaintext health port: probes have no certificate
     container = {
         "name": "customer",
         "args": ["serve", "customer"],
         "ports": [
             {"name": "grpc", "containerPort": 50051},
             {"name": "metrics", "containerPort": 9451},
+            {"name": "health", "containerPort": 50061},
         ],
         "envFrom": [{"configMapRef": {"name": "weftwork"}}],
         "env": [
@@ -49,9 +54,10 @@ def customer() -> dict[str, Any]:
         "startupProbe": grpc,
         "livenessProbe": grpc,
         "readinessProbe": {
-            "grpc": {"port": 50051, "service": "weftwork.customer.v1.CustomerService"}
+            "grpc": {"port": 50061, "service": "weftwork.customer.v1.CustomerService"}
         },
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
+        "volumeMounts": [{"name": "tls", "mountPath": "/etc/weftwork/tls", "readOnly": True}],
     }
     migrate = {
         "name": "migrate",
@@ -71,6 +77,7 @@ def customer() -> dict[str, Any]:
                     "terminationGracePeriodSeconds": 40,
                     "initContainers": [migrate],
                     "containers": [container],
+                    "volumes": [{"name": "tls", "secret": {"secretName": "customer-tls"}}],
                 },
             }
         },
@@ -84,7 +91,23 @@ def manifests(deployment: dict[str, Any]) -> list[dict[str, Any]]:
         "spec": {"ports": [{"port": 4222}], "selector": {"app.kubernetes.io/name": "nats"}},
     }
     database = {"kind": "Cluster", "metadata": {"name": "customer-db"}, "spec": {"instances": 1}}
-    return [SHARED, nats, database, deployment]
+    return [SHARED, nats, database, ISSUER, certificate(), deployment]
+
+
+ISSUER = {"kind": "Issuer", "metadata": {"name": "weftwork-ca"}, "spec": {"ca": {}}}
+
+
+def certificate(uri: str = "spiffe://weftwork/customer") -> dict[str, Any]:
+    return {
+        "kind": "Certificate",
+        "metadata": {"name": "customer"},
+        "spec": {
+            "secretName": "customer-tls",
+            "dnsNames": ["customer"],
+            "uris": [uri],
+            "issuerRef": {"name": "weftwork-ca"},
+        },
+    }
 
 
 def customer_problems(deployment: dict[str, Any]) -> list[str]:
@@ -124,9 +147,33 @@ def test_readiness_must_ask_for_the_service_that_stops_serving_first() -> None:
 
 def test_a_probe_on_another_port_is_reported() -> None:
     deployment = customer()
-    container_of(deployment)["livenessProbe"] = {"grpc": {"port": 50052}}
+    container_of(deployment)["livenessProbe"] = {"grpc": {"port": 50051}}  # needs a certificate
     assert customer_problems(deployment) == [
-        "customer: liveness probe must be native gRPC on port 50051"
+        "customer: liveness probe must be native gRPC on port 50061"
+    ]
+
+
+def test_grpc_without_mutual_tls_is_reported() -> None:
+    docs = manifests(customer())
+    shared: dict[str, str] = SHARED["data"]  # type: ignore[assignment]
+    docs[0] = {**SHARED, "data": {k: v for k, v in shared.items() if "_TLS_" not in k}}
+    problems = [p for p in process_problems(docs) if p.startswith("customer:")]
+    assert "customer: gRPC must run over mutual TLS (WEFTWORK_TLS_CA/CERT/KEY)" in problems
+
+
+def test_a_certificate_of_another_identity_or_an_unmounted_secret_is_reported() -> None:
+    docs = manifests(customer())
+    docs[4] = certificate("spiffe://weftwork/billing")
+    problems = [p for p in process_problems(docs) if p.startswith("customer:")]
+    assert problems == [
+        "customer: no Certificate of spiffe://weftwork/customer (DNS customer) from an Issuer "
+        "of this overlay fills the Secret customer-tls"
+    ]
+    deployment = customer()
+    deployment["spec"]["template"]["spec"]["volumes"] = []
+    assert customer_problems(deployment) == [
+        f"customer: /etc/weftwork/tls/{file} is not in the mounted Secret customer-tls"
+        for file in ("ca.crt", "tls.crt", "tls.key")
     ]
 
 
