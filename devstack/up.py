@@ -15,8 +15,8 @@ import httpx
 from devstack import demo
 from devstack.certs import ensure_certificates, tls_dir
 from devstack.entrypoints import GATEWAY, RUNNABLE
+from devstack.errors import StackError
 from devstack.migrate import describe, migrate_services
-from devstack.process import StackError
 from devstack.servers import embedded_postgres, local_nats, local_postgres
 from devstack.status import redact
 from devstack.supervisor import ChildSpec, Supervisor
