@@ -15,7 +15,8 @@ from mesh.events.handlers import EventHandlers
 from mesh.events.streams import stream_name, stream_subjects
 from mesh.settings import SERVICES
 from services.billing.intake import customer_handlers, project_handlers
-from services.project.main import customer_events_handlers
+from services.project.consumers import customer_events_handlers
+from services.project.store import ProjectStore
 from services.revenue.consumers import event_handlers
 from tests.faults.cluster import Platform
 
@@ -42,7 +43,9 @@ class Consumer:
 
 
 CONSUMERS = [
-    Consumer("project-customer", "customer", "project", customer_events_handlers),
+    Consumer(
+        "project-customer", "customer", "project", lambda: customer_events_handlers(ProjectStore)
+    ),
     Consumer("billing-project", "project", "billing", project_handlers),
     Consumer("billing-customer", "customer", "billing", customer_handlers),
     Consumer("revenue-project", "project", "revenue", event_handlers),

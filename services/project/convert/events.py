@@ -1,4 +1,4 @@
-"""Domain events of the project service as the protobuf messages of the PROJECT stream."""
+"""Domain events of the project service -> the protobuf messages of the PROJECT stream."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from google.protobuf.message import Message
 
 from mesh.events.outbox import OutgoingEvent
 from mesh.grpc.convert import date_to_proto, money_to_proto
-from services.project import convert
+from services.project.convert.responses import BILLING_MODELS, engagement_to_proto
+from services.project.domain.events import ProjectEvent
 from services.project.domain.expenses import ExpenseApproved
 from services.project.domain.model import (
     EngagementActivated,
@@ -14,7 +15,6 @@ from services.project.domain.model import (
 )
 from services.project.domain.time import TimeApproved
 from services.project.domain.values import decimal_text
-from services.project.repository import ProjectEvent
 from weftwork.project.v1 import events_pb2
 
 ACTIVATED = "weftwork.project.engagement.activated.v1"
@@ -46,7 +46,7 @@ def _time_approved(event: TimeApproved) -> events_pb2.TimeEntriesApproved:
     return events_pb2.TimeEntriesApproved(
         engagement_id=str(event.engagement_id),
         version=event.version,
-        billing_model=convert.BILLING_MODELS[event.billing_model],
+        billing_model=BILLING_MODELS[event.billing_model],
         entries=entries,
         approved_hours=decimal_text(event.approved_hours),
         budget_hours=decimal_text(event.budget_hours),
@@ -87,7 +87,7 @@ def to_outgoing(event: ProjectEvent) -> OutgoingEvent:
         message: Message = events_pb2.EngagementActivated(
             engagement_id=str(e.id),
             version=e.version,
-            engagement=convert.engagement_to_proto(e),
+            engagement=engagement_to_proto(e),
             customer=events_pb2.CustomerSnapshot(
                 customer_id=str(c.customer_id), name=c.name, country=c.country, tax_id=c.tax_id
             ),
@@ -112,7 +112,7 @@ def to_outgoing(event: ProjectEvent) -> OutgoingEvent:
             name=m.name,
             amount=money_to_proto(m.amount),
             completed_on=date_to_proto(m.completed_on),
-            billing_model=convert.BILLING_MODELS[e.billing_model],
+            billing_model=BILLING_MODELS[e.billing_model],
         )
         subject = MILESTONE_COMPLETED
     return OutgoingEvent(subject, str(e.id), e.version, message)

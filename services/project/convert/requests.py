@@ -1,35 +1,32 @@
-"""Requests -> the domain's drafts and ids; opaque page tokens. Mistakes name their field."""
+"""Requests -> the domain's drafts and values. Malformed numbers are refused here, naming their
+field (DESIGN.md §6); the domain then reports every other mistake of a request at once."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from google.type import date_pb2, money_pb2
+from google.type import date_pb2
 
 from mesh import requests
 from mesh.errors import InvalidArgument, Violations
 from mesh.money import Money
+from mesh.requests import parse_id
 from services.project.domain.expenses import ExpenseDraft
 from services.project.domain.model import BillingModel
-from services.project.domain.terms import (
+from services.project.domain.opportunity import (
     Account,
     MilestoneDraft,
     OpportunityWonDraft,
     RateCardDraft,
 )
-from services.project.domain.time import TimeEntryDraft
+from services.project.domain.timesheet import TimeEntryDraft
 from services.project.domain.values import MAX_ID, check_decimal, check_text
 from weftwork.project.v1 import project_service_pb2 as pb
 
-MAX_BATCH_GET = 1000
-_NANO = Decimal(1_000_000_000)
 _MODELS = {
     pb.BILLING_MODEL_TIME_AND_MATERIALS: BillingModel.TIME_AND_MATERIALS,
     pb.BILLING_MODEL_FIXED_FEE: BillingModel.FIXED_FEE,
@@ -50,14 +47,6 @@ def status_filter(value: int, mapping: Mapping[E, int], field: str) -> E | None:
     raise InvalidArgument.one(field, f"{value} is not a known value")
 
 
-def parse_id(value: str, field: str) -> uuid.UUID:
-    return requests.parse_id(value, field)
-
-
-def parse_ids(values: Sequence[str], field: str, *, limit: int = MAX_BATCH_GET) -> list[uuid.UUID]:
-    return requests.parse_ids(values, field, limit=limit)
-
-
 def date_or_none(message: Any, field: str) -> dt.date | None:
     """The date, or None when it is unset or impossible (the domain reports it, once)."""
     if not message.HasField(field):
@@ -76,17 +65,17 @@ def required_date(message: Any, field: str) -> dt.date:
     return value
 
 
-def money_or_none(message: Any, field: str) -> Money | None:
-    """The amount exactly as sent (the domain checks currency and precision), None when unset."""
+def money_or_none(message: Any, field: str, errors: Violations, at: str = "") -> Money | None:
+    """The amount exactly as sent, None when unset; malformed (nanos, over 15 digits) it is
+    noted in errors. The domain checks its currency and minor unit."""
     if not message.HasField(field):
         return None
-    value: money_pb2.Money = getattr(message, field)
-    return Money(Decimal(value.units) + Decimal(value.nanos) / _NANO, value.currency_code)
+    return requests.money(getattr(message, field), at + field, errors)
 
 
 def opportunity_won(request: pb.CreateEngagementFromOpportunityRequest) -> OpportunityWonDraft:
-    a = request.account
-    return OpportunityWonDraft(
+    a, errors = request.account, Violations()
+    draft = OpportunityWonDraft(
         source=request.source,
         opportunity_id=request.opportunity_id,
         account=Account(a.external_id, a.name, a.domain, a.tax_id, a.country),
@@ -94,20 +83,26 @@ def opportunity_won(request: pb.CreateEngagementFromOpportunityRequest) -> Oppor
         legal_entity=request.legal_entity,
         currency=request.currency,
         billing_model=_MODELS.get(request.billing_model),
-        contract_value=money_or_none(request, "contract_value"),
+        contract_value=money_or_none(request, "contract_value", errors),
         budget_hours=request.budget_hours,
         start_date=date_or_none(request, "start_date"),
         end_date=date_or_none(request, "end_date"),
         rate_card=[RateCardDraft(r.role, r.bill_rate, r.cost_rate) for r in request.rate_card],
         milestones=[
-            MilestoneDraft(m.name, money_or_none(m, "amount"), date_or_none(m, "due_date"))
-            for m in request.milestones
+            MilestoneDraft(
+                m.name,
+                money_or_none(m, "amount", errors, f"milestones[{i}]."),
+                date_or_none(m, "due_date"),
+            )
+            for i, m in enumerate(request.milestones)
         ],
         payment_terms_days=(
             request.payment_terms_days if request.HasField("payment_terms_days") else None
         ),
         expense_markup_percent=request.expense_markup_percent,
     )
+    errors.raise_if_any()
+    return draft
 
 
 def time_entries(request: pb.SubmitTimeRequest) -> list[TimeEntryDraft]:
@@ -127,16 +122,19 @@ def time_entries(request: pb.SubmitTimeRequest) -> list[TimeEntryDraft]:
 
 
 def expense(request: pb.SubmitExpenseRequest) -> ExpenseDraft:
-    return ExpenseDraft(
+    errors = Violations()
+    draft = ExpenseDraft(
         engagement_id=parse_id(request.engagement_id, "engagement_id"),
         person_id=request.person_id,
         date=date_or_none(request, "date"),
-        amount=money_or_none(request, "amount"),
+        amount=money_or_none(request, "amount", errors),
         category=request.category,
         billable=request.billable,
         description=request.description,
         external_id=request.external_id,
     )
+    errors.raise_if_any()
+    return draft
 
 
 def assignment(request: pb.AssignResourceRequest) -> tuple[uuid.UUID, str, str, Decimal]:
@@ -156,22 +154,3 @@ def assignment(request: pb.AssignResourceRequest) -> tuple[uuid.UUID, str, str, 
     errors.raise_if_any()
     assert planned is not None
     return engagement_id, person_id, role, planned
-
-
-def encode_cursor(cursor: Sequence[object] | None) -> str:
-    if cursor is None:
-        return ""
-    return base64.urlsafe_b64encode(json.dumps([str(part) for part in cursor]).encode()).decode()
-
-
-def decode_cursor(token: str, kinds: Sequence[Callable[[str], Any]]) -> Any:
-    """The cursor (a tuple, typed part by part by kinds) of a token this service issued."""
-    if not token:
-        return None
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if not isinstance(parts, list) or len(parts) != len(kinds):
-            raise ValueError("wrong shape")
-        return tuple(kind(part) for kind, part in zip(kinds, parts, strict=True))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument.one("page_token", "is not a token this service issued") from None

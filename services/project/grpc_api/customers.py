@@ -10,7 +10,7 @@ import grpc
 from mesh.errors import FieldViolation, InvalidArgument, Unavailable
 from mesh.grpc.errors import field_violations
 from services.project.domain.model import CustomerSnapshot
-from services.project.domain.terms import Account
+from services.project.domain.opportunity import Account
 from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 from weftwork.customer.v1 import customer_service_pb2_grpc as customer_grpc
 
