@@ -84,8 +84,17 @@ def money(message: MoneyMessage, field: str, errors: Violations) -> Money | None
     return Money(Decimal(units) + Decimal(nanos) / _NANOS, message.currency_code)
 
 
+def required_quantity(text: str, field: str) -> Decimal:
+    """quantity(), raising its violation (INVALID_ARGUMENT) at once."""
+    errors = Violations()
+    found = quantity(text, field, errors)
+    errors.raise_if_any()
+    assert found is not None
+    return found
+
+
 def required_money(message: MoneyMessage, field: str) -> Money:
-    """money(), raising its violation at once."""
+    """money(), raising its violation (INVALID_ARGUMENT) at once."""
     errors = Violations()
     found = money(message, field, errors)
     errors.raise_if_any()

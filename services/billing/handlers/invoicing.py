@@ -6,101 +6,25 @@ Each runs in one transaction with its events; the repository is bound to that tr
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
-from mesh.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from mesh.idempotency import IdempotencyKeyReused
 from mesh.money import Money
+from mesh.requests import parse_legal_entity
 from services.billing.domain import invoicing
-from services.billing.domain.aging import OpenBalance
 from services.billing.domain.model import (
-    BillableItem,
-    BillingProfile,
-    BillTo,
     Invoice,
-    InvoiceEvent,
     InvoiceIssued,
-    InvoiceStatus,
     InvoiceVoided,
     Payment,
     PaymentRecorded,
 )
-from services.billing.domain.taxes import NO_TAX, LegalEntity, TaxTreatment, tax_treatment
+from services.billing.domain.taxes import NO_TAX, TaxTreatment, tax_treatment
+from services.billing.handlers import BillingRepository, LegalEntities, NumberKind, invoice
 
-T = TypeVar("T")
 MAX_REASON = 500
 MAX_REFERENCE = 128
-LEGAL_ENTITY_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
-
-
-class NumberKind(enum.Enum):
-    INVOICE = "INVOICE"
-    CREDIT_NOTE = "CREDIT_NOTE"
-
-
-@dataclass(frozen=True)
-class InvoiceFilter:
-    status: InvoiceStatus | None = None
-    legal_entity: str | None = None
-    legal_entities: tuple[str, ...] = ()
-    engagement_id: uuid.UUID | None = None
-
-
-class BillingRepository(Protocol):
-    async def profiles(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BillingProfile]: ...
-    async def bill_to(self, engagement_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BillTo]: ...
-    async def lock_engagements_to_bill(
-        self, cutoff: dt.date, engagement_id: uuid.UUID | None, legal_entity: str | None
-    ) -> list[uuid.UUID]: ...
-    async def draft_unbilled(
-        self, engagement_ids: Sequence[uuid.UUID], cutoff: dt.date
-    ) -> list[uuid.UUID]: ...
-    async def invoices(
-        self, ids: Sequence[uuid.UUID], *, for_update: bool = False
-    ) -> dict[uuid.UUID, Invoice]: ...
-    async def save(self, invoices: Sequence[Invoice]) -> None: ...
-    async def allocate_number(self, legal_entity: str, kind: NumberKind, year: int) -> int: ...
-    async def release_items(self, invoice_id: uuid.UUID) -> None: ...
-    async def payment_by_reference(
-        self, invoice_id: uuid.UUID, reference: str
-    ) -> Payment | None: ...
-    async def add_payment(self, payment: Payment) -> None: ...
-    async def emit(self, event: InvoiceEvent) -> None: ...
-    async def page(
-        self, *, where: InvoiceFilter, after: tuple[dt.date, uuid.UUID] | None, limit: int
-    ) -> list[Invoice]: ...
-    async def invoices_of_engagements(
-        self, engagement_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, list[Invoice]]: ...
-    async def unbilled(self, engagement_id: uuid.UUID) -> list[BillableItem]: ...
-    async def open_balances(
-        self, as_of: dt.date, legal_entity: str | None
-    ) -> list[OpenBalance]: ...
-    async def claim_request(
-        self, method: str, key: str, request_hash: bytes
-    ) -> tuple[bytes, bytes | None] | None: ...
-    async def keep_response(self, method: str, key: str, response: bytes) -> None: ...
-
-
-Transact = Callable[[Callable[[BillingRepository], Awaitable[T]]], Awaitable[T]]
-LegalEntities = Mapping[str, LegalEntity]
-
-
-def check_legal_entity(code: str, field: str) -> None:
-    """The shape of an entity code: billing drafts for any entity, issues for configured ones."""
-    if not LEGAL_ENTITY_CODE.match(code):
-        raise InvalidArgument.one(field, f"{code[:16]!r} is not a legal entity code, e.g. UK01")
-
-
-async def invoice(repo: BillingRepository, invoice_id: uuid.UUID, *, lock: bool) -> Invoice:
-    found = (await repo.invoices([invoice_id], for_update=lock)).get(invoice_id)
-    if found is None:
-        raise NotFound("invoice", str(invoice_id))
-    return found
 
 
 async def run_billing(
@@ -113,7 +37,7 @@ async def run_billing(
 ) -> list[Invoice]:
     """One DRAFT per engagement with every unbilled item dated on or before the cutoff."""
     if legal_entity is not None:
-        check_legal_entity(legal_entity, "legal_entity")
+        parse_legal_entity(legal_entity, "legal_entity")
     if engagement_id is not None and not await repo.profiles([engagement_id]):
         raise NotFound("engagement", f"{engagement_id} (not set up in billing)")
     # Locking the engagements first serializes concurrent runs per engagement.
@@ -212,7 +136,7 @@ async def record_payment(
     if earlier is not None:
         if (earlier.amount, earlier.received_on) == (amount, received_on):
             return found, earlier
-        raise AlreadyExists(
+        raise IdempotencyKeyReused(
             f"payment {reference!r} is already recorded on invoice {found.number} as"
             f" {earlier.amount} received {earlier.received_on}"
         )

@@ -19,6 +19,7 @@ from services.billing.domain.model import (
     ItemKind,
     ScheduledMilestone,
 )
+from services.billing.store.rows import Rows
 
 ITEM_COLUMNS = (
     "i.kind, i.source_id, i.engagement_id, i.service_date, i.description, i.quantity,"
@@ -79,13 +80,7 @@ def _schedule(profile: BillingProfile) -> list[dict[str, Any]]:
     ]
 
 
-class ReplicaStore:
-    """Bound to one connection inside the caller's transaction (a consumer's savepoint, or a
-    use case's transaction)."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class ReplicaRows(Rows):
     async def profiles(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BillingProfile]:
         rows = await self.conn.fetch(
             "SELECT * FROM engagements WHERE id = ANY($1::uuid[])", list(set(ids))

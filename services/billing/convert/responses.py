@@ -1,20 +1,14 @@
-"""Billing's domain <-> protobuf, and request fields parsed with field-precise errors."""
+"""Billing's domain -> the protobuf messages of its responses (and of its events' lines)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import uuid
 from decimal import Decimal
 
-from google.type import date_pb2, money_pb2
+from google.type import date_pb2
 
-from mesh import requests
-from mesh.errors import InvalidArgument
-from mesh.grpc.convert import date_from_proto, date_to_proto, money_from_proto, money_to_proto
+from mesh.grpc.convert import date_to_proto, money_to_proto
 from mesh.grpc.convert import timestamp_to_proto as timestamp
-from mesh.money import Money, is_currency
 from services.billing.domain.aging import CurrencyAging
 from services.billing.domain.model import BillableItem, Invoice, InvoiceStatus, ItemKind, Payment
 from weftwork.billing.v1 import billing_service_pb2 as pb
@@ -114,43 +108,3 @@ def aging_to_proto(aging: CurrencyAging) -> pb.CurrencyAging:
         total=money_to_proto(aging.total),
         open_invoices=aging.open_invoices,
     )
-
-
-def parse_id(value: str, field: str, kind: str = "invoice") -> uuid.UUID:
-    return requests.parse_id(value, field, kind=f"an {kind} id")
-
-
-def parse_ids(values: list[str], field: str, kind: str = "invoice") -> list[uuid.UUID]:
-    return requests.parse_ids(values, field, kind=f"an {kind} id")
-
-
-def parse_date(message: date_pb2.Date, field: str) -> dt.date:
-    try:
-        return date_from_proto(message)
-    except ValueError:
-        raise InvalidArgument.one(field, "is required: a valid calendar date") from None
-
-
-def parse_money(message: money_pb2.Money, field: str) -> Money:
-    """As sent: rounding it would hide a mistake, so the use case checks the minor unit."""
-    if not is_currency(message.currency_code):
-        raise InvalidArgument.one(f"{field}.currency_code", "must be an ISO 4217 currency code")
-    if abs(message.nanos) >= 1_000_000_000 or message.units * message.nanos < 0:
-        raise InvalidArgument.one(f"{field}.nanos", "must be below 10^9 with the sign of units")
-    return money_from_proto(message)
-
-
-def encode_cursor(cursor: tuple[dt.date, uuid.UUID] | None) -> str:
-    if cursor is None:
-        return ""
-    return base64.urlsafe_b64encode(f"{cursor[0].isoformat()}/{cursor[1]}".encode()).decode()
-
-
-def decode_cursor(token: str) -> tuple[dt.date, uuid.UUID] | None:
-    if not token:
-        return None
-    try:
-        day, _, invoice_id = base64.urlsafe_b64decode(token.encode()).decode().partition("/")
-        return dt.date.fromisoformat(day), uuid.UUID(invoice_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument.one("page_token", "is not a token this service issued") from None

@@ -9,17 +9,12 @@ from dataclasses import dataclass
 
 from mesh.errors import InvalidArgument, NotFound
 from mesh.money import Money, total
+from mesh.paging import page_limit, split_page
+from mesh.requests import parse_legal_entity
 from services.billing.domain.aging import CurrencyAging, age
 from services.billing.domain.model import BillableItem, Invoice
-from services.billing.handlers import (
-    BillingRepository,
-    InvoiceFilter,
-    check_legal_entity,
-    invoice,
-)
+from services.billing.handlers import BillingRepository, InvoiceFilter, invoice
 
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
 MAX_LEGAL_ENTITIES = 100
 Cursor = tuple[dt.date, uuid.UUID]
 
@@ -51,19 +46,14 @@ async def list_invoices(
     where: InvoiceFilter,
 ) -> tuple[list[Invoice], Cursor | None]:
     """Drafts first, then newest issue date first, then id."""
-    if page_size < 0 or page_size > MAX_PAGE_SIZE:
-        raise InvalidArgument.one("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+    limit = page_limit(page_size)
     if len(where.legal_entities) > MAX_LEGAL_ENTITIES:
         raise InvalidArgument.one("legal_entities", f"at most {MAX_LEGAL_ENTITIES} entities")
     for i, code in enumerate(where.legal_entities):
-        check_legal_entity(code, f"legal_entities[{i}]")
+        parse_legal_entity(code, f"legal_entities[{i}]")
     if where.legal_entity is not None:
-        check_legal_entity(where.legal_entity, "legal_entity")
-    limit = page_size or DEFAULT_PAGE_SIZE
-    rows = await repo.page(where=where, after=after, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows and more else None
+        parse_legal_entity(where.legal_entity, "legal_entity")
+    rows, last = split_page(await repo.page(where=where, after=after, limit=limit + 1), limit)
     return rows, (list_date(last), last.id) if last else None
 
 
@@ -95,5 +85,5 @@ async def get_aging(
     repo: BillingRepository, as_of: dt.date, legal_entity: str | None
 ) -> list[CurrencyAging]:
     if legal_entity is not None:
-        check_legal_entity(legal_entity, "legal_entity")
+        parse_legal_entity(legal_entity, "legal_entity")
     return age(await repo.open_balances(as_of, legal_entity), as_of)
