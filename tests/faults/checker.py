@@ -20,6 +20,7 @@ from services.billing.store import BillingStore
 from services.project.consumers import customer_events_handlers
 from services.project.store import ProjectStore
 from services.revenue.consumers import event_handlers
+from services.revenue.store import RevenueStore
 from tests.faults.cluster import Platform
 
 MONEY_SUBJECTS = {
@@ -52,8 +53,8 @@ CONSUMERS = [
     Consumer(
         "billing-customer", "customer", "billing", lambda: billing_customer_events(BillingStore)
     ),
-    Consumer("revenue-project", "project", "revenue", event_handlers),
-    Consumer("revenue-billing", "billing", "revenue", event_handlers),
+    Consumer("revenue-project", "project", "revenue", lambda: event_handlers(RevenueStore)),
+    Consumer("revenue-billing", "billing", "revenue", lambda: event_handlers(RevenueStore)),
 ]
 
 

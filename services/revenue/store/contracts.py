@@ -1,24 +1,21 @@
-"""The SQL of the revenue books (asyncpg): contracts, the journal, periods, parked events."""
+"""Contract rows: set up, read for posting, and their postings recorded in one statement;
+and the events parked until their contract exists."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 
 import asyncpg
 
-from mesh.events.outbox import add_events
 from mesh.money import Money
-from services.revenue import events
-from services.revenue.domain.accounts import Account
 from services.revenue.domain.contract import Outcome, RevenueContract
 from services.revenue.domain.facts import BillingModel, Terms
-from services.revenue.domain.periods import Ledger, Period, PeriodState
-from services.revenue.handlers import ParkedEvent, RevenueEvent
-from services.revenue.report_store import ReportStore
+from services.revenue.domain.periods import Ledger
+from services.revenue.handlers import ParkedEvent
+from services.revenue.store.periods import ledger_of
+from services.revenue.store.rows import Rows
 
 _COLUMNS = """
 c.engagement_id, c.code, c.name, c.legal_entity, c.currency, c.billing_model, c.customer_id,
@@ -64,27 +61,7 @@ def _contract(row: asyncpg.Record) -> RevenueContract:
     )
 
 
-def _ledger(legal_entity: str, closed_through: str | None) -> Ledger:
-    return Ledger(legal_entity, Period.parse(closed_through) if closed_through else None)
-
-
-class RevenueStore(ReportStore):
-    """A repository bound to one connection inside the caller's transaction."""
-
-    async def lock_engagement(self, engagement_id: uuid.UUID) -> None:
-        await self.conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0))", engagement_id
-        )
-
-    async def lock_engagements(self, ids: Sequence[uuid.UUID]) -> None:
-        """lock_engagement for each, one after the other in the order given, in one statement
-        (the function scan yields the array's elements in order)."""
-        await self.conn.execute(
-            "SELECT count(pg_advisory_xact_lock(hashtextextended(e::text, 0)))"
-            " FROM unnest($1::uuid[]) AS e",
-            list(ids),
-        )
-
+class ContractRows(Rows):
     async def contract(self, engagement_id: uuid.UUID) -> RevenueContract | None:
         row = await self.conn.fetchrow(f"{_CONTRACT} WHERE c.engagement_id = $1", engagement_id)
         return _contract(row) if row else None
@@ -114,7 +91,7 @@ class RevenueStore(ReportStore):
         )
         if row is None:
             return None
-        ledger = _ledger(row["legal_entity"], row["closed_through"])
+        ledger = ledger_of(row["legal_entity"], row["closed_through"])
         return _contract(row), ledger, set(row["unseen"])
 
     async def add_contract(self, contract: RevenueContract) -> None:
@@ -236,61 +213,3 @@ class RevenueStore(ReportStore):
             ParkedEvent(r["event_id"], r["engagement_id"], r["subject"], r["payload"])
             for r in sorted(rows, key=lambda r: r["seq"])
         ]
-
-    async def lock_ledger(self, legal_entity: str) -> Ledger:
-        await self.conn.execute(
-            "INSERT INTO ledgers (legal_entity) VALUES ($1) ON CONFLICT DO NOTHING", legal_entity
-        )
-        closed_through = await self.conn.fetchval(
-            "SELECT closed_through FROM ledgers WHERE legal_entity = $1 FOR UPDATE", legal_entity
-        )
-        return _ledger(legal_entity, closed_through)
-
-    async def period(self, legal_entity: str, period: Period) -> PeriodState | None:
-        row = await self.conn.fetchrow(
-            f"{self.PERIODS} WHERE legal_entity = $1 AND period = $2", legal_entity, str(period)
-        )
-        return self.period_state(row) if row else None
-
-    async def earliest_open_period(self, legal_entity: str) -> Period | None:
-        found = await self.conn.fetchval(
-            "SELECT min(period) FROM periods WHERE legal_entity = $1 AND status = 'OPEN'",
-            legal_entity,
-        )
-        return Period.parse(found) if found else None
-
-    async def close(self, ledger: Ledger, state: PeriodState) -> None:
-        await self.conn.execute(
-            """INSERT INTO periods (legal_entity, period, status, closed_at, version)
-               VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (legal_entity, period) DO UPDATE
-                  SET status = $3, closed_at = $4, version = $5""",
-            state.legal_entity,
-            str(state.period),
-            state.status.value,
-            state.closed_at,
-            state.version,
-        )
-        await self.conn.execute(
-            "UPDATE ledgers SET closed_through = $2 WHERE legal_entity = $1",
-            ledger.legal_entity,
-            str(ledger.closed_through),
-        )
-
-    async def account_totals(
-        self, legal_entity: str, as_of: dt.date
-    ) -> list[tuple[str, Account, Decimal, Decimal]]:
-        rows = await self.conn.fetch(
-            """SELECT e.currency, l.account, sum(l.debit) AS debit, sum(l.credit) AS credit
-                 FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
-                WHERE e.legal_entity = $1 AND e.posting_date <= $2
-                GROUP BY e.currency, l.account""",
-            legal_entity,
-            as_of,
-        )
-        return [(r["currency"], Account(r["account"]), r["debit"], r["credit"]) for r in rows]
-
-    async def emit(self, outgoing: Sequence[RevenueEvent]) -> None:
-        await add_events(
-            self.conn, source="revenue", events=[events.to_outgoing(e) for e in outgoing]
-        )

@@ -1,32 +1,20 @@
-"""Revenue read models <-> protobuf, and request fields parsed with field-precise errors."""
+"""Revenue read models -> the protobuf messages of its responses (and of its events)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
-import json
-import re
-import uuid
 from decimal import Decimal
-from typing import Any
 
-from google.type import date_pb2
-
-from mesh import requests
-from mesh.errors import InvalidArgument
-from mesh.grpc.convert import date_from_proto, date_to_proto, money_to_proto, timestamp_to_proto
+from mesh.grpc.convert import date_to_proto, money_to_proto, timestamp_to_proto
 from services.revenue.domain.accounts import ChartOfAccounts
 from services.revenue.domain.facts import BillingModel
 from services.revenue.domain.journal import Basis, EntryKind, JournalEntry
-from services.revenue.domain.periods import Period, PeriodState, PeriodStatus
+from services.revenue.domain.periods import PeriodState, PeriodStatus
 from services.revenue.domain.position import Position
-from services.revenue.domain.reports import CurrencyPortfolio, GroupBy, ReportRow, TrialBalance
+from services.revenue.domain.reports import CurrencyPortfolio, ReportRow, TrialBalance
 from weftwork.project.v1 import project_service_pb2 as project_pb
 from weftwork.revenue.v1 import events_pb2
 from weftwork.revenue.v1 import revenue_service_pb2 as pb
 
-_ENTITY = re.compile(r"^[A-Z0-9]{2,16}$")
 BILLING_MODELS = {
     BillingModel.TIME_AND_MATERIALS: project_pb.BILLING_MODEL_TIME_AND_MATERIALS,
     BillingModel.FIXED_FEE: project_pb.BILLING_MODEL_FIXED_FEE,
@@ -44,12 +32,6 @@ BASES = {
     Basis.PERCENT_COMPLETE: events_pb2.RECOGNITION_BASIS_PERCENT_COMPLETE,
     Basis.COMPLETION: events_pb2.RECOGNITION_BASIS_COMPLETION,
     Basis.MILESTONE: events_pb2.RECOGNITION_BASIS_MILESTONE,
-}
-GROUPS: dict[int, GroupBy] = {
-    pb.REVENUE_GROUP_BY_UNSPECIFIED: GroupBy.MONTH,
-    pb.REVENUE_GROUP_BY_MONTH: GroupBy.MONTH,
-    pb.REVENUE_GROUP_BY_ENGAGEMENT: GroupBy.ENGAGEMENT,
-    pb.REVENUE_GROUP_BY_CUSTOMER: GroupBy.CUSTOMER,
 }
 STATUSES = {PeriodStatus.OPEN: pb.PERIOD_STATUS_OPEN, PeriodStatus.CLOSED: pb.PERIOD_STATUS_CLOSED}
 
@@ -158,59 +140,3 @@ def period_to_proto(p: PeriodState) -> pb.Period:
     if p.closed_at is not None:
         period.close_time.CopyFrom(timestamp_to_proto(p.closed_at))
     return period
-
-
-def group_by(value: int) -> GroupBy:
-    if value not in GROUPS:
-        raise InvalidArgument.one("group_by", f"{value} is not a RevenueGroupBy")
-    return GROUPS[value]
-
-
-def parse_id(value: str, field: str) -> uuid.UUID:
-    return requests.parse_id(value, field, kind="an engagement id")
-
-
-def parse_ids(values: list[str], field: str) -> list[uuid.UUID]:
-    return requests.parse_ids(values, field, kind="an engagement id")
-
-
-def parse_entity(value: str, field: str) -> str:
-    if not _ENTITY.match(value):
-        raise InvalidArgument.one(field, f"{value[:32]!r} is not a legal entity code, e.g. UK01")
-    return value
-
-
-def parse_period(value: str, field: str) -> Period:
-    try:
-        return Period.parse(value)
-    except ValueError as exc:
-        raise InvalidArgument.one(field, str(exc)) from None
-
-
-def parse_date(value: date_pb2.Date, field: str) -> dt.date:
-    try:
-        return date_from_proto(value)
-    except ValueError:
-        raise InvalidArgument.one(field, "is required and must be a valid date") from None
-
-
-def encode_token(kind: str, value: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([kind, *value]).encode()).decode()
-
-
-def decode_token(kind: str, token: str, *types: type) -> list[Any] | None:
-    """The cursor values (of these types) of a token this service issued; None for no token."""
-    if not token:
-        return None
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        decoded = None
-    if (
-        not isinstance(decoded, list)
-        or decoded[:1] != [kind]
-        or len(decoded) != len(types) + 1
-        or not all(isinstance(v, t) for v, t in zip(decoded[1:], types, strict=True))
-    ):
-        raise InvalidArgument.one("page_token", "is not a token this service issued")
-    return decoded[1:]

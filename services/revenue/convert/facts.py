@@ -1,30 +1,28 @@
 """PROJECT and BILLING events as validated revenue facts.
 
-A field that breaks its contract (an unknown currency, an unrounded amount, a malformed id)
-raises InvalidArgument naming the field: no retry can fix such an event.
+A field that breaks its contract (an unknown currency, an unrounded amount, a malformed id, a
+number out of DESIGN.md §6's bounds) raises InvalidArgument naming the field: no retry can fix
+such an event.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
-from google.protobuf.message import DecodeError, Message
 from google.type import date_pb2, money_pb2
 
+from mesh import requests
 from mesh.errors import Violations
-from mesh.grpc.convert import date_from_proto, money_from_proto
-from mesh.money import Money, is_currency, parse_decimal, round_amount
+from mesh.grpc.convert import date_from_proto
+from mesh.money import Money, bounded_amount, is_currency
 from services.revenue.domain import facts
 from services.revenue.domain.facts import BillingModel, Fact, RatedTime, Terms
 from weftwork.billing.v1 import events_pb2 as billing
 from weftwork.project.v1 import events_pb2 as project
 from weftwork.project.v1 import project_service_pb2 as project_pb
 
-ACTIVATED = "weftwork.project.engagement.activated.v1"
 BILLING_MODELS = {
     project_pb.BILLING_MODEL_TIME_AND_MATERIALS: BillingModel.TIME_AND_MATERIALS,
     project_pb.BILLING_MODEL_FIXED_FEE: BillingModel.FIXED_FEE,
@@ -60,24 +58,27 @@ class _Reader:
             return _EPOCH
 
     def decimal(self, value: str, field: str, *, default: str | None = None) -> Decimal:
-        try:
-            number = parse_decimal(value or default or "")
-        except ValueError:
-            self.errors.add(field, f"{value[:32]!r} is not a decimal number")
+        number = requests.quantity(value or default or "", field, self.errors)
+        if number is None:
             return Decimal(0)
         if number < 0:
             self.errors.add(field, "must not be negative")
         return number
 
     def money(self, value: money_pb2.Money, field: str) -> Money:
-        amount = money_from_proto(value)
+        amount = requests.money(value, field, self.errors)
+        if amount is None:
+            return Money.zero("XXX")
         if not is_currency(amount.currency):
             self.errors.add(f"{field}.currency_code", f"{amount.currency!r} is not ISO 4217")
             return Money.zero("XXX")
-        if round_amount(amount.amount, amount.currency) != amount.amount:
-            self.errors.add(field, f"{amount} has more decimals than {amount.currency} allows")
-        elif amount.amount < 0:
-            self.errors.add(field, "must not be negative")
+        try:
+            bounded_amount(amount.amount, amount.currency)
+        except ValueError as exc:
+            self.errors.add(field, f"{amount}: {exc}")
+        else:
+            if amount.amount < 0:
+                self.errors.add(field, "must not be negative")
         return Money.of(amount.amount, amount.currency)
 
 
@@ -121,7 +122,7 @@ def terms(message: project.EngagementActivated) -> Terms:
     return found
 
 
-def _time(m: project.TimeEntriesApproved, event_id: uuid.UUID) -> Fact:
+def time(m: project.TimeEntriesApproved, event_id: uuid.UUID) -> Fact:
     read = _Reader()
     entries = tuple(
         RatedTime(
@@ -141,7 +142,7 @@ def _time(m: project.TimeEntriesApproved, event_id: uuid.UUID) -> Fact:
     return fact
 
 
-def _expense(m: project.ExpenseApproved, event_id: uuid.UUID) -> Fact:
+def expense(m: project.ExpenseApproved, event_id: uuid.UUID) -> Fact:
     read = _Reader()
     fact = facts.ExpenseApproved(
         engagement_id=read.id(m.engagement_id, "engagement_id"),
@@ -160,7 +161,7 @@ def _expense(m: project.ExpenseApproved, event_id: uuid.UUID) -> Fact:
     return fact
 
 
-def _milestone(m: project.MilestoneCompleted, event_id: uuid.UUID) -> Fact:
+def milestone(m: project.MilestoneCompleted, event_id: uuid.UUID) -> Fact:
     read = _Reader()
     fact = facts.MilestoneCompleted(
         engagement_id=read.id(m.engagement_id, "engagement_id"),
@@ -174,7 +175,7 @@ def _milestone(m: project.MilestoneCompleted, event_id: uuid.UUID) -> Fact:
     return fact
 
 
-def _completed(m: project.EngagementCompleted, event_id: uuid.UUID) -> Fact:
+def completed(m: project.EngagementCompleted, event_id: uuid.UUID) -> Fact:
     read = _Reader()
     fact = facts.EngagementCompleted(
         read.id(m.engagement_id, "engagement_id"),
@@ -185,7 +186,7 @@ def _completed(m: project.EngagementCompleted, event_id: uuid.UUID) -> Fact:
     return fact
 
 
-def _issued(m: billing.InvoiceIssued, event_id: uuid.UUID) -> Fact:
+def issued(m: billing.InvoiceIssued, event_id: uuid.UUID) -> Fact:
     read = _Reader()
     fact = facts.InvoiceIssued(
         engagement_id=read.id(m.engagement_id, "engagement_id"),
@@ -200,7 +201,7 @@ def _issued(m: billing.InvoiceIssued, event_id: uuid.UUID) -> Fact:
     return fact
 
 
-def _voided(m: billing.InvoiceVoided, event_id: uuid.UUID) -> Fact:
+def voided(m: billing.InvoiceVoided, event_id: uuid.UUID) -> Fact:
     read = _Reader()
     fact = facts.InvoiceVoided(
         engagement_id=read.id(m.engagement_id, "engagement_id"),
@@ -224,7 +225,7 @@ def _check_total(read: _Reader, subtotal: Money, tax: Money, total: money_pb2.Mo
     read.errors.raise_if_any()
 
 
-def _payment(m: billing.PaymentRecorded, event_id: uuid.UUID) -> Fact:
+def payment(m: billing.PaymentRecorded, event_id: uuid.UUID) -> Fact:
     read = _Reader()
     fact = facts.PaymentRecorded(
         engagement_id=read.id(m.engagement_id, "engagement_id"),
@@ -237,40 +238,3 @@ def _payment(m: billing.PaymentRecorded, event_id: uuid.UUID) -> Fact:
     )
     read.errors.raise_if_any()
     return fact
-
-
-# Subject -> (payload type, reader) of every fact revenue applies.
-FACTS: dict[str, tuple[type[Message], Callable[[Any, uuid.UUID], Fact]]] = {
-    "weftwork.project.time_entry.approved.v1": (project.TimeEntriesApproved, _time),
-    "weftwork.project.expense.approved.v1": (project.ExpenseApproved, _expense),
-    "weftwork.project.milestone.completed.v1": (project.MilestoneCompleted, _milestone),
-    "weftwork.project.engagement.completed.v1": (project.EngagementCompleted, _completed),
-    "weftwork.billing.invoice.issued.v1": (billing.InvoiceIssued, _issued),
-    "weftwork.billing.invoice.voided.v1": (billing.InvoiceVoided, _voided),
-    "weftwork.billing.payment.recorded.v1": (billing.PaymentRecorded, _payment),
-}
-
-
-# Subject -> payload type of everything revenue consumes.
-MESSAGE_TYPES: dict[str, type[Message]] = {
-    ACTIVATED: project.EngagementActivated,
-    **{subject: message_type for subject, (message_type, _) in FACTS.items()},
-}
-
-
-def engagement_of(subject: str, payload: bytes) -> uuid.UUID | None:
-    """The engagement an event is for, read before it is applied; None if the event cannot be
-    read (applying it will say why)."""
-    message_type = MESSAGE_TYPES.get(subject)
-    if message_type is None:
-        return None
-    try:
-        return uuid.UUID(getattr(message_type.FromString(payload), "engagement_id", ""))
-    except (DecodeError, ValueError):
-        return None
-
-
-def fact_from_payload(subject: str, payload: bytes, event_id: uuid.UUID) -> Fact:
-    """A parked event's fact, from the bytes it was parked with."""
-    message_type, read = FACTS[subject]
-    return read(message_type.FromString(payload), event_id)

@@ -1,4 +1,5 @@
-"""The set-based reads over the journal (asyncpg): journal pages, periods, report, portfolio."""
+"""The set-based reads over the journal (asyncpg): journal pages, trial balance totals, the
+revenue report and the portfolio."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import asyncpg
 from mesh.money import Money
 from services.revenue.domain.accounts import Account
 from services.revenue.domain.journal import Basis, EntryKind, JournalEntry, Line
-from services.revenue.domain.periods import Period, PeriodState, PeriodStatus
 from services.revenue.domain.reports import CurrencyPortfolio, GroupBy, ReportRow
 from services.revenue.handlers import JournalSelection, ReportQuery
+from services.revenue.store.rows import Rows
 
 _ENTRIES = """
 SELECT e.seq, e.id, e.legal_entity, e.engagement_id, e.kind, e.basis, e.description,
@@ -119,22 +120,7 @@ def _entry(row: asyncpg.Record) -> JournalEntry:
     )
 
 
-class ReportStore:
-    PERIODS = "SELECT legal_entity, period, status, closed_at, version FROM periods"
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    @staticmethod
-    def period_state(row: asyncpg.Record) -> PeriodState:
-        return PeriodState(
-            legal_entity=row["legal_entity"],
-            period=Period.parse(row["period"]),
-            status=PeriodStatus(row["status"]),
-            closed_at=row["closed_at"],
-            version=row["version"],
-        )
-
+class ReportRows(Rows):
     async def journal_page(
         self, selection: JournalSelection, *, after: int | None, limit: int
     ) -> list[tuple[int, JournalEntry]]:
@@ -152,18 +138,6 @@ class ReportStore:
             *keys,
         )
         return [(row["seq"], _entry(row)) for row in rows]
-
-    async def periods_page(
-        self, legal_entity: str, *, before: Period | None, limit: int
-    ) -> list[PeriodState]:
-        rows = await self.conn.fetch(
-            f"""{self.PERIODS} WHERE legal_entity = $1 AND ($2::text IS NULL OR period < $2)
-                ORDER BY period DESC LIMIT $3""",
-            legal_entity,
-            str(before) if before else None,
-            limit,
-        )
-        return [self.period_state(row) for row in rows]
 
     async def revenue_report(
         self, query: ReportQuery, *, after: tuple[str, str] | None, limit: int
@@ -204,3 +178,16 @@ class ReportStore:
             )
             for r in rows
         ]
+
+    async def account_totals(
+        self, legal_entity: str, as_of: dt.date
+    ) -> list[tuple[str, Account, Decimal, Decimal]]:
+        rows = await self.conn.fetch(
+            """SELECT e.currency, l.account, sum(l.debit) AS debit, sum(l.credit) AS credit
+                 FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
+                WHERE e.legal_entity = $1 AND e.posting_date <= $2
+                GROUP BY e.currency, l.account""",
+            legal_entity,
+            as_of,
+        )
+        return [(r["currency"], Account(r["account"]), r["debit"], r["credit"]) for r in rows]
