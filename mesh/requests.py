@@ -3,6 +3,7 @@ DESIGN.md §6 (decimal strings and google.type.Money), bounded before any arithm
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Sequence
@@ -34,6 +35,25 @@ def parse_ids(
     if len(values) > limit:
         raise InvalidArgument.one(field, f"at most {limit} ids per call")
     return [parse_id(v, f"{field}[{i}]", kind=kind) for i, v in enumerate(values)]
+
+
+class DateMessage(Protocol):
+    """google.type.Date as far as reading it goes."""
+
+    @property
+    def year(self) -> int: ...
+    @property
+    def month(self) -> int: ...
+    @property
+    def day(self) -> int: ...
+
+
+def parse_date(message: DateMessage, field: str) -> dt.date:
+    """A calendar date; an unset (all zero) or impossible one is INVALID_ARGUMENT."""
+    try:
+        return dt.date(message.year, message.month, message.day)
+    except ValueError:
+        raise InvalidArgument.one(field, "is required (a valid date)") from None
 
 
 def parse_legal_entity(value: str, field: str) -> str:

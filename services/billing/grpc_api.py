@@ -11,8 +11,9 @@ from mesh.errors import InvalidArgument
 from mesh.grpc.convert import money_to_proto
 from mesh.idempotency import once
 from mesh.paging import decode_token, encode_token
+from mesh.requests import parse_date
 from services.billing.convert import responses as convert
-from services.billing.convert.requests import parse_date, parse_id, parse_ids, parse_money
+from services.billing.convert.requests import parse_id, parse_ids, parse_money
 from services.billing.handlers import (
     BillingRepository,
     InvoiceFilter,

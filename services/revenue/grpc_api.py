@@ -7,16 +7,10 @@ from typing import Any
 
 from mesh.errors import InvalidArgument
 from mesh.paging import decode_token, encode_token
-from mesh.requests import parse_legal_entity
+from mesh.requests import parse_date, parse_legal_entity
 from services.revenue import handlers
 from services.revenue.convert import responses as convert
-from services.revenue.convert.requests import (
-    group_by,
-    parse_date,
-    parse_id,
-    parse_ids,
-    parse_period,
-)
+from services.revenue.convert.requests import group_by, parse_id, parse_ids, parse_period
 from services.revenue.domain.accounts import ChartOfAccounts
 from services.revenue.domain.periods import Period
 from services.revenue.handlers import JournalSelection, ReportQuery

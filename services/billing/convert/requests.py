@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
-from google.type import date_pb2, money_pb2
+from google.type import money_pb2
 
 from mesh import requests
 from mesh.errors import InvalidArgument
-from mesh.grpc.convert import date_from_proto
 from mesh.money import Money, is_currency
 
 
@@ -19,13 +17,6 @@ def parse_id(value: str, field: str, kind: str = "invoice") -> uuid.UUID:
 
 def parse_ids(values: list[str], field: str, kind: str = "invoice") -> list[uuid.UUID]:
     return requests.parse_ids(values, field, kind=f"an {kind} id")
-
-
-def parse_date(message: date_pb2.Date, field: str) -> dt.date:
-    try:
-        return date_from_proto(message)
-    except ValueError:
-        raise InvalidArgument.one(field, "is required: a valid calendar date") from None
 
 
 def parse_money(message: money_pb2.Money, field: str) -> Money:

@@ -59,10 +59,7 @@ def date_or_none(message: Any, field: str) -> dt.date | None:
 
 
 def required_date(message: Any, field: str) -> dt.date:
-    value = date_or_none(message, field)
-    if value is None:
-        raise InvalidArgument.one(field, "is required (a valid date)")
-    return value
+    return requests.parse_date(getattr(message, field), field)
 
 
 def money_or_none(message: Any, field: str, errors: Violations, at: str = "") -> Money | None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-
-from google.type import date_pb2
 
 from mesh import requests
 from mesh.errors import InvalidArgument
-from mesh.grpc.convert import date_from_proto
 from services.revenue.domain.periods import Period
 from services.revenue.domain.reports import GroupBy
 from weftwork.revenue.v1 import revenue_service_pb2 as pb
@@ -41,10 +37,3 @@ def parse_period(value: str, field: str) -> Period:
         return Period.parse(value)
     except ValueError as exc:
         raise InvalidArgument.one(field, str(exc)) from None
-
-
-def parse_date(value: date_pb2.Date, field: str) -> dt.date:
-    try:
-        return date_from_proto(value)
-    except ValueError:
-        raise InvalidArgument.one(field, "is required and must be a valid date") from None
