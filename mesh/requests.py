@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from mesh.errors import InvalidArgument, Violations
+from mesh.legal_entities import LEGAL_ENTITY_CODE
 from mesh.money import MONEY_INTEGER_DIGITS, Money, bounded_quantity, parse_decimal
-from mesh.settings import LEGAL_ENTITY_CODE
 
 MAX_BATCH = 1000  # ids per batch read: the gateway's pages are at most 100
 # The contracts' decimal strings: "7.50", an optional sign; no exponent, no separators.

@@ -5,36 +5,25 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
+
+from mesh.legal_entities import LegalEntitySetting, parse_legal_entities
 
 SERVICES = ("customer", "project", "billing", "revenue")
 DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
 # Prometheus scrapes each service here (the gateway serves /metrics on its HTTP port).
 DEFAULT_METRICS_PORTS = {"customer": 9451, "project": 9452, "billing": 9453, "revenue": 9454}
-
-
-# The one rule for a legal entity's code, in settings and in every request (e.g. UK01).
-LEGAL_ENTITY_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 _ACCOUNT = re.compile(r"^[a-z][a-z_]{0,31}$")
 _ACCOUNT_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,19}$")
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed."""
-
-
-@dataclass(frozen=True)
-class LegalEntitySetting:
-    """One WEFTWORK_BILLING_LEGAL_ENTITIES entry, CODE:COUNTRY:VAT_PERCENT (e.g. FR01:FR:20)."""
-
-    code: str
-    country: str  # ISO 3166-1 alpha-2
-    vat_percent: Decimal  # charged to customers in its own country; 0: no tax on invoices
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
@@ -122,9 +111,9 @@ class Settings:
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
     # WEFTWORK_<SERVICE>_METRICS_PORT; 0 binds any free port (tests).
     metrics_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
-    # Legal entities added to or changed from billing's defaults (US01, UK01, DE01).
+    # WEFTWORK_BILLING_LEGAL_ENTITIES: entities added to or changed from billing's defaults.
     legal_entities: Mapping[str, LegalEntitySetting] = field(default_factory=dict)
-    # Revenue's general-ledger codes by account name (e.g. revenue -> 4100), over its defaults.
+    # WEFTWORK_REVENUE_ACCOUNT_CODES: revenue's ledger codes by account name, over its defaults.
     account_codes: Mapping[str, str] = field(default_factory=dict)
 
     def database_url_for(self, service: str) -> str:
@@ -202,58 +191,27 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             name: _int(env, f"WEFTWORK_{name.upper()}_METRICS_PORT", port, low=0, high=65535)
             for name, port in DEFAULT_METRICS_PORTS.items()
         },
-        legal_entities=_legal_entities(env, "WEFTWORK_BILLING_LEGAL_ENTITIES"),
-        account_codes=_account_codes(env, "WEFTWORK_REVENUE_ACCOUNT_CODES"),
+        legal_entities=_parsed(env, "WEFTWORK_BILLING_LEGAL_ENTITIES", parse_legal_entities),
+        account_codes=_parsed(env, "WEFTWORK_REVENUE_ACCOUNT_CODES", _account_codes),
     )
 
 
-def _entries(env: Mapping[str, str], name: str) -> list[str]:
-    """The non-empty comma-separated entries of a list variable."""
-    return [part.strip() for part in env.get(name, "").split(",") if part.strip()]
+def _parsed(env: Mapping[str, str], name: str, parse: Callable[[str], T]) -> T:
+    try:
+        return parse(env.get(name, ""))
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
 
 
-def _legal_entities(env: Mapping[str, str], name: str) -> dict[str, LegalEntitySetting]:
-    """CODE:COUNTRY:VAT_PERCENT entries, e.g. "FR01:FR:20,US01:US:0"."""
-    found: dict[str, LegalEntitySetting] = {}
-    for entry in _entries(env, name):
-        fields = [f.strip() for f in entry.split(":")]
-        if len(fields) != 3:
-            raise SettingsError(
-                f"{name}: {entry!r} is not CODE:COUNTRY:VAT_PERCENT (e.g. FR01:FR:20)"
-            )
-        code, country, percent = fields
-        if not LEGAL_ENTITY_CODE.match(code):
-            raise SettingsError(
-                f"{name}: {entry!r}: the code must be 2-8 upper-case letters or digits"
-            )
-        if not _COUNTRY.match(country):
-            raise SettingsError(
-                f"{name}: {entry!r}: the country must be ISO 3166-1 alpha-2, e.g. FR"
-            )
-        try:
-            vat = Decimal(percent)
-        except InvalidOperation:
-            vat = Decimal(-1)
-        if not vat.is_finite() or not 0 <= vat < 100:
-            raise SettingsError(
-                f"{name}: {entry!r}: the VAT percent must be a number from 0 to below 100"
-            )
-        found[code] = LegalEntitySetting(code, country, vat)
-    return found
-
-
-def _account_codes(env: Mapping[str, str], name: str) -> dict[str, str]:
+def _account_codes(text: str) -> dict[str, str]:
     """account=code entries, e.g. "revenue=4100,cash=1010" (revenue knows the accounts)."""
     found: dict[str, str] = {}
-    for entry in _entries(env, name):
+    for entry in filter(None, (part.strip() for part in text.split(","))):
         account, sep, code = (part.strip() for part in entry.partition("="))
-        if not sep or not _ACCOUNT.match(account):
-            raise SettingsError(f"{name}: {entry!r}: expected <account>=<code>, e.g. revenue=4100")
-        if not _ACCOUNT_CODE.match(code):
-            raise SettingsError(f"{name}: {entry!r}: a code is 1-20 letters, digits, '.' or '-'")
-        if account in found:
-            raise SettingsError(f"{name}: {entry!r}: {account} is given twice")
-        found[account] = code
+        if not sep or not _ACCOUNT.match(account) or not _ACCOUNT_CODE.match(code):
+            raise ValueError(f"{entry!r} is not <account>=<code>, e.g. revenue=4100")
+        if found.setdefault(account, code) != code:
+            raise ValueError(f"{entry!r}: {account} is given twice")
     return found
 
 
