@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 # Re-exported: services, tests and the dev stack import them from here.
 from mesh.dsn import local_socket_dir as local_socket_dir
 from mesh.dsn import with_database as with_database
+from mesh.legal_entities import LegalEntitySetting, parse_legal_entities
 
 SERVICES = ("customer", "project", "billing", "revenue")
 DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
@@ -20,6 +23,9 @@ OPS = "ops"  # the weftwork command (status) when it calls a service
 # Everything that holds a certificate of the mesh (docs/security.md): every service, the
 # gateway and operators' tools.
 IDENTITIES = (*SERVICES, GATEWAY, OPS)
+_ACCOUNT = re.compile(r"^[a-z][a-z_]{0,31}$")
+_ACCOUNT_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,19}$")
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
@@ -119,6 +125,10 @@ class Settings:
     # WEFTWORK_<SERVICE>_HEALTH_PORT: a plaintext port serving grpc.health.v1 alone, for probes
     # that cannot present a certificate (Kubernetes); 0 binds any free port; unset: none.
     health_ports: Mapping[str, int] = field(default_factory=dict)
+    # WEFTWORK_BILLING_LEGAL_ENTITIES: entities added to or changed from billing's defaults.
+    legal_entities: Mapping[str, LegalEntitySetting] = field(default_factory=dict)
+    # WEFTWORK_REVENUE_ACCOUNT_CODES: revenue's ledger codes by account name, over its defaults.
+    account_codes: Mapping[str, str] = field(default_factory=dict)
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -205,6 +215,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             for name in DEFAULT_GRPC_PORTS
             if env.get(f"WEFTWORK_{name.upper()}_HEALTH_PORT", "").strip()
         },
+        legal_entities=_parsed(env, "WEFTWORK_BILLING_LEGAL_ENTITIES", parse_legal_entities),
+        account_codes=_parsed(env, "WEFTWORK_REVENUE_ACCOUNT_CODES", _account_codes),
     )
 
 
@@ -229,6 +241,25 @@ def _tls_files(env: Mapping[str, str]) -> TlsFiles | None:
 def _tls_dir(env: Mapping[str, str]) -> Path | None:
     raw = env.get("WEFTWORK_TLS_DIR", "").strip()
     return Path(raw).resolve() if raw else None
+
+
+def _parsed(env: Mapping[str, str], name: str, parse: Callable[[str], T]) -> T:
+    try:
+        return parse(env.get(name, ""))
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
+def _account_codes(text: str) -> dict[str, str]:
+    """account=code entries, e.g. "revenue=4100,cash=1010" (revenue knows the accounts)."""
+    found: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        account, sep, code = (part.strip() for part in entry.partition("="))
+        if not sep or not _ACCOUNT.match(account) or not _ACCOUNT_CODE.match(code):
+            raise ValueError(f"{entry!r} is not <account>=<code>, e.g. revenue=4100")
+        if found.setdefault(account, code) != code:
+            raise ValueError(f"{entry!r}: {account} is given twice")
+    return found
 
 
 def _read_secret(path: Path) -> str | None:

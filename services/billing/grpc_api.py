@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
-from google.protobuf.message import Message
+import uuid
+from collections.abc import Callable
+from typing import Any
 
 from mesh.errors import InvalidArgument
 from mesh.grpc.convert import money_to_proto
-from services.billing import convert, handlers, queries
-from services.billing.handlers import BillingRepository, InvoiceFilter, LegalEntities, Transact
+from mesh.idempotency import once
+from mesh.paging import decode_token, encode_token
+from mesh.requests import parse_date
+from services.billing.convert import responses as convert
+from services.billing.convert.requests import parse_id, parse_ids, parse_money
+from services.billing.handlers import (
+    BillingRepository,
+    InvoiceFilter,
+    LegalEntities,
+    Transact,
+    invoicing,
+)
+from services.billing.handlers import reads as queries
 from weftwork.billing.v1 import billing_service_pb2 as pb
 from weftwork.billing.v1 import billing_service_pb2_grpc as pb_grpc
-
-R = TypeVar("R", bound=Message)
-MAX_IDEMPOTENCY_KEY = 128
 
 
 def _today() -> dt.date:
@@ -37,56 +43,18 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         self.entities = entities
         self.today = today
 
-    async def _once(
-        self,
-        request: Message,
-        response_type: type[R],
-        work: Callable[[BillingRepository], Awaitable[R]],
-    ) -> R:
-        """Runs a money-moving write once per idempotency key; a retry gets the first answer."""
-        key: str = getattr(request, "idempotency_key")  # noqa: B009 (every money write has it)
-        if len(key) > MAX_IDEMPOTENCY_KEY:
-            raise InvalidArgument.one(
-                "idempotency_key", f"at most {MAX_IDEMPOTENCY_KEY} characters"
-            )
-        if not key:
-            response: R = await self.transact(work)
-            return response
-        method = type(request).DESCRIPTOR.name
-        unkeyed = type(request)()
-        unkeyed.CopyFrom(request)
-        unkeyed.ClearField("idempotency_key")
-        digest = hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).digest()
-
-        async def once(repo: BillingRepository) -> R:
-            earlier = await repo.claim_request(method, key, digest)
-            if earlier is None:
-                response = await work(repo)
-                await repo.keep_response(method, key, response.SerializeToString())
-                return response
-            earlier_digest, earlier_response = earlier
-            if earlier_digest != digest:
-                raise InvalidArgument.one(
-                    "idempotency_key", "was already used for a different request"
-                )
-            assert earlier_response is not None, "kept in the transaction that claimed the key"
-            return response_type.FromString(earlier_response)
-
-        answer: R = await self.transact(once)
-        return answer
-
     async def RunBilling(
         self, request: pb.RunBillingRequest, context: Any
     ) -> pb.RunBillingResponse:
-        cutoff = convert.parse_date(request.cutoff, "cutoff")
+        cutoff = parse_date(request.cutoff, "cutoff")
         engagement_id = (
-            convert.parse_id(request.engagement_id, "engagement_id", "engagement")
+            parse_id(request.engagement_id, "engagement_id", "engagement")
             if request.engagement_id
             else None
         )
 
         async def work(repo: BillingRepository) -> pb.RunBillingResponse:
-            drafts = await handlers.run_billing(
+            drafts = await invoicing.run_billing(
                 repo,
                 self.entities,
                 cutoff=cutoff,
@@ -95,40 +63,40 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             )
             return pb.RunBillingResponse(invoices=[convert.invoice_to_proto(d) for d in drafts])
 
-        return await self._once(request, pb.RunBillingResponse, work)
+        return await once(self.transact, request, pb.RunBillingResponse, work)
 
     async def IssueInvoice(
         self, request: pb.IssueInvoiceRequest, context: Any
     ) -> pb.IssueInvoiceResponse:
-        invoice_id = convert.parse_id(request.id, "id")
-        issue_date = convert.parse_date(request.issue_date, "issue_date")
+        invoice_id = parse_id(request.id, "id")
+        issue_date = parse_date(request.issue_date, "issue_date")
 
         async def work(repo: BillingRepository) -> pb.IssueInvoiceResponse:
-            issued = await handlers.issue_invoice(repo, self.entities, invoice_id, issue_date)
+            issued = await invoicing.issue_invoice(repo, self.entities, invoice_id, issue_date)
             return pb.IssueInvoiceResponse(invoice=convert.invoice_to_proto(issued))
 
-        return await self._once(request, pb.IssueInvoiceResponse, work)
+        return await once(self.transact, request, pb.IssueInvoiceResponse, work)
 
     async def VoidInvoice(
         self, request: pb.VoidInvoiceRequest, context: Any
     ) -> pb.VoidInvoiceResponse:
-        invoice_id = convert.parse_id(request.id, "id")
+        invoice_id = parse_id(request.id, "id")
 
         async def work(repo: BillingRepository) -> pb.VoidInvoiceResponse:
-            voided = await handlers.void_invoice(repo, invoice_id, request.reason, self.today())
+            voided = await invoicing.void_invoice(repo, invoice_id, request.reason, self.today())
             return pb.VoidInvoiceResponse(invoice=convert.invoice_to_proto(voided))
 
-        return await self._once(request, pb.VoidInvoiceResponse, work)
+        return await once(self.transact, request, pb.VoidInvoiceResponse, work)
 
     async def RecordPayment(
         self, request: pb.RecordPaymentRequest, context: Any
     ) -> pb.RecordPaymentResponse:
-        invoice_id = convert.parse_id(request.invoice_id, "invoice_id")
-        amount = convert.parse_money(request.amount, "amount")
-        received_on = convert.parse_date(request.received_on, "received_on")
+        invoice_id = parse_id(request.invoice_id, "invoice_id")
+        amount = parse_money(request.amount, "amount")
+        received_on = parse_date(request.received_on, "received_on")
 
         async def work(repo: BillingRepository) -> pb.RecordPaymentResponse:
-            invoice, payment = await handlers.record_payment(
+            invoice, payment = await invoicing.record_payment(
                 repo, invoice_id, amount, received_on, request.reference
             )
             return pb.RecordPaymentResponse(
@@ -136,19 +104,19 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
                 payment=convert.payment_to_proto(payment),
             )
 
-        return await self._once(request, pb.RecordPaymentResponse, work)
+        return await once(self.transact, request, pb.RecordPaymentResponse, work)
 
     async def GetInvoice(
         self, request: pb.GetInvoiceRequest, context: Any
     ) -> pb.GetInvoiceResponse:
-        invoice_id = convert.parse_id(request.id, "id")
+        invoice_id = parse_id(request.id, "id")
         found = await self.read(lambda repo: queries.get_invoice(repo, invoice_id))
         return pb.GetInvoiceResponse(invoice=convert.invoice_to_proto(found))
 
     async def BatchGetInvoices(
         self, request: pb.BatchGetInvoicesRequest, context: Any
     ) -> pb.BatchGetInvoicesResponse:
-        ids = convert.parse_ids(list(request.ids), "ids")
+        ids = parse_ids(list(request.ids), "ids")
         found, missing = await self.read(lambda repo: queries.batch_get_invoices(repo, ids))
         return pb.BatchGetInvoicesResponse(
             invoices=[convert.invoice_to_proto(i) for i in found],
@@ -164,11 +132,11 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             status=convert.STATUS_FROM_PROTO.get(request.status),
             legal_entity=request.legal_entity or None,
             legal_entities=tuple(request.legal_entities),
-            engagement_id=convert.parse_id(request.engagement_id, "engagement_id", "engagement")
+            engagement_id=parse_id(request.engagement_id, "engagement_id", "engagement")
             if request.engagement_id
             else None,
         )
-        after = convert.decode_cursor(request.page_token)
+        after = decode_token("invoices", request.page_token, (dt.date.fromisoformat, uuid.UUID))
         rows, cursor = await self.read(
             lambda repo: queries.list_invoices(
                 repo, page_size=request.page_size, after=after, where=where
@@ -176,13 +144,13 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         )
         return pb.ListInvoicesResponse(
             invoices=[convert.invoice_to_proto(i) for i in rows],
-            next_page_token=convert.encode_cursor(cursor),
+            next_page_token=encode_token("invoices", cursor),
         )
 
     async def BatchGetInvoicesByEngagement(
         self, request: pb.BatchGetInvoicesByEngagementRequest, context: Any
     ) -> pb.BatchGetInvoicesByEngagementResponse:
-        ids = convert.parse_ids(list(request.engagement_ids), "engagement_ids", "engagement")
+        ids = parse_ids(list(request.engagement_ids), "engagement_ids", "engagement")
         found = await self.read(lambda repo: queries.invoices_by_engagement(repo, ids))
         return pb.BatchGetInvoicesByEngagementResponse(
             engagements=[
@@ -198,7 +166,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def GetUnbilled(
         self, request: pb.GetUnbilledRequest, context: Any
     ) -> pb.GetUnbilledResponse:
-        engagement_id = convert.parse_id(request.engagement_id, "engagement_id", "engagement")
+        engagement_id = parse_id(request.engagement_id, "engagement_id", "engagement")
         items, total = await self.read(lambda repo: queries.get_unbilled(repo, engagement_id))
         return pb.GetUnbilledResponse(
             engagement_id=str(engagement_id),
@@ -207,7 +175,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         )
 
     async def GetAging(self, request: pb.GetAgingRequest, context: Any) -> pb.GetAgingResponse:
-        as_of = convert.parse_date(request.as_of, "as_of")
+        as_of = parse_date(request.as_of, "as_of")
         report = await self.read(
             lambda repo: queries.get_aging(repo, as_of, request.legal_entity or None)
         )

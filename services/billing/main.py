@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -14,17 +13,16 @@ from mesh.events.consumer import EventConsumer
 from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
-from services.billing.domain.taxes import DEFAULT_LEGAL_ENTITIES, parse_legal_entities
+from mesh.settings import Settings
+from services.billing.consumers import customer_events_handlers, project_events_handlers
+from services.billing.domain.taxes import LegalEntity, legal_entities
 from services.billing.grpc_api import BillingServicer
 from services.billing.handlers import BillingRepository, LegalEntities
-from services.billing.intake import customer_handlers, project_handlers
 from services.billing.store import BillingStore
 from weftwork.billing.v1 import billing_service_pb2, billing_service_pb2_grpc
 
 T = TypeVar("T")
 FULL_NAME = billing_service_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name
-# "CODE:COUNTRY:VAT_PERCENT,...", overriding or adding to the defaults (US01, UK01, DE01).
-LEGAL_ENTITIES_VARIABLE = "WEFTWORK_BILLING_LEGAL_ENTITIES"
 
 
 def transactor(
@@ -40,38 +38,37 @@ def transactor(
     return transact
 
 
-def service_spec(entities: LegalEntities = DEFAULT_LEGAL_ENTITIES) -> ServiceSpec:
-    def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
-        servicer = BillingServicer(
-            transactor(ctx.pool), transactor(ctx.pool, "repeatable_read"), entities
-        )
-        return [
-            ServiceBinding(
-                FULL_NAME, billing_service_pb2_grpc.add_BillingServiceServicer_to_server, servicer
-            )
-        ]
+def configured_entities(settings: Settings) -> LegalEntities:
+    """US01, UK01, DE01 and what WEFTWORK_BILLING_LEGAL_ENTITIES adds or changes."""
+    entities = settings.legal_entities.values()
+    return legal_entities(LegalEntity(e.code, e.country, e.vat_percent) for e in entities)
 
-    def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
-        return [
-            ctx.consumer("project", project_handlers(), name="billing-project"),
-            ctx.consumer("customer", customer_handlers(), name="billing-customer"),
-        ]
 
-    return ServiceSpec(
-        name="billing",
-        directory=Path(__file__).parent,
-        bindings=bindings,
-        consumers=consumers,
-        callers=gateway_and(FULL_NAME),  # no service calls billing: it learns from events
+def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
+    servicer = BillingServicer(
+        transactor(ctx.pool),
+        transactor(ctx.pool, "repeatable_read"),
+        configured_entities(ctx.settings),
     )
+    add = billing_service_pb2_grpc.add_BillingServiceServicer_to_server
+    return [ServiceBinding(FULL_NAME, add, servicer)]
 
 
-SPEC = service_spec()
+def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
+    return [
+        ctx.consumer("project", project_events_handlers(BillingStore), name="billing-project"),
+        ctx.consumer("customer", customer_events_handlers(BillingStore), name="billing-customer"),
+    ]
+
+
+SPEC = ServiceSpec(
+    name="billing",
+    directory=Path(__file__).parent,
+    bindings=bindings,
+    consumers=consumers,
+    callers=gateway_and(FULL_NAME),  # no service calls billing: it learns from events
+)
 
 
 def main() -> None:
-    try:
-        entities = parse_legal_entities(os.environ.get(LEGAL_ENTITIES_VARIABLE, ""))
-    except ValueError as exc:
-        raise SystemExit(f"{LEGAL_ENTITIES_VARIABLE}: {exc}") from None
-    run(service_spec(entities))
+    run(SPEC)

@@ -1,16 +1,28 @@
-"""Customer aggregate <-> protobuf messages, and request ids parsed with field-precise errors."""
+"""Customer aggregate <-> protobuf messages (responses and CUSTOMER stream events), and
+request ids parsed with field-precise errors."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 
+from google.protobuf.message import Message
+
 from mesh import requests
-from mesh.errors import InvalidArgument
 from mesh.grpc.convert import timestamp_to_proto
-from services.customer.domain.model import Customer, ExternalRef, MatchRule
+from services.customer.domain.model import (
+    Customer,
+    CustomerCreated,
+    CustomerEvent,
+    CustomerMerged,
+    ExternalRef,
+    MatchRule,
+)
 from weftwork.customer.v1 import customer_service_pb2 as pb
+from weftwork.customer.v1 import events_pb2
+
+CREATED = "weftwork.customer.customer.created.v1"
+UPDATED = "weftwork.customer.customer.updated.v1"
+MERGED = "weftwork.customer.customer.merged.v1"
 
 MATCH_RULES = {
     MatchRule.EXTERNAL_REF: pb.MATCH_RULE_EXTERNAL_REF,
@@ -48,18 +60,28 @@ def ref_from_proto(message: pb.ExternalRef) -> ExternalRef:
     return ExternalRef(message.system, message.id)
 
 
-def encode_cursor(cursor: tuple[str, uuid.UUID] | None) -> str:
-    if cursor is None:
-        return ""
-    raw = f"{cursor[1]}:{cursor[0]}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def decode_cursor(token: str) -> tuple[str, uuid.UUID] | None:
-    if not token:
-        return None
-    try:
-        customer_id, _, name = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        return name, uuid.UUID(customer_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument.one("page_token", "is not a token this service issued") from None
+def to_message(event: CustomerEvent) -> tuple[str, Customer, Message]:
+    """(subject, aggregate, payload) of one domain event."""
+    if isinstance(event, CustomerMerged):
+        s = event.survivor
+        return (
+            MERGED,
+            s,
+            events_pb2.CustomerMerged(
+                survivor_id=str(s.id),
+                version=s.version,
+                merged_id=str(event.merged_id),
+                survivor=customer_to_proto(s),
+            ),
+        )
+    c = event.customer
+    subject, message_type = (
+        (CREATED, events_pb2.CustomerCreated)
+        if isinstance(event, CustomerCreated)
+        else (UPDATED, events_pb2.CustomerUpdated)
+    )
+    return (
+        subject,
+        c,
+        message_type(customer_id=str(c.id), version=c.version, customer=customer_to_proto(c)),
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from mesh.paging import decode_token, encode_token
 from services.customer import convert, handlers
 from services.customer.domain.model import AccountFacts
 from weftwork.customer.v1 import customer_service_pb2 as pb
@@ -56,7 +58,7 @@ class CustomerServicer(pb_grpc.CustomerServiceServicer):
     async def ListCustomers(
         self, request: pb.ListCustomersRequest, context: Any
     ) -> pb.ListCustomersResponse:
-        after = convert.decode_cursor(request.page_token)
+        after = decode_token("customers", request.page_token, (str, uuid.UUID))
         rows, cursor = await self.transact(
             lambda repo: handlers.list_customers(
                 repo, page_size=request.page_size, after=after, search=request.search
@@ -64,7 +66,7 @@ class CustomerServicer(pb_grpc.CustomerServiceServicer):
         )
         return pb.ListCustomersResponse(
             customers=[convert.customer_to_proto(c) for c in rows],
-            next_page_token=convert.encode_cursor(cursor),
+            next_page_token=encode_token("customers", cursor),
         )
 
     async def UpdateCustomer(

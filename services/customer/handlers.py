@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, Violations
+from mesh.paging import page_limit, split_page
 from services.customer.domain import identity
 from services.customer.domain.model import (
     AccountFacts,
@@ -22,8 +23,6 @@ from services.customer.domain.model import (
 )
 
 T = TypeVar("T")
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
 
 
 class CustomerRepository(Protocol):
@@ -124,16 +123,12 @@ async def batch_get_customers(
 async def list_customers(
     repo: CustomerRepository, *, page_size: int, after: tuple[str, uuid.UUID] | None, search: str
 ) -> tuple[list[Customer], tuple[str, uuid.UUID] | None]:
-    if page_size < 0 or page_size > MAX_PAGE_SIZE:
-        raise InvalidArgument.one("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+    limit = page_limit(page_size)
     if len(search) > identity.MAX_NAME:
         raise InvalidArgument.one("search", f"must be at most {identity.MAX_NAME} characters")
-    limit = page_size or DEFAULT_PAGE_SIZE
     rows = await repo.page(after=after, limit=limit + 1, search=search.strip() or None)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = (rows[-1].normalized_name, rows[-1].id) if more and rows else None
-    return rows, cursor
+    page, last = split_page(rows, limit)
+    return page, (last.normalized_name, last.id) if last else None
 
 
 @dataclass(frozen=True)

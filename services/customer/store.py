@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from mesh.events.outbox import add_event
-from services.customer import events
+from services.customer import convert
 from services.customer.domain.model import Customer, CustomerEvent, ExternalRef, MatchRule
 
 _SELECT = """
@@ -160,7 +160,7 @@ class CustomerStore:
         return [_customer(row) for row in rows]
 
     async def emit(self, event: CustomerEvent) -> None:
-        subject, aggregate, message = events.to_message(event)
+        subject, aggregate, message = convert.to_message(event)
         await add_event(
             self.conn,
             source="customer",

@@ -6,8 +6,13 @@ import datetime as dt
 from typing import Any
 
 from mesh.errors import InvalidArgument
-from services.revenue import convert, handlers
+from mesh.paging import decode_token, encode_token
+from mesh.requests import parse_date, parse_legal_entity
+from services.revenue import handlers
+from services.revenue.convert import responses as convert
+from services.revenue.convert.requests import group_by, parse_id, parse_ids, parse_period
 from services.revenue.domain.accounts import ChartOfAccounts
+from services.revenue.domain.periods import Period
 from services.revenue.handlers import JournalSelection, ReportQuery
 from weftwork.revenue.v1 import revenue_service_pb2 as pb
 from weftwork.revenue.v1 import revenue_service_pb2_grpc as pb_grpc
@@ -27,14 +32,14 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
     async def GetPosition(
         self, request: pb.GetPositionRequest, context: Any
     ) -> pb.GetPositionResponse:
-        engagement_id = convert.parse_id(request.engagement_id, "engagement_id")
+        engagement_id = parse_id(request.engagement_id, "engagement_id")
         found = await self.read(lambda repo: handlers.get_position(repo, engagement_id))
         return pb.GetPositionResponse(position=convert.position_to_proto(found))
 
     async def BatchGetPositions(
         self, request: pb.BatchGetPositionsRequest, context: Any
     ) -> pb.BatchGetPositionsResponse:
-        ids = convert.parse_ids(list(request.engagement_ids), "engagement_ids")
+        ids = parse_ids(list(request.engagement_ids), "engagement_ids")
         found, missing = await self.read(lambda repo: handlers.batch_get_positions(repo, ids))
         return pb.BatchGetPositionsResponse(
             positions=[convert.position_to_proto(p) for p in found],
@@ -50,14 +55,14 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
             )
         if request.engagement_id:
             selection = JournalSelection(
-                engagement_id=convert.parse_id(request.engagement_id, "engagement_id")
+                engagement_id=parse_id(request.engagement_id, "engagement_id")
             )
         else:
             selection = JournalSelection(
-                legal_entity=convert.parse_entity(request.legal_entity, "legal_entity"),
-                period=convert.parse_period(request.period, "period"),
+                legal_entity=parse_legal_entity(request.legal_entity, "legal_entity"),
+                period=parse_period(request.period, "period"),
             )
-        cursor = convert.decode_token("journal", request.page_token, int)
+        cursor = decode_token("journal", request.page_token, (int,))
         entries, last = await self.transact(
             lambda repo: handlers.journal(
                 repo,
@@ -68,14 +73,14 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
         )
         return pb.GetJournalResponse(
             entries=[convert.entry_to_proto(e, self.chart) for e in entries],
-            next_page_token=convert.encode_token("journal", [last]) if last else "",
+            next_page_token=encode_token("journal", None if last is None else [last]),
         )
 
     async def GetTrialBalance(
         self, request: pb.GetTrialBalanceRequest, context: Any
     ) -> pb.GetTrialBalanceResponse:
-        entity = convert.parse_entity(request.legal_entity, "legal_entity")
-        as_of = convert.parse_date(request.as_of, "as_of")
+        entity = parse_legal_entity(request.legal_entity, "legal_entity")
+        as_of = parse_date(request.as_of, "as_of")
         balances = await self.transact(lambda repo: handlers.trial_balance(repo, entity, as_of))
         return pb.GetTrialBalanceResponse(
             legal_entity=entity,
@@ -88,11 +93,11 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
     ) -> pb.GetRevenueReportResponse:
         query = ReportQuery(
             legal_entity=_optional_entity(request.legal_entity),
-            from_date=convert.parse_date(request.from_date, "from_date"),
-            to_date=convert.parse_date(request.to_date, "to_date"),
-            group_by=convert.group_by(request.group_by),
+            from_date=parse_date(request.from_date, "from_date"),
+            to_date=parse_date(request.to_date, "to_date"),
+            group_by=group_by(request.group_by),
         )
-        cursor = convert.decode_token("report", request.page_token, str, str)
+        cursor = decode_token("report", request.page_token, (str, str))
         rows, last = await self.transact(
             lambda repo: handlers.revenue_report(
                 repo,
@@ -103,13 +108,13 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
         )
         return pb.GetRevenueReportResponse(
             rows=[convert.report_row_to_proto(r) for r in rows],
-            next_page_token=convert.encode_token("report", list(last)) if last else "",
+            next_page_token=encode_token("report", last),
         )
 
     async def GetPortfolio(
         self, request: pb.GetPortfolioRequest, context: Any
     ) -> pb.GetPortfolioResponse:
-        as_of = convert.parse_date(request.as_of, "as_of")
+        as_of = parse_date(request.as_of, "as_of")
         entity = _optional_entity(request.legal_entity)
         found = await self.transact(lambda repo: handlers.portfolio(repo, as_of, entity))
         return pb.GetPortfolioResponse(currencies=[convert.portfolio_to_proto(p) for p in found])
@@ -117,8 +122,8 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
     async def ClosePeriod(
         self, request: pb.ClosePeriodRequest, context: Any
     ) -> pb.ClosePeriodResponse:
-        entity = convert.parse_entity(request.legal_entity, "legal_entity")
-        period = convert.parse_period(request.period, "period")
+        entity = parse_legal_entity(request.legal_entity, "legal_entity")
+        period = parse_period(request.period, "period")
         closed = await self.transact(
             lambda repo: handlers.close_period(repo, entity, period, now=dt.datetime.now(dt.UTC))
         )
@@ -127,9 +132,9 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
     async def ListPeriods(
         self, request: pb.ListPeriodsRequest, context: Any
     ) -> pb.ListPeriodsResponse:
-        entity = convert.parse_entity(request.legal_entity, "legal_entity")
-        cursor = convert.decode_token("periods", request.page_token, str)
-        before = convert.parse_period(cursor[0], "page_token") if cursor else None
+        entity = parse_legal_entity(request.legal_entity, "legal_entity")
+        cursor = decode_token("periods", request.page_token, (Period.parse,))
+        before = cursor[0] if cursor else None
         found, last = await self.transact(
             lambda repo: handlers.list_periods(
                 repo, entity, page_size=request.page_size, before=before
@@ -137,9 +142,9 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
         )
         return pb.ListPeriodsResponse(
             periods=[convert.period_to_proto(p) for p in found],
-            next_page_token=convert.encode_token("periods", [str(last)]) if last else "",
+            next_page_token=encode_token("periods", None if last is None else [last]),
         )
 
 
 def _optional_entity(value: str) -> str | None:
-    return convert.parse_entity(value, "legal_entity") if value else None
+    return parse_legal_entity(value, "legal_entity") if value else None

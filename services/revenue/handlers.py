@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from mesh.errors import InvalidArgument, NotFound
+from mesh.paging import MAX_PAGE_SIZE, page_limit, split_page
 from services.revenue.domain import periods
 from services.revenue.domain.accounts import Account
 from services.revenue.domain.contract import Outcome, Posted, RevenueContract
@@ -26,7 +27,6 @@ from services.revenue.domain.reports import (
 )
 
 T = TypeVar("T")
-MAX_PAGE_SIZE = 100
 # A report spans at most this many days: bounded work per call, and years of months fit.
 MAX_REPORT_DAYS = 366 * 10
 
@@ -172,19 +172,21 @@ class JournalSelection:
 async def journal(
     repo: Repository, selection: JournalSelection, *, page_size: int, after: int | None
 ) -> tuple[list[JournalEntry], int | None]:
-    limit = page_limit(page_size)
+    limit = page_limit(page_size, default=MAX_PAGE_SIZE)
     if selection.engagement_id and await repo.contract(selection.engagement_id) is None:
         raise NotFound("revenue contract of engagement", str(selection.engagement_id))
-    rows = await repo.journal_page(selection, after=after, limit=limit + 1)
-    return [entry for _, entry in rows[:limit]], rows[limit - 1][0] if len(rows) > limit else None
+    rows, last = split_page(await repo.journal_page(selection, after=after, limit=limit + 1), limit)
+    return [entry for _, entry in rows], last[0] if last else None
 
 
 async def list_periods(
     repo: Repository, legal_entity: str, *, page_size: int, before: Period | None
 ) -> tuple[list[PeriodState], Period | None]:
-    limit = page_limit(page_size)
-    rows = await repo.periods_page(legal_entity, before=before, limit=limit + 1)
-    return rows[:limit], rows[limit - 1].period if len(rows) > limit else None
+    limit = page_limit(page_size, default=MAX_PAGE_SIZE)
+    rows, last = split_page(
+        await repo.periods_page(legal_entity, before=before, limit=limit + 1), limit
+    )
+    return rows, last.period if last else None
 
 
 @dataclass(frozen=True)
@@ -204,20 +206,13 @@ class ReportQuery:
 async def revenue_report(
     repo: Repository, query: ReportQuery, *, page_size: int, after: tuple[str, str] | None
 ) -> tuple[list[ReportRow], tuple[str, str] | None]:
-    limit = page_limit(page_size)
+    limit = page_limit(page_size, default=MAX_PAGE_SIZE)
     query.check()
-    rows = await repo.revenue_report(query, after=after, limit=limit + 1)
-    last = rows[limit - 1] if len(rows) > limit else None
-    return rows[:limit], (last.key, last.currency) if last else None
+    rows, last = split_page(await repo.revenue_report(query, after=after, limit=limit + 1), limit)
+    return rows, (last.key, last.currency) if last else None
 
 
 async def portfolio(
     repo: Repository, as_of: dt.date, legal_entity: str | None
 ) -> list[CurrencyPortfolio]:
     return await repo.portfolio(as_of, legal_entity)
-
-
-def page_limit(page_size: int) -> int:
-    if not 0 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidArgument.one("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
-    return page_size or MAX_PAGE_SIZE

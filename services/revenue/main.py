@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,7 +13,7 @@ from mesh.events.consumer import EventConsumer
 from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
-from mesh.settings import SettingsError
+from mesh.settings import Settings, SettingsError
 from services.revenue.consumers import event_handlers
 from services.revenue.domain.accounts import ChartOfAccounts
 from services.revenue.grpc_api import RevenueServicer
@@ -24,15 +23,14 @@ from weftwork.revenue.v1 import revenue_service_pb2, revenue_service_pb2_grpc
 
 T = TypeVar("T")
 FULL_NAME = revenue_service_pb2.DESCRIPTOR.services_by_name["RevenueService"].full_name
-ACCOUNT_CODES = "WEFTWORK_REVENUE_ACCOUNT_CODES"
 
 
-def chart_of_accounts(env: Mapping[str, str]) -> ChartOfAccounts:
-    """Codes from e.g. WEFTWORK_REVENUE_ACCOUNT_CODES="revenue=4100,cash=1010"; defaults else."""
+def chart_of_accounts(settings: Settings) -> ChartOfAccounts:
+    """The defaults, relabelled by WEFTWORK_REVENUE_ACCOUNT_CODES (e.g. revenue=4100)."""
     try:
-        return ChartOfAccounts.parse(env.get(ACCOUNT_CODES, ""))
+        return ChartOfAccounts.with_codes(settings.account_codes)
     except ValueError as exc:
-        raise SettingsError(f"{ACCOUNT_CODES}: {exc}") from None
+        raise SettingsError(f"WEFTWORK_REVENUE_ACCOUNT_CODES: {exc}") from None
 
 
 def transactor(
@@ -52,36 +50,29 @@ def transactor(
     return transact
 
 
-def spec(chart: ChartOfAccounts) -> ServiceSpec:
-    def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
-        servicer = RevenueServicer(
-            transactor(ctx.pool), chart, transactor(ctx.pool, read_only=True)
-        )
-        return [
-            ServiceBinding(
-                FULL_NAME, revenue_service_pb2_grpc.add_RevenueServiceServicer_to_server, servicer
-            )
-        ]
-
-    def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
-        table = event_handlers()
-        return [
-            ctx.consumer("project", table, name="revenue-project"),
-            ctx.consumer("billing", table, name="revenue-billing"),
-        ]
-
-    return ServiceSpec(
-        name="revenue",
-        directory=Path(__file__).parent,
-        bindings=bindings,
-        consumers=consumers,
-        callers=gateway_and(FULL_NAME),  # no service calls revenue: it learns from events
-    )
+def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
+    chart = chart_of_accounts(ctx.settings)
+    servicer = RevenueServicer(transactor(ctx.pool), chart, transactor(ctx.pool, read_only=True))
+    add = revenue_service_pb2_grpc.add_RevenueServiceServicer_to_server
+    return [ServiceBinding(FULL_NAME, add, servicer)]
 
 
-SPEC = spec(ChartOfAccounts.default())
+def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
+    table = event_handlers(RevenueStore)
+    return [
+        ctx.consumer("project", table, name="revenue-project"),
+        ctx.consumer("billing", table, name="revenue-billing"),
+    ]
+
+
+SPEC = ServiceSpec(
+    name="revenue",
+    directory=Path(__file__).parent,
+    bindings=bindings,
+    consumers=consumers,
+    callers=gateway_and(FULL_NAME),  # no service calls revenue: it learns from events
+)
 
 
 def main() -> None:
-    # The chart is read before anything connects, so a bad value stops the process at once.
-    run(spec(chart_of_accounts(os.environ)))
+    run(SPEC)

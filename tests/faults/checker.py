@@ -14,9 +14,13 @@ import nats
 from mesh.events.handlers import EventHandlers
 from mesh.events.streams import stream_name, stream_subjects
 from mesh.settings import SERVICES
-from services.billing.intake import customer_handlers, project_handlers
-from services.project.main import customer_events_handlers
+from services.billing.consumers import customer_events_handlers as billing_customer_events
+from services.billing.consumers import project_events_handlers as billing_project_events
+from services.billing.store import BillingStore
+from services.project.consumers import customer_events_handlers
+from services.project.store import ProjectStore
 from services.revenue.consumers import event_handlers
+from services.revenue.store import RevenueStore
 from tests.faults.cluster import Platform
 
 MONEY_SUBJECTS = {
@@ -42,11 +46,15 @@ class Consumer:
 
 
 CONSUMERS = [
-    Consumer("project-customer", "customer", "project", customer_events_handlers),
-    Consumer("billing-project", "project", "billing", project_handlers),
-    Consumer("billing-customer", "customer", "billing", customer_handlers),
-    Consumer("revenue-project", "project", "revenue", event_handlers),
-    Consumer("revenue-billing", "billing", "revenue", event_handlers),
+    Consumer(
+        "project-customer", "customer", "project", lambda: customer_events_handlers(ProjectStore)
+    ),
+    Consumer("billing-project", "project", "billing", lambda: billing_project_events(BillingStore)),
+    Consumer(
+        "billing-customer", "customer", "billing", lambda: billing_customer_events(BillingStore)
+    ),
+    Consumer("revenue-project", "project", "revenue", lambda: event_handlers(RevenueStore)),
+    Consumer("revenue-billing", "billing", "revenue", lambda: event_handlers(RevenueStore)),
 ]
 
 

@@ -220,11 +220,10 @@ async def test_an_idempotency_key_returns_the_first_answer_and_refuses_another_r
     before = await billing.rows()
     assert await stub.RecordPayment(request) == paid
     other = pay(first.invoice, "3.00", D(2025, 10, 3), "P-3", idempotency_key="pay-k1")
-    code, _, violations = await rpc_error(stub.RecordPayment(other))
-    assert (code, [v.field for v in violations]) == (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        ["idempotency_key"],
-    )
+    code, message, violations = await rpc_error(stub.RecordPayment(other))
+    # DESIGN.md §6: never the first answer for other content; the gateway shows CONFLICT.
+    assert (code, violations) == (grpc.StatusCode.ALREADY_EXISTS, [])
+    assert message.startswith("IDEMPOTENCY_KEY_REUSED: ")
     reused = pb.IssueInvoiceRequest(
         id=invoice.id, issue_date=date_to_proto(D(2025, 10, 2)), idempotency_key="pay-k1"
     )

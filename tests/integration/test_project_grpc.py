@@ -170,7 +170,7 @@ async def counts(db: asyncpg.Pool) -> dict[str, int]:
         "time_entries",
         "expenses",
         "customer_aliases",
-        "kept_responses",
+        "idempotent_requests",
         "outbox",
     ]
     row = await db.fetchrow(

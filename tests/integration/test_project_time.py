@@ -347,11 +347,11 @@ async def test_an_idempotency_key_replays_the_first_response(running: Running) -
     assert await running.project.SubmitTime(request) == first
     assert await counts(running.db) == before
     other = pb.SubmitTimeRequest(entries=[entry(e, hours="2")], idempotency_key="key-1")
-    code, _, violations = await rpc_error(running.project.SubmitTime(other))
-    assert (code, [v.field for v in violations]) == (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        ["idempotency_key"],
-    )
+    code, message, violations = await rpc_error(running.project.SubmitTime(other))
+    # DESIGN.md §6: never the first answer for other content; the gateway shows CONFLICT.
+    assert (code, violations) == (grpc.StatusCode.ALREADY_EXISTS, [])
+    assert message.startswith("IDEMPOTENCY_KEY_REUSED: ")
+    assert await counts(running.db) == before
 
 
 async def test_lists_page_through_everything_once(running: Running) -> None:

@@ -66,7 +66,7 @@ async def databases(stack: Stack) -> AsyncIterator[Callable[[], Awaitable[asyncp
 
 async def deliver(pool: asyncpg.Pool, steps: list[Step]) -> None:
     """Each step as the consumer applies it: in a transaction, through the inbox."""
-    table = event_handlers()
+    table = event_handlers(RevenueStore)
     for step in steps:
         if isinstance(step, Close):
             await in_transaction(
@@ -175,7 +175,7 @@ async def test_closing_a_period_and_posting_into_it_take_turns(
     e = Engagement(BillingModel.TIME_AND_MATERIALS, "GBP", "UK01")
     pool = await databases()
     await deliver(pool, [Delivery(*e.activated())])
-    table = event_handlers()
+    table = event_handlers(RevenueStore)
 
     async def approve(conn: asyncpg.Connection, entry_id: str, day: dt.date) -> None:
         subject, message = e.time((entry_id, day, "1", "100", "50", True))

@@ -27,7 +27,7 @@ from mesh.grpc.convert import date_to_proto, money_from_proto, money_to_proto
 from mesh.money import Money
 from services.billing.domain.taxes import DEFAULT_LEGAL_ENTITIES
 from services.billing.handlers import LegalEntities
-from services.billing.main import service_spec
+from services.billing.main import SPEC
 from tests.support import eventually, publish_event, serving, settings_for
 from weftwork.billing.v1 import billing_service_pb2 as pb
 from weftwork.billing.v1 import billing_service_pb2_grpc as pb_grpc
@@ -319,7 +319,7 @@ class Billing:
             "invoice_items",
             "payments",
             "number_sequences",
-            "idempotency_keys",
+            "idempotent_requests",
             "outbox",
         )
         row = await self.db.fetchrow(
@@ -356,9 +356,16 @@ async def running_billing(
         js = client.jetstream()
         for domain in ("project", "customer"):
             await ensure_stream(js, domain)
-        settings, _ = settings_for(database_url, nats_url, data_dir, **env)
+        configured = ",".join(f"{e.code}:{e.country}:{e.vat_percent}" for e in entities.values())
+        settings, _ = settings_for(
+            database_url,
+            nats_url,
+            data_dir,
+            WEFTWORK_BILLING_LEGAL_ENTITIES=configured,
+            **env,
+        )
         async with (
-            serving(service_spec(entities), settings) as (port, ctx),
+            serving(SPEC, settings) as (port, ctx),
             open_channel(f"127.0.0.1:{port}", deadline_seconds=10) as channel,
         ):
             yield Billing(pb_grpc.BillingServiceStub(channel), ctx.pool, FakeProducers(js))

@@ -10,6 +10,7 @@ import pytest
 
 from mesh.errors import FailedPrecondition, InvalidArgument
 from mesh.money import Money
+from mesh.settings import SettingsError, load_settings
 from services.billing.domain import invoicing
 from services.billing.domain.aging import OpenBalance, age, bucket_of
 from services.billing.domain.items import (
@@ -33,8 +34,8 @@ from services.billing.domain.model import (
 from services.billing.domain.taxes import (
     DEFAULT_LEGAL_ENTITIES,
     REVERSE_CHARGE_NOTE,
+    LegalEntity,
     TaxTreatment,
-    parse_legal_entities,
     tax_treatment,
 )
 
@@ -136,6 +137,13 @@ def test_vat_by_entity_and_customer_country(
     assert tax_treatment(DEFAULT_LEGAL_ENTITIES[entity], country) == TaxTreatment(
         Decimal(rate), note
     )
+
+
+def parse_legal_entities(text: str) -> dict[str, LegalEntity]:
+    """The entities a billing process with WEFTWORK_BILLING_LEGAL_ENTITIES=text works with."""
+    from services.billing.main import configured_entities
+
+    return dict(configured_entities(load_settings({"WEFTWORK_BILLING_LEGAL_ENTITIES": text})))
 
 
 def test_legal_entities_are_configurable_over_the_defaults() -> None:
@@ -302,6 +310,7 @@ def test_a_malformed_legal_entity_setting_stops_the_service_at_start(
 ) -> None:
     from services.billing import main
 
-    monkeypatch.setenv(main.LEGAL_ENTITIES_VARIABLE, "FR01:France:20")
-    with pytest.raises(SystemExit, match="WEFTWORK_BILLING_LEGAL_ENTITIES: 'FR01:France:20'"):
+    monkeypatch.setenv("WEFTWORK_BILLING_LEGAL_ENTITIES", "FR01:France:20")
+    # Read with every other setting, before anything connects; the CLI prints it and exits.
+    with pytest.raises(SettingsError, match="WEFTWORK_BILLING_LEGAL_ENTITIES: 'FR01:France:20'"):
         main.main()

@@ -11,18 +11,21 @@ from typing import Any, cast
 import pytest
 
 from mesh.errors import FailedPrecondition, InvalidArgument, Unavailable
+from mesh.idempotency import IdempotencyKeyReused
 from mesh.money import Money
 from services.project.domain.model import (
     CustomerSnapshot,
+    Engagement,
     EngagementStatus,
     Milestone,
     MilestoneStatus,
     engagement_code,
 )
+from services.project.domain.opportunity import Account, OpportunityWon, RateCardDraft
 from services.project.domain.people import Utilization, capacity, check_person, weekdays
-from services.project.domain.terms import Account, check_opportunity_won
+from services.project.domain.terms import check_opportunity_won
+from services.project.handlers import ProjectRepository
 from services.project.handlers.engagements import create_engagement_from_opportunity
-from services.project.repository import ProjectRepository
 from tests.unit.test_project_terms import draft
 from tests.unit.test_project_time import engagement
 
@@ -139,10 +142,36 @@ async def test_a_customer_outage_ends_creation_before_anything_is_written() -> N
     assert (transact.opened, customers.calls) == (1, 1)  # one read, then nothing
 
 
-async def test_a_retry_is_answered_without_calling_the_customer_service() -> None:
-    known = engagement()
-    customers = Customers(Unavailable("down"))
-    creation = await create_engagement_from_opportunity(
-        Transactions(Repo(known)), customers, check_opportunity_won(draft())
+def engagement_of(won: OpportunityWon) -> Engagement:
+    """The engagement a first close-won with these terms created."""
+    return engagement(
+        won.currency,
+        name=won.name,
+        legal_entity=won.legal_entity,
+        billing_model=won.billing_model,
+        opportunity=won.opportunity,
+        contract_value=won.contract_value,
+        budget_hours=won.budget_hours,
+        start_date=won.start_date,
+        end_date=won.end_date,
+        rate_card=won.rate_card,
+        payment_terms_days=won.payment_terms_days,
+        expense_markup_percent=won.expense_markup_percent,
     )
+
+
+async def test_a_retry_is_answered_without_calling_the_customer_service() -> None:
+    won = check_opportunity_won(draft())
+    known = engagement_of(won)
+    customers = Customers(Unavailable("down"))
+    creation = await create_engagement_from_opportunity(Transactions(Repo(known)), customers, won)
     assert (creation.engagement, creation.created, customers.calls) == (known, False, 0)
+
+
+async def test_a_repeat_with_other_terms_is_an_idempotency_key_reused() -> None:
+    known = engagement_of(check_opportunity_won(draft()))
+    customers = Customers(Unavailable("down"))
+    other = check_opportunity_won(draft(rate_card=[RateCardDraft("Consultant", "160", "80.5")]))
+    with pytest.raises(IdempotencyKeyReused, match=r"^IDEMPOTENCY_KEY_REUSED: .*PRJ-US01-2025"):
+        await create_engagement_from_opportunity(Transactions(Repo(known)), customers, other)
+    assert customers.calls == 0

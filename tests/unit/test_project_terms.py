@@ -11,13 +11,13 @@ import pytest
 from mesh.errors import InvalidArgument
 from mesh.money import Money
 from services.project.domain.model import BillingModel
-from services.project.domain.terms import (
+from services.project.domain.opportunity import (
     Account,
     MilestoneDraft,
     OpportunityWonDraft,
     RateCardDraft,
-    check_opportunity_won,
 )
+from services.project.domain.terms import check_opportunity_won
 
 START, END = dt.date(2025, 1, 6), dt.date(2025, 12, 19)
 

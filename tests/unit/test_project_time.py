@@ -11,7 +11,7 @@ import pytest
 
 from mesh.errors import FailedPrecondition, InvalidArgument
 from mesh.money import Money
-from services.project.domain import expenses, time
+from services.project.domain import expenses, time, timesheet
 from services.project.domain.expenses import Expense, ExpenseStatus
 from services.project.domain.model import (
     BillingModel,
@@ -20,7 +20,8 @@ from services.project.domain.model import (
     Opportunity,
     RateCardLine,
 )
-from services.project.domain.time import TimeEntryDraft, TimeEntryStatus
+from services.project.domain.time import TimeEntryStatus
+from services.project.domain.timesheet import TimeEntryDraft
 
 DAY = dt.date(2025, 3, 4)
 
@@ -60,13 +61,13 @@ def fields(error: pytest.ExceptionInfo[InvalidArgument]) -> list[str]:
 @pytest.mark.parametrize("hours", ["0", "-1", "24.01", "seven", "1e1", "7.555", "", " "])
 def test_hours_must_be_a_plain_decimal_above_zero_up_to_24(hours: str) -> None:
     with pytest.raises(InvalidArgument) as error:
-        time.check_submission([draft(engagement(), hours=hours)])
+        timesheet.check_submission([draft(engagement(), hours=hours)])
     assert fields(error) == ["entries[0].hours"]
 
 
 def test_placement_checks_role_dates_people_then_the_engagement_state() -> None:
     e = engagement()
-    entries = time.check_submission(
+    entries = timesheet.check_submission(
         [
             draft(e, role="Pilot"),
             draft(e, date=dt.date(2025, 4, 1)),
@@ -75,7 +76,7 @@ def test_placement_checks_role_dates_people_then_the_engagement_state() -> None:
         ]
     )
     with pytest.raises(InvalidArgument) as error:
-        time.check_placement(list(enumerate(entries)), {e.id: e}, {"p-1"})
+        timesheet.check_placement(list(enumerate(entries)), {e.id: e}, {"p-1"})
     assert fields(error) == [
         "entries[0].role",
         "entries[1].date",
@@ -84,21 +85,23 @@ def test_placement_checks_role_dates_people_then_the_engagement_state() -> None:
     ]
     done = replace(e, status=EngagementStatus.COMPLETED)
     with pytest.raises(FailedPrecondition, match=r"entries\[0\].*COMPLETED"):
-        time.check_placement(
-            list(enumerate(time.check_submission([draft(e)]))), {e.id: done}, {"p-1"}
+        timesheet.check_placement(
+            list(enumerate(timesheet.check_submission([draft(e)]))), {e.id: done}, {"p-1"}
         )
 
 
 def test_a_person_day_holds_24_hours_across_engagements_and_within_a_batch() -> None:
     e = engagement()
-    entries = list(enumerate(time.check_submission([draft(e, hours="4"), draft(e, hours="0.01")])))
-    time.check_daily_cap(entries[:1], {("p-1", DAY): Decimal(20)})  # exactly 24 is fine
+    entries = list(
+        enumerate(timesheet.check_submission([draft(e, hours="4"), draft(e, hours="0.01")]))
+    )
+    timesheet.check_daily_cap(entries[:1], {("p-1", DAY): Decimal(20)})  # exactly 24 is fine
     with pytest.raises(InvalidArgument) as error:
-        time.check_daily_cap(entries, {("p-1", DAY): Decimal(20)})
+        timesheet.check_daily_cap(entries, {("p-1", DAY): Decimal(20)})
     assert fields(error) == ["entries[1].hours"]
     assert "24.01" in error.value.message
     other_day = [(0, replace(entries[0][1], date=DAY + dt.timedelta(days=1)))]
-    time.check_daily_cap(other_day, {("p-1", DAY): Decimal(24)})
+    timesheet.check_daily_cap(other_day, {("p-1", DAY): Decimal(24)})
 
 
 @pytest.mark.parametrize(
@@ -114,7 +117,7 @@ def test_approval_rates_each_entry_once_to_the_currency_minor_unit(
     currency: str, hours: str, rate: str, amount: str
 ) -> None:
     e = engagement(currency, rate_card=[RateCardLine("Dev", Decimal(rate), Decimal(rate))])
-    [entry] = time.check_submission([draft(e, hours=hours)])
+    [entry] = timesheet.check_submission([draft(e, hours=hours)])
     [approval] = time.approve([entry], {e.id: e})
     assert entry.rating is not None
     assert entry.rating.bill_amount == Money(Decimal(amount), currency)
@@ -124,7 +127,9 @@ def test_approval_rates_each_entry_once_to_the_currency_minor_unit(
 
 def test_one_approval_and_one_version_per_engagement_per_call() -> None:
     a, b = engagement(), engagement()
-    entries = time.check_submission([draft(a, hours="1"), draft(b, hours="2"), draft(a, hours="3")])
+    entries = timesheet.check_submission(
+        [draft(a, hours="1"), draft(b, hours="2"), draft(a, hours="3")]
+    )
     entries[2].status = TimeEntryStatus.APPROVED  # approved before: left as it is
     approvals = time.approve([*entries, entries[0]], {a.id: a, b.id: b})
     assert [(x.engagement_id, x.version, len(x.entries)) for x in approvals] == [
@@ -137,7 +142,7 @@ def test_one_approval_and_one_version_per_engagement_per_call() -> None:
 
 def test_approving_rejected_or_rejecting_approved_time_fails_the_call() -> None:
     e = engagement()
-    entries = time.check_submission([draft(e), draft(e)])
+    entries = timesheet.check_submission([draft(e), draft(e)])
     time.reject(entries[:1], "wrong code")
     with pytest.raises(FailedPrecondition, match="REJECTED"):
         time.check_decidable(entries, TimeEntryStatus.REJECTED, "approve")

@@ -7,9 +7,10 @@ import uuid
 from typing import Any
 
 from mesh.events.handlers import Delivery
-from services.revenue import incoming
-from services.revenue.consumers import event_handlers, lock_engagements
+from services.revenue.consumers import event_handlers
+from services.revenue.convert import events as incoming
 from services.revenue.domain.facts import BillingModel
+from services.revenue.store import RevenueStore
 from tests.unit.revenue_fakes import Engagement
 from weftwork.project.v1 import events_pb2 as project
 
@@ -40,7 +41,7 @@ async def test_a_batch_locks_each_of_its_engagements_once_in_id_order() -> None:
         Delivery("weftwork.project.unknown.v1", {}, b""),
     ]
     conn = _RecordingConnection()
-    await lock_engagements(conn, batch)
+    await event_handlers(RevenueStore).prepare_batch(conn, batch)
     [(sql, (ids,))] = conn.statements
     assert "pg_advisory_xact_lock" in sql
     assert ids == sorted([a.id, b.id, c.id])
@@ -58,7 +59,7 @@ def test_the_engagement_of_every_subject_revenue_consumes_is_read() -> None:
         e.voided(uuid.uuid4(), DAY, "100.00"),
         e.paid(uuid.uuid4(), "p1", DAY, "100.00"),
     ]
-    assert {subject for subject, _ in messages} == set(event_handlers().subjects)
+    assert {subject for subject, _ in messages} == set(event_handlers(RevenueStore).subjects)
     for subject, message in messages:
         assert incoming.engagement_of(subject, message.SerializeToString()) == e.id, subject
 

@@ -10,7 +10,7 @@ import pytest
 from mesh.errors import FailedPrecondition
 from mesh.events.handlers import PoisonMessage
 from mesh.money import Money
-from mesh.settings import SettingsError
+from mesh.settings import SettingsError, load_settings
 from services.revenue import handlers
 from services.revenue.domain.accounts import Account, ChartOfAccounts
 from services.revenue.domain.facts import BillingModel
@@ -51,19 +51,27 @@ def test_a_journal_entry_that_does_not_balance_cannot_be_built() -> None:
             entry(*lines)
 
 
+def chart(text: str) -> ChartOfAccounts:
+    """The chart a revenue process with WEFTWORK_REVENUE_ACCOUNT_CODES=text posts with."""
+    return chart_of_accounts(load_settings({"WEFTWORK_REVENUE_ACCOUNT_CODES": text}))
+
+
 def test_account_codes_are_configurable_and_checked() -> None:
-    chart = ChartOfAccounts.parse(" revenue = 4100 , cash=1010")
-    assert (chart.code(Account.REVENUE), chart.code(Account.CASH)) == ("4100", "1010")
-    assert chart.code(Account.RECEIVABLES) == "1100"  # the default
+    codes = ChartOfAccounts.with_codes({"revenue": "4100", "cash": "1010"})
+    assert (codes.code(Account.REVENUE), codes.code(Account.CASH)) == ("4100", "1010")
+    assert codes.code(Account.RECEIVABLES) == "1100"  # the default
     for bad in ("revenu=4100", "revenue", "revenue=41 00", "cash=1100"):  # last: duplicate
-        with pytest.raises(ValueError):  # noqa: PT011 - each message names the mistake
-            ChartOfAccounts.parse(bad)
+        with pytest.raises(ValueError, match="WEFTWORK_REVENUE_ACCOUNT_CODES"):
+            chart(bad)
 
 
 def test_a_bad_chart_of_accounts_stops_the_service_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="WEFTWORK_REVENUE_ACCOUNT_CODES: two accounts"):
-        chart_of_accounts({"WEFTWORK_REVENUE_ACCOUNT_CODES": "revenue=1000"})  # cash has 1000
-    assert chart_of_accounts({}) == ChartOfAccounts.default()
+        chart("revenue=1000")  # cash has 1000
+    assert chart("") == ChartOfAccounts.default()
+    assert chart(" revenue = 4100 , cash=1010") == ChartOfAccounts.with_codes(
+        {"revenue": "4100", "cash": "1010"}
+    )
 
 
 def test_posting_dates_skip_closed_periods_and_keep_the_rest() -> None:

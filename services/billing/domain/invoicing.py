@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mesh.errors import FailedPrecondition, InvalidArgument
-from mesh.money import Money, round_amount, total
+from mesh.money import Money, bounded_amount, total
 from services.billing.domain.model import OPEN, BillableItem, Invoice, InvoiceStatus, Payment
 from services.billing.domain.taxes import TaxTreatment
 
@@ -116,8 +116,10 @@ def check_payment(invoice: Invoice, amount: Money, received_on: dt.date) -> None
         )
     if amount.amount <= 0:
         raise InvalidArgument.one("amount", "must be greater than zero")
-    if round_amount(amount.amount, amount.currency) != amount.amount:
-        raise InvalidArgument.one("amount", f"has more decimals than {amount.currency} allows")
+    try:
+        bounded_amount(amount.amount, amount.currency)
+    except ValueError as exc:
+        raise InvalidArgument.one("amount", f"{exc} ({amount.currency})") from None
     if invoice.issue_date is not None and received_on < invoice.issue_date:
         raise InvalidArgument.one(
             "received_on", f"{received_on} is before the invoice's issue date {invoice.issue_date}"

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from mesh.errors import Violations
+from mesh.errors import FailedPrecondition, Violations
 from mesh.money import Money
 from services.project.domain.model import Engagement, now
 from services.project.domain.values import MAX_ID, check_money, check_text
@@ -51,6 +51,18 @@ class Expense:
     submitted_at: dt.datetime = field(default_factory=now)
     approved_at: dt.datetime | None = None
 
+    @property
+    def content(self) -> tuple[object, ...]:
+        """What a submission says about the expense (the PSA may correct it until approval)."""
+        return (
+            self.person_id,
+            self.date,
+            self.amount,
+            self.category,
+            self.billable,
+            self.description,
+        )
+
 
 @dataclass(frozen=True)
 class ExpenseApproved:
@@ -60,7 +72,8 @@ class ExpenseApproved:
 
 
 def check_expense(draft: ExpenseDraft, engagement: Engagement, known_person: bool) -> Expense:
-    """DESIGN.md §3: in the engagement's currency, dated within it, by a registered person."""
+    """DESIGN.md §3: in the engagement's currency, dated within it, by a registered person
+    (whether the engagement still takes expenses is the caller's to ask, after a retry)."""
     errors = Violations()
     person = check_text(draft.person_id, "person_id", errors, max_length=MAX_ID)
     if person and not known_person:
@@ -84,7 +97,6 @@ def check_expense(draft: ExpenseDraft, engagement: Engagement, known_person: boo
         draft.external_id, "external_id", errors, max_length=MAX_ID, required=False
     )
     errors.raise_if_any()
-    engagement.require_active("expenses")
     assert draft.date is not None and amount is not None
     return Expense(
         uuid.uuid4(),
@@ -97,6 +109,25 @@ def check_expense(draft: ExpenseDraft, engagement: Engagement, known_person: boo
         description,
         external_id or None,
     )
+
+
+def resubmit(known: Expense, sent: Expense) -> bool:
+    """DESIGN.md §6, an external id used before: the same content is a retry (False); new
+    content replaces a SUBMITTED expense (True); an approved one is FAILED_PRECONDITION."""
+    if known.content == sent.content:
+        return False
+    if known.status is not ExpenseStatus.SUBMITTED:
+        raise FailedPrecondition(
+            f"externalId {known.external_id!r} is expense {known.id},"
+            f" already {known.status.value}; nothing was changed"
+        )
+    known.person_id, known.date, known.amount = sent.person_id, sent.date, sent.amount
+    known.category, known.billable, known.description = (
+        sent.category,
+        sent.billable,
+        sent.description,
+    )
+    return True
 
 
 def approve(

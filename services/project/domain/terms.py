@@ -1,17 +1,28 @@
-"""The won opportunity as a validated command: account, commercial terms per billing model."""
+"""The terms of a won opportunity, checked per billing model; a repeat compared with them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pycountry
 
 from mesh.errors import Violations
 from mesh.money import Money, total
-from services.project.domain.model import LEGAL_ENTITIES, BillingModel, Opportunity, RateCardLine
+from services.project.domain.model import (
+    LEGAL_ENTITIES,
+    BillingModel,
+    Engagement,
+    Opportunity,
+    RateCardLine,
+)
+from services.project.domain.opportunity import (
+    Account,
+    OpportunityWon,
+    OpportunityWonDraft,
+    RateCardDraft,
+)
 from services.project.domain.values import (
     MAX_ID,
     MAX_NAME,
@@ -27,70 +38,6 @@ MAX_RATE = Decimal(1_000_000)
 MAX_HOURS = Decimal(10_000_000)
 MAX_LINES = 100
 DEFAULT_PAYMENT_TERMS = 30
-
-
-@dataclass(frozen=True)
-class Account:
-    """The CRM account; the customer service validates and normalizes the rest."""
-
-    external_id: str
-    name: str
-    domain: str
-    tax_id: str
-    country: str
-
-
-@dataclass(frozen=True)
-class MilestoneDraft:
-    name: str
-    amount: Money | None  # None: missing from the request
-    due_date: dt.date | None
-
-
-@dataclass(frozen=True)
-class RateCardDraft:
-    role: str
-    bill_rate: str
-    cost_rate: str
-
-
-@dataclass(frozen=True)
-class OpportunityWonDraft:
-    """The request's values as they came; dates None when missing or impossible (reported)."""
-
-    source: str
-    opportunity_id: str
-    account: Account
-    name: str
-    legal_entity: str
-    currency: str
-    billing_model: BillingModel | None
-    contract_value: Money | None
-    budget_hours: str
-    start_date: dt.date | None
-    end_date: dt.date | None
-    rate_card: list[RateCardDraft]
-    milestones: list[MilestoneDraft]
-    payment_terms_days: int | None
-    expense_markup_percent: str
-
-
-@dataclass(frozen=True)
-class OpportunityWon:
-    opportunity: Opportunity
-    account: Account
-    name: str
-    legal_entity: str
-    currency: str
-    billing_model: BillingModel
-    contract_value: Money
-    budget_hours: Decimal
-    start_date: dt.date
-    end_date: dt.date
-    rate_card: list[RateCardLine]
-    milestones: list[tuple[str, Money, dt.date]]
-    payment_terms_days: int
-    expense_markup_percent: Decimal
 
 
 def _check_account(account: Account, errors: Violations) -> Account:
@@ -234,4 +181,34 @@ def check_opportunity_won(draft: OpportunityWonDraft) -> OpportunityWon:
         milestones=milestones,
         payment_terms_days=terms,
         expense_markup_percent=markup,
+    )
+
+
+_TERMS = (
+    "name",
+    "legal_entity",
+    "currency",
+    "billing_model",
+    "contract_value",
+    "budget_hours",
+    "start_date",
+    "end_date",
+    "payment_terms_days",
+    "expense_markup_percent",
+)
+
+
+def same_terms(engagement: Engagement, won: OpportunityWon) -> bool:
+    """Whether a close-won repeats the terms its engagement was created with (DESIGN.md §6:
+    the opportunity is the idempotency key; other terms under it are a conflict, not a retry).
+    The account is not a term: the customer was resolved once, at creation."""
+
+    def card(lines: list[RateCardLine]) -> list[tuple[str, Decimal, Decimal]]:
+        return sorted((line.role, line.bill_rate, line.cost_rate) for line in lines)
+
+    plan = sorted((m.name, m.due_date, m.amount.amount) for m in engagement.milestones)
+    return (
+        all(getattr(engagement, term) == getattr(won, term) for term in _TERMS)
+        and card(engagement.rate_card) == card(won.rate_card)
+        and plan == sorted((name, due, amount.amount) for name, amount, due in won.milestones)
     )

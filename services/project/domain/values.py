@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from decimal import Decimal
 
 from mesh.errors import InvalidArgument, Violations
-from mesh.money import Money, is_currency, minor_unit
+from mesh.money import Money, bounded_amount, is_currency
+from mesh.requests import quantity
 
 MAX_NAME = 200
 MAX_ID = 128
 MAX_BATCH = 500  # entries or ids per batch call: one transaction, one event per engagement
-# "7.50": optional sign, digits, optional fraction; no exponent, no thousands separator.
-_DECIMAL = re.compile(r"^[+-]?\d{1,15}(\.\d{1,12})?$")
 
 
 def _has_control(text: str) -> bool:
@@ -46,13 +44,13 @@ def check_decimal(
     low_exclusive: bool = False,
     default: Decimal | None = None,
 ) -> Decimal | None:
-    """A decimal string within [low, high] (or (low, high]) with at most `places` decimals."""
+    """A decimal string within [low, high] (or (low, high]) with at most `places` decimals;
+    bounded as DESIGN.md §6 says before anything else is done with it."""
     if not text.strip() and default is not None:
         return default
-    if not _DECIMAL.match(text.strip()):
-        errors.add(field, f"{text[:32]!r} is not a decimal number such as '7.50'")
+    value = quantity(text, field, errors)
+    if value is None:
         return None
-    value = Decimal(text.strip())
     exponent = value.normalize().as_tuple().exponent
     assert isinstance(exponent, int), "a matched decimal string is finite"
     if value < low or (low_exclusive and value == low) or value > high:
@@ -98,11 +96,12 @@ def check_money(
     if amount.amount < 0 or (positive and amount.amount == 0):
         errors.add(field, "must be more than 0" if positive else "must not be negative")
         return None
-    exact = Money.of(amount.amount, currency)
-    if exact.amount != amount.amount:
-        errors.add(field, f"has more decimals than {currency} allows ({minor_unit(currency)})")
+    try:
+        exact = bounded_amount(amount.amount, currency)
+    except ValueError as exc:
+        errors.add(field, str(exc))
         return None
-    return exact
+    return Money.of(exact, currency)
 
 
 def decimal_text(value: Decimal) -> str:

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from mesh.errors import InvalidArgument, NotFound
+from mesh.idempotency import IdempotencyKeyReused
+from mesh.paging import page_limit, split_page
 from services.project.domain.model import (
     CustomerSnapshot,
     Engagement,
@@ -19,12 +21,9 @@ from services.project.domain.model import (
     Opportunity,
     engagement_code,
 )
-from services.project.domain.terms import Account, OpportunityWon
-from services.project.handlers import page_limit, split_page
-from services.project.repository import EngagementFilter, Lock, ProjectRepository, Transact
-
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
+from services.project.domain.opportunity import Account, OpportunityWon
+from services.project.domain.terms import same_terms
+from services.project.handlers import EngagementFilter, Lock, ProjectRepository, Transact
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,20 @@ async def create_engagement_from_opportunity(
     service, and a customer outage leaves nothing written."""
     known = await transact(lambda repo: repo.engagement_by_opportunity(won.opportunity))
     if known is not None:  # a retry needs neither the customer service nor a number
-        return Creation(known, created=False)
+        return _repeated(known, won)
     customer = await customers.resolve(won.opportunity.system, won.account)
     return await transact(lambda repo: open_engagement(repo, won, customer))
+
+
+def _repeated(known: Engagement, won: OpportunityWon) -> Creation:
+    """The engagement of a repeated close-won; other terms under the same opportunity are an
+    idempotency key reused, never silently answered with the first engagement."""
+    if not same_terms(known, won):
+        opportunity = f"{won.opportunity.system}:{won.opportunity.external_id}"
+        raise IdempotencyKeyReused(
+            f"opportunity {opportunity} is engagement {known.code}, created with other terms"
+        )
+    return Creation(known, created=False)
 
 
 async def find_by_opportunity(repo: ProjectRepository, opportunity: Opportunity) -> Engagement:
@@ -94,8 +104,8 @@ async def open_engagement(
         expense_markup_percent=won.expense_markup_percent,
     )
     if not await repo.add_engagement(engagement):
-        # Lost the race to an identical request (its number stays unused: a gap, never a twin).
-        return Creation(await find_by_opportunity(repo, won.opportunity), created=False)
+        # Lost the race to a twin request (its number stays unused: a gap, never a twin).
+        return _repeated(await find_by_opportunity(repo, won.opportunity), won)
     snapshot = CustomerSnapshot(
         customer_id, customer.name, customer.country, customer.tax_id, customer.matched_by
     )
@@ -119,7 +129,7 @@ async def list_engagements(
     page_size: int,
     after: tuple[dt.date, str] | None,
 ) -> tuple[list[Engagement], tuple[dt.date, str] | None]:
-    limit = page_limit(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    limit = page_limit(page_size)
     rows, last = split_page(await repo.page_engagements(query, after=after, limit=limit + 1), limit)
     return rows, ((last.start_date, last.code) if last else None)
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from mesh.errors import InvalidArgument, NotFound
+from mesh.paging import page_limit, split_page
 from services.project.domain.model import LEGAL_ENTITIES
 from services.project.domain.people import Person, Utilization, capacity, check_range
-from services.project.handlers import page_limit, split_page
-from services.project.repository import ProjectRepository
-
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
+from services.project.handlers import ProjectRepository
 
 
 async def upsert_person(repo: ProjectRepository, person: Person) -> Person:
@@ -47,7 +44,7 @@ def _entity_filter(legal_entity: str, field: str) -> str | None:
 async def list_people(
     repo: ProjectRepository, home_entity: str, *, page_size: int, after: tuple[str, str] | None
 ) -> tuple[list[Person], tuple[str, str] | None]:
-    limit = page_limit(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    limit = page_limit(page_size)
     entity = _entity_filter(home_entity, "home_entity")
     rows = await repo.page_people(entity, after=after, limit=limit + 1)
     page, last = split_page(rows, limit)
@@ -65,7 +62,7 @@ async def get_utilization(
 ) -> tuple[list[Utilization], tuple[str, str] | None]:
     """Per person: capacity (weekly x weekdays / 5) against approved and submitted hours."""
     first, last_day = check_range(start, end)
-    limit = page_limit(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    limit = page_limit(page_size)
     entity = _entity_filter(legal_entity, "legal_entity")
     rows = await repo.utilization(first, last_day, entity, after=after, limit=limit + 1)
     page, last = split_page(rows, limit)

@@ -1,4 +1,5 @@
-"""Time and expenses: submitted in batches, approved with rates, one event per engagement."""
+"""Time and expenses: submitted in batches (the PSA's corrections replace what is still
+SUBMITTED), approved with rates, one event per engagement."""
 
 from __future__ import annotations
 
@@ -7,40 +8,45 @@ import uuid
 from collections.abc import Sequence
 
 from mesh.errors import NotFound, Violations
-from services.project.domain import expenses, time
+from mesh.paging import page_limit, split_page
+from services.project.domain import expenses, time, timesheet
 from services.project.domain.expenses import Expense, ExpenseDraft, ExpenseStatus
-from services.project.domain.time import TimeEntry, TimeEntryDraft, TimeEntryStatus
+from services.project.domain.time import TimeEntry, TimeEntryStatus
+from services.project.domain.timesheet import TimeEntryDraft
 from services.project.domain.values import check_batch_size, check_text
-from services.project.handlers import page_limit, split_page
+from services.project.handlers import Lock, ProjectRepository
 from services.project.handlers.engagements import get_engagement
-from services.project.repository import Lock, ProjectRepository
 
-MAX_TIME_PAGE = 500
+MAX_TIME_PAGE = 500  # the timeline reads an engagement's time in pages this big
 DEFAULT_TIME_PAGE = 100
-MAX_EXPENSE_PAGE = 100
-DEFAULT_EXPENSE_PAGE = 50
 
 
 async def submit_time(repo: ProjectRepository, drafts: Sequence[TimeEntryDraft]) -> list[TimeEntry]:
-    """DESIGN.md §3 "Time and expenses", all or nothing; a known external id returns its entry."""
-    entries = time.check_submission(drafts)
-    # FOR SHARE: the engagements cannot complete while this batch is being added to them.
-    engagements = await repo.engagements({e.engagement_id for e in entries}, lock=Lock.SHARE)
-    # One lock per (person, day), taken in one order: batches touching the same day (a
-    # concurrent retry of this very batch, too) run one after the other, so the 24 hours
-    # hold and a retry finds the entries its twin stored.
-    await repo.lock_person_days(sorted({e.person_day for e in entries}))
+    """DESIGN.md §3 "Time and expenses", all or nothing. A known external id is the same entry:
+    sent again it is a retry, corrected it replaces the entry while it is SUBMITTED (§6)."""
+    entries = timesheet.check_submission(drafts)
     keys = [key for e in entries if (key := e.external_key)]
-    known = await repo.time_entries_by_external_id(keys) if keys else {}
-    fresh = [(i, e) for i, e in enumerate(entries) if e.external_key not in known]
-    people = await repo.known_people({e.person_id for _, e in fresh})
-    time.check_placement(fresh, engagements, people)
-    time.check_daily_cap(fresh, await repo.recorded_hours({e.person_day for _, e in fresh}))
-    stored = await repo.add_time_entries([e for _, e in fresh])
-    raced = [key for _, e in fresh if e.id not in stored and (key := e.external_key)]
-    if raced:  # the same PSA id, sent concurrently for another day: the first one stays
-        known |= await repo.time_entries_by_external_id(raced)
-    return [known.get(key, e) if (key := e.external_key) else e for e in entries]
+    # One lock per (person, day) and per PSA id, taken in one order: batches touching the same
+    # day or entry (a concurrent retry of this very batch, too) run one after the other, so
+    # the 24 hours hold and a retry finds what its twin stored.
+    await repo.lock_submission({e.person_day for e in entries}, [("time", k) for k in keys])
+    # Entries before engagements, as approvals lock them: the two never wait on each other.
+    known = await repo.time_entries_by_external_id(keys, lock=Lock.UPDATE) if keys else {}
+    answer, fresh, replaced = timesheet.resubmissions(entries, known)
+    placed = sorted([*fresh, *replaced], key=lambda pair: pair[0])
+    if not placed:
+        return answer  # a retry: everything is stored as sent
+    # FOR SHARE: the engagements cannot complete while this batch is being added to them.
+    engagements = await repo.engagements({e.engagement_id for _, e in placed}, lock=Lock.SHARE)
+    people = await repo.known_people({e.person_id for _, e in placed})
+    timesheet.check_placement(placed, engagements, people)
+    recorded = await repo.recorded_hours(
+        {e.person_day for _, e in placed}, excluding=[e.id for _, e in replaced]
+    )
+    timesheet.check_daily_cap(placed, recorded)
+    await repo.add_time_entries([e for _, e in fresh])
+    await repo.replace_time_entries([e for _, e in replaced])
+    return answer
 
 
 async def _entries(repo: ProjectRepository, ids: Sequence[uuid.UUID]) -> list[TimeEntry]:
@@ -98,19 +104,24 @@ async def list_time_entries(
 
 
 async def submit_expense(repo: ProjectRepository, draft: ExpenseDraft) -> Expense:
+    """One expense; a known external id is a retry when sent again, and replaces the expense
+    while it is SUBMITTED when corrected (DESIGN.md §6)."""
+    key = (draft.engagement_id, draft.external_id.strip())
+    known = None
+    if key[1]:
+        await repo.lock_submission((), [("expense", key)])
+        known = await repo.expense_by_external_id(key, lock=Lock.UPDATE)
     engagement = await get_engagement(repo, draft.engagement_id, lock=Lock.SHARE)
-    if draft.external_id.strip():
-        known = await repo.expense_by_external_id((engagement.id, draft.external_id.strip()))
-        if known is not None:
-            return known
     person = draft.person_id.strip()
     expense = expenses.check_expense(draft, engagement, bool(await repo.known_people([person])))
-    if await repo.add_expense(expense):
+    if known is not None and not expenses.resubmit(known, expense):
+        return known  # a retry
+    engagement.require_active("expenses")
+    if known is None:
+        await repo.add_expense(expense)
         return expense
-    assert expense.external_id is not None, "only the external id can collide"
-    raced = await repo.expense_by_external_id((engagement.id, expense.external_id))
-    assert raced is not None
-    return raced
+    await repo.replace_expense(known)
+    return known
 
 
 async def approve_expenses(repo: ProjectRepository, ids: Sequence[uuid.UUID]) -> list[Expense]:
@@ -138,7 +149,7 @@ async def list_expenses(
     page_size: int,
     after: tuple[dt.date, uuid.UUID] | None,
 ) -> tuple[list[Expense], tuple[dt.date, uuid.UUID] | None]:
-    limit = page_limit(page_size, default=DEFAULT_EXPENSE_PAGE, maximum=MAX_EXPENSE_PAGE)
+    limit = page_limit(page_size)
     await get_engagement(repo, engagement_id)
     rows = await repo.page_expenses(engagement_id, status, after=after, limit=limit + 1)
     page, last = split_page(rows, limit)

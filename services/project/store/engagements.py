@@ -1,4 +1,4 @@
-"""Engagement rows: the aggregate with its rate card, milestones and assignments; merges."""
+"""Engagement rows: the aggregate with its rate card, milestones and assignments."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from services.project.domain.model import (
     Opportunity,
     RateCardLine,
 )
-from services.project.repository import EngagementFilter, Lock
-from services.project.store.rows import Rows, advisory_key
+from services.project.handlers import EngagementFilter, Lock
+from services.project.store.rows import Rows
 
 _COLUMNS = """id, code, name, status, legal_entity, currency, billing_model, opportunity_system,
     opportunity_id, customer_id, customer_matched_by, contract_value, start_date, end_date,
@@ -128,12 +128,6 @@ class EngagementRows(Rows):
         found = await self._assemble(rows)
         return found[0] if found else None
 
-    async def engagement_of_milestone(self, milestone_id: uuid.UUID) -> uuid.UUID | None:
-        found: uuid.UUID | None = await self.conn.fetchval(
-            "SELECT engagement_id FROM milestones WHERE id = $1", milestone_id
-        )
-        return found
-
     async def page_engagements(
         self, query: EngagementFilter, *, after: tuple[dt.date, str] | None, limit: int
     ) -> list[Engagement]:
@@ -236,56 +230,3 @@ class EngagementRows(Rows):
             [e.version for e in engagements],
             [e.updated_at for e in engagements],
         )
-
-    async def save_milestone(self, milestone: Milestone) -> None:
-        await self.conn.execute(
-            "UPDATE milestones SET status = $2, completed_on = $3 WHERE id = $1",
-            milestone.id,
-            milestone.status.value,
-            milestone.completed_on,
-        )
-
-    async def save_assignment(self, engagement_id: uuid.UUID, a: Assignment) -> None:
-        await self.conn.execute(
-            """INSERT INTO assignments (engagement_id, person_id, role, planned_hours, assigned_at)
-               VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (engagement_id, person_id, role)
-               DO UPDATE SET planned_hours = excluded.planned_hours,
-                             assigned_at = excluded.assigned_at""",
-            engagement_id,
-            a.person_id,
-            a.role,
-            a.planned_hours,
-            a.assigned_at,
-        )
-
-    async def hold_customer(self, customer_id: uuid.UUID, *, exclusive: bool) -> None:
-        await self.lock_keys([advisory_key("customer", str(customer_id))], shared=not exclusive)
-
-    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID:
-        survivor: uuid.UUID = await self.conn.fetchval(
-            "SELECT coalesce((SELECT survivor_id FROM customer_aliases WHERE merged_id = $1), $1)",
-            customer_id,
-        )
-        return survivor
-
-    async def record_merge(self, merged_id: uuid.UUID, survivor_id: uuid.UUID) -> int:
-        """Remembers the alias (one hop, always) and repoints engagements; returns how many."""
-        await self.conn.execute(
-            "INSERT INTO customer_aliases (merged_id, survivor_id) VALUES ($1, $2)"
-            " ON CONFLICT (merged_id) DO NOTHING",
-            merged_id,
-            survivor_id,
-        )
-        await self.conn.execute(
-            "UPDATE customer_aliases SET survivor_id = $2 WHERE survivor_id = $1",
-            merged_id,
-            survivor_id,
-        )
-        status: str = await self.conn.execute(
-            "UPDATE engagements SET customer_id = $2, version = version + 1, updated_at = now()"
-            " WHERE customer_id = $1",
-            merged_id,
-            survivor_id,
-        )
-        return int(status.rsplit(" ", 1)[-1])

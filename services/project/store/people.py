@@ -8,7 +8,7 @@ from collections.abc import Collection
 import asyncpg
 
 from services.project.domain.people import Person
-from services.project.repository import RecordedTime
+from services.project.handlers import RecordedTime
 from services.project.store.rows import Rows
 
 _COLUMNS = "id, name, home_entity, weekly_capacity_hours, version, created_at, updated_at"

@@ -6,6 +6,8 @@ import hashlib
 
 import asyncpg
 
+from services.project.handlers import Lock
+
 
 def advisory_key(*parts: str) -> int:
     """A stable signed 64-bit key (Python's hash() differs per process)."""
@@ -24,3 +26,8 @@ class Rows:
         await self.conn.execute(
             f"SELECT count({function}(k)) FROM unnest($1::bigint[]) AS k", sorted(set(keys))
         )
+
+
+def lock_clause(lock: Lock, table: str) -> str:
+    """The row lock of a SELECT on `table` (one of several joined), or nothing."""
+    return f"{lock.value} OF {table}" if lock is not Lock.NONE else ""

@@ -51,19 +51,16 @@ class ChartOfAccounts:
         return cls(dict(DEFAULT_CODES))
 
     @classmethod
-    def parse(cls, text: str) -> ChartOfAccounts:
-        """Overrides of the defaults, e.g. "revenue=4100,cash=1010"; raises ValueError."""
+    def with_codes(cls, overrides: Mapping[str, str]) -> ChartOfAccounts:
+        """The defaults with codes given by account name (e.g. revenue -> 4100); raises
+        ValueError for an unknown account, a malformed code, or two accounts on one code."""
         codes = dict(DEFAULT_CODES)
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            name, sep, code = (s.strip() for s in item.partition("="))
-            accounts = {a.value: a for a in Account}
-            if not sep or name not in accounts:
-                raise ValueError(
-                    f"{item!r}: expected <account>=<code> with account one of "
-                    + ", ".join(accounts)
-                )
+        accounts = {a.value: a for a in Account}
+        for name, code in overrides.items():
+            if name not in accounts:
+                raise ValueError(f"{name!r} is not an account; they are " + ", ".join(accounts))
             if not _CODE.match(code):
-                raise ValueError(f"{item!r}: a code is 1-20 letters, digits, '.' or '-'")
+                raise ValueError(f"{name}={code!r}: a code is 1-20 letters, digits, '.' or '-'")
             codes[accounts[name]] = code
         if len(set(codes.values())) != len(codes):
             raise ValueError(f"two accounts share a code: {sorted(codes.values())}")

@@ -118,7 +118,10 @@ class RevenueContract:
             self._bill(fact, ledger, outcome)
         else:
             entries = self._deliver(fact, unseen, outcome)
-            for found in recognition.earned(self, fact, entries):
+            progress = recognition.Progress(
+                self.approved_hours, self.completed_on, self.recognized_fee
+            )
+            for found in recognition.earned(self.terms, progress, fact, entries):
                 if found.amount.amount > 0:  # a catch-up that rounding left at zero posts nothing
                     lines = journal.recognition_lines(found.amount, self.deferred_revenue)
                     if found.basis is not journal.Basis.EXPENSE:

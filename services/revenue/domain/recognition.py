@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from mesh.money import Money, total
 from services.revenue.domain.facts import (
@@ -17,16 +16,23 @@ from services.revenue.domain.facts import (
     Fact,
     MilestoneCompleted,
     RatedTime,
+    Terms,
     TimeApproved,
 )
 from services.revenue.domain.journal import Basis
 from services.revenue.domain.position import percent
 
-if TYPE_CHECKING:
-    from services.revenue.domain.contract import RevenueContract
-
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a contract stands before a fact is recognized (its hours already counted)."""
+
+    approved_hours: Decimal
+    completed_on: dt.date | None
+    recognized_fee: Money  # recognized against the contract value (all but expenses)
 
 
 @dataclass(frozen=True)
@@ -41,29 +47,29 @@ class Recognition:
 
 
 def earned(
-    contract: RevenueContract, fact: Fact, entries: Sequence[RatedTime]
+    terms: Terms, progress: Progress, fact: Fact, entries: Sequence[RatedTime]
 ) -> list[Recognition]:
     """What a delivery earns under the contract's billing model, once its hours are counted.
 
     `entries` are the time entries of `fact` not seen before.
     """
-    model, terms = contract.terms.billing_model, contract.terms
+    model = terms.billing_model
     match fact:
         case TimeApproved() if model is BillingModel.TIME_AND_MATERIALS:
-            return time_as_delivered(entries, contract.currency)
+            return time_as_delivered(entries, terms.currency)
         case TimeApproved() if model is BillingModel.FIXED_FEE and entries:
-            if contract.completed_on is not None:
+            if progress.completed_on is not None:
                 return []  # completion already recognized the whole contract value
-            hours, budget = contract.approved_hours, terms.budget_hours
-            progress = percent_complete(hours, budget)
+            hours, budget = progress.approved_hours, terms.budget_hours
+            done = percent_complete(hours, budget)
             return [
                 Recognition(
                     Basis.PERCENT_COMPLETE,
-                    catch_up(terms.contract_value, hours, budget, contract.recognized_fee),
+                    catch_up(terms.contract_value, hours, budget, progress.recognized_fee),
                     # Progress is measured as of the latest day these hours were worked.
                     max(e.service_date for e in entries),
                     (),
-                    f"Percent complete {percent(progress, ONE)} % ({hours} of {budget} h)",
+                    f"Percent complete {percent(done, ONE)} % ({hours} of {budget} h)",
                 )
             ]
         case ExpenseApproved() if fact.billable:
@@ -96,7 +102,7 @@ def earned(
             return [
                 Recognition(
                     Basis.COMPLETION,
-                    terms.contract_value - contract.recognized_fee,
+                    terms.contract_value - progress.recognized_fee,
                     fact.completed_on,
                     (),
                     "Engagement completed: the rest of the contract value",

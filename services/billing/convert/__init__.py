@@ -1,0 +1,1 @@
+"""Protobuf <-> billing domain, in one place: requests in, responses and events out."""

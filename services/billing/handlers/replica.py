@@ -1,0 +1,68 @@
+"""What PROJECT and CUSTOMER events change in billing: its replica and its billable items.
+
+Each runs in the consumer's batch transaction (a savepoint per event) after the kit's inbox
+check. Billable items are keyed by their source, so an event published twice creates nothing
+twice; profiles and customers keep the newest aggregate version.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from services.billing.domain import items
+from services.billing.domain.model import BillingProfile, BillTo
+from services.billing.handlers import ReplicaRepository
+
+
+class EngagementNotSetUp(Exception):
+    """Billing has not seen the engagement activated yet: retried, then dead-lettered."""
+
+
+async def _profile(repo: ReplicaRepository, engagement_id: uuid.UUID) -> BillingProfile:
+    found = (await repo.profiles([engagement_id])).get(engagement_id)
+    if found is None:
+        raise EngagementNotSetUp(f"engagement {engagement_id} not activated in billing yet")
+    return found
+
+
+async def set_up_engagement(
+    repo: ReplicaRepository, activated: tuple[BillingProfile, BillTo | None]
+) -> None:
+    """engagement.activated: the profile, and the customer snapshot it carries."""
+    profile, customer = activated
+    if customer is not None:
+        # The snapshot lets invoices be priced without waiting on the CUSTOMER stream.
+        await repo.put_customer(customer)
+    await repo.upsert_profile(profile)
+
+
+async def add_approved_time(
+    repo: ReplicaRepository, approved: tuple[uuid.UUID, list[items.ApprovedTime]]
+) -> None:
+    engagement_id, entries = approved
+    await repo.add_items(items.time_items(await _profile(repo, engagement_id), entries))
+
+
+async def add_approved_expense(
+    repo: ReplicaRepository, approved: tuple[uuid.UUID, items.ApprovedExpense]
+) -> None:
+    engagement_id, expense = approved
+    item = items.expense_item(await _profile(repo, engagement_id), expense)
+    await repo.add_items([item] if item else [])
+
+
+async def add_completed_milestone(
+    repo: ReplicaRepository, completed: tuple[uuid.UUID, items.CompletedMilestone]
+) -> None:
+    engagement_id, milestone = completed
+    item = items.milestone_item(await _profile(repo, engagement_id), milestone)
+    await repo.add_items([item] if item else [])
+
+
+async def put_customer(repo: ReplicaRepository, customer: BillTo) -> None:
+    await repo.put_customer(customer)
+
+
+async def merge_customer(repo: ReplicaRepository, merge: tuple[uuid.UUID, BillTo]) -> None:
+    merged_id, survivor = merge
+    await repo.merge_customer(merged_id, survivor)

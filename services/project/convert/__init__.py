@@ -1,0 +1,1 @@
+"""Protobuf <-> project domain, in one place: requests in, responses and events out."""

@@ -1,0 +1,118 @@
+"""Domain events of the project service -> the protobuf messages of the PROJECT stream."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+
+from mesh.events.outbox import OutgoingEvent
+from mesh.grpc.convert import date_to_proto, money_to_proto
+from services.project.convert.responses import BILLING_MODELS, engagement_to_proto
+from services.project.domain.events import ProjectEvent
+from services.project.domain.expenses import ExpenseApproved
+from services.project.domain.model import (
+    EngagementActivated,
+    EngagementCompleted,
+)
+from services.project.domain.time import TimeApproved
+from services.project.domain.values import decimal_text
+from weftwork.project.v1 import events_pb2
+
+ACTIVATED = "weftwork.project.engagement.activated.v1"
+COMPLETED = "weftwork.project.engagement.completed.v1"
+MILESTONE_COMPLETED = "weftwork.project.milestone.completed.v1"
+TIME_APPROVED = "weftwork.project.time_entry.approved.v1"
+EXPENSE_APPROVED = "weftwork.project.expense.approved.v1"
+
+
+def _time_approved(event: TimeApproved) -> events_pb2.TimeEntriesApproved:
+    entries = []
+    for e in event.entries:
+        assert e.rating is not None, "approved entries are rated"
+        entries.append(
+            events_pb2.RatedTimeEntry(
+                time_entry_id=str(e.id),
+                person_id=e.person_id,
+                role=e.role,
+                date=date_to_proto(e.date),
+                hours=decimal_text(e.hours),
+                bill_rate=decimal_text(e.rating.bill_rate),
+                cost_rate=decimal_text(e.rating.cost_rate),
+                bill_amount=money_to_proto(e.rating.bill_amount),
+                cost_amount=money_to_proto(e.rating.cost_amount),
+                billable=e.billable,
+                description=e.description,
+            )
+        )
+    return events_pb2.TimeEntriesApproved(
+        engagement_id=str(event.engagement_id),
+        version=event.version,
+        billing_model=BILLING_MODELS[event.billing_model],
+        entries=entries,
+        approved_hours=decimal_text(event.approved_hours),
+        budget_hours=decimal_text(event.budget_hours),
+    )
+
+
+def _expense_approved(event: ExpenseApproved) -> events_pb2.ExpenseApproved:
+    x = event.expense
+    assert x.markup_percent is not None and x.billable_amount is not None, "approved expenses"
+    return events_pb2.ExpenseApproved(
+        engagement_id=str(event.engagement_id),
+        version=event.version,
+        expense_id=str(x.id),
+        person_id=x.person_id,
+        date=date_to_proto(x.date),
+        category=x.category,
+        description=x.description,
+        amount=money_to_proto(x.amount),
+        markup_percent=decimal_text(x.markup_percent),
+        billable=x.billable,
+        billable_amount=money_to_proto(x.billable_amount),
+    )
+
+
+def to_outgoing(event: ProjectEvent) -> OutgoingEvent:
+    """The event as an outbox row: subject, the engagement (aggregate), its version, payload."""
+    if isinstance(event, TimeApproved):
+        return OutgoingEvent(
+            TIME_APPROVED, str(event.engagement_id), event.version, _time_approved(event)
+        )
+    if isinstance(event, ExpenseApproved):
+        return OutgoingEvent(
+            EXPENSE_APPROVED, str(event.engagement_id), event.version, _expense_approved(event)
+        )
+    e = event.engagement
+    if isinstance(event, EngagementActivated):
+        c = event.customer
+        message: Message = events_pb2.EngagementActivated(
+            engagement_id=str(e.id),
+            version=e.version,
+            engagement=engagement_to_proto(e),
+            customer=events_pb2.CustomerSnapshot(
+                customer_id=str(c.customer_id), name=c.name, country=c.country, tax_id=c.tax_id
+            ),
+        )
+        subject = ACTIVATED
+    elif isinstance(event, EngagementCompleted):
+        assert e.completed_on is not None
+        message = events_pb2.EngagementCompleted(
+            engagement_id=str(e.id),
+            version=e.version,
+            completed_on=date_to_proto(e.completed_on),
+            approved_hours=decimal_text(e.approved_hours),
+        )
+        subject = COMPLETED
+    else:
+        m = event.milestone
+        assert m.completed_on is not None
+        message = events_pb2.MilestoneCompleted(
+            engagement_id=str(e.id),
+            version=e.version,
+            milestone_id=str(m.id),
+            name=m.name,
+            amount=money_to_proto(m.amount),
+            completed_on=date_to_proto(m.completed_on),
+            billing_model=BILLING_MODELS[e.billing_model],
+        )
+        subject = MILESTONE_COMPLETED
+    return OutgoingEvent(subject, str(e.id), e.version, message)

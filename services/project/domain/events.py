@@ -1,0 +1,15 @@
+"""What the project service tells the others: its domain events, one union for the outbox."""
+
+from __future__ import annotations
+
+from services.project.domain.expenses import ExpenseApproved
+from services.project.domain.model import (
+    EngagementActivated,
+    EngagementCompleted,
+    MilestoneCompleted,
+)
+from services.project.domain.time import TimeApproved
+
+ProjectEvent = (
+    EngagementActivated | EngagementCompleted | MilestoneCompleted | TimeApproved | ExpenseApproved
+)

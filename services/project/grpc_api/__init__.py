@@ -1,0 +1,19 @@
+"""The project service's gRPC edge: the thin servicer (one mixin per area) and the client of
+the customer service it calls."""
+
+from __future__ import annotations
+
+from services.project.grpc_api.engagements import EngagementApi
+from services.project.grpc_api.timesheets import TimesheetApi
+from services.project.handlers import Transact
+from services.project.handlers.engagements import CustomerResolver
+from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
+
+
+class ProjectServicer(EngagementApi, TimesheetApi, pb_grpc.ProjectServiceServicer):
+    """Thin gRPC servicer: request -> use case (in one transaction) -> response."""
+
+    def __init__(self, transact: Transact, customers: CustomerResolver, read: Transact) -> None:
+        self.transact = transact
+        self.customers = customers
+        self.read = read
