@@ -1,0 +1,104 @@
+// @ts-check
+/** Engagements: a table with health flags, filters and paging; a row opens the engagement. */
+
+import { gql } from "../api.js";
+import { amount, fill, h, panel, table } from "../dom.js";
+import { entityChoices, entityField, filterBar, selectField } from "../filters.js";
+import { percent, today } from "../format.js";
+import { healthFlags } from "../health.js";
+
+const PAGE = 25;
+const M = "{ amount currency }";
+const QUERY = (/** @type {boolean} */ costs) => `query Engagements($first: Int!, $after: String, $status: EngagementStatus, $entity: String) {
+  engagements(first: $first, after: $after, status: $status, legalEntity: $entity) {
+    edges { node { id code name status legalEntity currency billingModel startDate endDate
+      contractValue ${M} budget { hours approvedHours burnPercent }
+      milestones { amount { amount } status } customer { name }
+      invoices { status dueDate issueDate balance ${M} }
+      revenue { recognized ${M} billed ${M} unbilled ${M} percentComplete ${costs ? `margin ${M} marginPercent` : ""} } } }
+    pageInfo { hasNextPage endCursor } } }`;
+
+const MODELS = { TIME_AND_MATERIALS: "T&M", FIXED_FEE: "Fixed fee", MILESTONE: "Milestone" };
+
+/** @param {HTMLElement} main @param {import("../main.js").PageContext} ctx */
+export async function render(main, ctx) {
+  const q = ctx.query;
+  const status = q.get("status") || "ACTIVE";
+  const entity = q.get("entity") || "";
+  const flagged = q.get("flagged") === "1";
+  const after = q.get("after") || null;
+  const asOf = today();
+  const costs = ctx.viewer.seesCosts;
+  const filters = h("div", {});
+  const results = h("div", { "aria-busy": "true" }, h("p", { class: "loading" }, "Loading engagements…"));
+  fill(main, h("h1", { tabindex: -1 }, "Engagements"), filters, panel("Engagements", results));
+  entityChoices(ctx.viewer).then((entities) =>
+    fill(
+      filters,
+      filterBar(
+        "Engagement filters",
+        [
+          selectField("status", "Status", status, [["ACTIVE", "Active"], ["COMPLETED", "Completed"], ["ALL", "All"]]),
+          entityField(entities, entity),
+          h("label", { class: "field check" }, h("input", { type: "checkbox", name: "flagged", value: "1", checked: flagged }), h("span", {}, "Needs attention only")),
+        ],
+        (query) => ctx.navigate(`/engagements?${query}`),
+      ),
+    ),
+  );
+
+  const data = await gql(QUERY(costs), {
+    first: PAGE,
+    after,
+    status: status === "ALL" ? null : status,
+    entity: entity || null,
+  });
+  const nodes = data.engagements.edges.map((/** @type {any} */ e) => e.node);
+  const shown = nodes
+    .map((/** @type {any} */ e) => ({ e, flags: healthFlags(e, asOf) }))
+    .filter((/** @type {any} */ x) => !flagged || x.flags.length);
+  const columns = [
+    { label: "Engagement" },
+    { label: "Customer" },
+    { label: "Entity" },
+    { label: "Model" },
+    { label: "Contract value", num: true },
+    { label: "Burn", num: true },
+    { label: "Recognized", num: true },
+    { label: "Billed", num: true },
+    { label: "Unbilled", num: true },
+    ...(costs ? [{ label: "Margin", num: true }] : []),
+    { label: "Health" },
+  ];
+  const rows = shown.map((/** @type {any} */ { e, flags }) => [
+    h("a", { href: `/engagements/${encodeURIComponent(e.id)}` }, h("span", { class: "code" }, e.code), " ", e.name),
+    e.customer?.name || "—",
+    e.legalEntity,
+    MODELS[/** @type {keyof typeof MODELS} */ (e.billingModel)] || e.billingModel,
+    amount(e.contractValue),
+    percent(e.budget.burnPercent, 0),
+    amount(e.revenue?.recognized),
+    amount(e.revenue?.billed),
+    amount(e.revenue?.unbilled),
+    ...(costs ? [e.revenue?.marginPercent ? percent(e.revenue.marginPercent) : "—"] : []),
+    flags.length
+      ? h("ul", { class: "flags" }, flags.map((/** @type {any} */ f) => h("li", { class: `flag flag-${f.key}`, title: f.detail }, f.label, h("span", { class: "visually-hidden" }, `: ${f.detail}`))))
+      : h("span", { class: "ok" }, "OK"),
+  ]);
+  const pageInfo = data.engagements.pageInfo;
+  const next = new URLSearchParams(q);
+  next.set("after", pageInfo.endCursor || "");
+  results.removeAttribute("aria-busy");
+  fill(
+    results,
+    table("Engagements", columns, rows, { empty: flagged ? "No engagement on this page needs attention." : "No engagements match." }),
+    h(
+      "nav",
+      { class: "pager", "aria-label": "Pages of engagements" },
+      after ? h("button", { type: "button", onclick: () => history.back() }, "← Previous") : null,
+      h("span", { class: "muted" }, `${shown.length} shown`),
+      pageInfo.hasNextPage ? h("a", { href: `/engagements?${next}`, class: "button" }, "Next →") : null,
+    ),
+  );
+  ctx.ready();
+}
