@@ -59,7 +59,7 @@ export function table(label, columns, rows, options = {}) {
         h(
           "tr",
           options.rowAttrs ? options.rowAttrs(index) : {},
-          cells.map((cell, i) => h("td", { class: columns[i]?.num ? "num" : null }, cell)),
+          cells.map((cell, i) => h("td", { class: columns[i]?.num ? "num" : null, "data-label": columns[i]?.label || null }, cell)),
         ),
       )
     : [h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, options.empty || "Nothing to show."))];

@@ -16,6 +16,20 @@ export function moneyFormat(currency) {
   return found;
 }
 
+/** @type {Map<string, Intl.NumberFormat>} */
+const compacts = new Map();
+
+/** Short amounts for chart axes: "€400K". @param {string} currency */
+export function compactMoney(currency) {
+  let found = compacts.get(currency);
+  if (!found) {
+    found = new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact" });
+    compacts.set(currency, found);
+  }
+  const format = found;
+  return (/** @type {number} */ value) => format.format(value);
+}
+
 /**
  * The amount in its currency's format; the exact decimal string goes in, so nothing is rounded
  * through a float.

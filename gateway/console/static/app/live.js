@@ -6,7 +6,7 @@ import { token } from "./auth.js";
 /**
  * @param {string} query
  * @param {Record<string, unknown>} variables
- * @param {{next: (data: any) => void, state: (s: "connecting"|"live"|"offline") => void, resumed?: () => void}} on
+ * @param {{next: (data: any) => void, state: (s: "connecting"|"live"|"offline") => void}} on
  * @returns {() => void} stops the subscription
  */
 export function subscribe(query, variables, on) {
@@ -27,7 +27,6 @@ export function subscribe(query, variables, on) {
       const message = JSON.parse(event.data);
       if (message.type === "connection_ack") {
         socket?.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables } }));
-        if (attempts > 0 && on.resumed) on.resumed(); // events missed while offline: refetch
         attempts = 0;
         on.state("live");
       } else if (message.type === "next") {

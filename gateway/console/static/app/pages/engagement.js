@@ -41,7 +41,7 @@ export async function render(main, ctx) {
   document.title = `${e.code} · Weftwork`;
   const flags = healthFlags(e, today());
   const live = h("span", { class: "live", dataset: { live: "connecting" } }, "Connecting…");
-  const timelineList = h("ol", { class: "timeline", "aria-label": "Events, newest first" });
+  const timelineList = h("ol", { class: "timeline", "aria-label": "Events, newest first", tabindex: 0 });
   /** @type {Map<string, any>} */
   const events = new Map();
   /** @param {any[]} found @param {boolean} fresh */
@@ -71,7 +71,7 @@ export async function render(main, ctx) {
   const rev = e.revenue;
   const burnChart = barChart({
     title: "Budget burn against completion",
-    labels: ["Budget hours burned", "Work complete", ...(rev?.percentComplete ? ["Revenue recognized (of contract)"] : [])],
+    labels: ["Budget hours burned", "Work complete", ...(rev?.percentComplete ? ["Percent complete (revenue)"] : [])],
     series: [
       {
         label: "Percent",
@@ -108,7 +108,7 @@ export async function render(main, ctx) {
         h(
           "dl",
           { class: "terms" },
-          term("Contract value", amount(e.contractValue)),
+          term("Contract value", e.billingModel === "TIME_AND_MATERIALS" ? "time and materials, at the rate card" : amount(e.contractValue)),
           term("Dates", `${date(e.startDate)} – ${date(e.endDate)}`),
           term("Budget", e.budget.hours ? `${hours(e.budget.hours)} h` : "—"),
           term("Payment terms", `${e.paymentTermsDays} days`),
@@ -180,8 +180,10 @@ export async function render(main, ctx) {
     state: (s) => {
       live.dataset.live = s;
       live.textContent = s === "live" ? "Live" : s === "connecting" ? "Connecting…" : "Offline, reconnecting";
+      // Live events are at most once: what happened before the socket listened (or while it
+      // was down) comes from the timeline.
+      if (s === "live") refetch().catch(() => {});
     },
-    resumed: () => void refetch().catch(() => {}),
   });
   ctx.onLeave(stop);
 }

@@ -3,7 +3,7 @@
 
 import { gql } from "../api.js";
 import { amount, fill, h, panel, table } from "../dom.js";
-import { entityChoices, entityField, filterBar, selectField } from "../filters.js";
+import { dateField, entityChoices, entityField, filterBar, selectField } from "../filters.js";
 import { percent, today } from "../format.js";
 import { healthFlags } from "../health.js";
 
@@ -27,7 +27,7 @@ export async function render(main, ctx) {
   const entity = q.get("entity") || "";
   const flagged = q.get("flagged") === "1";
   const after = q.get("after") || null;
-  const asOf = today();
+  const asOf = q.get("asOf") || today();
   const costs = ctx.viewer.seesCosts;
   const filters = h("div", {});
   const results = h("div", { "aria-busy": "true" }, h("p", { class: "loading" }, "Loading engagements…"));
@@ -40,6 +40,7 @@ export async function render(main, ctx) {
         [
           selectField("status", "Status", status, [["ACTIVE", "Active"], ["COMPLETED", "Completed"], ["ALL", "All"]]),
           entityField(entities, entity),
+          dateField("asOf", "Health as of", asOf),
           h("label", { class: "field check" }, h("input", { type: "checkbox", name: "flagged", value: "1", checked: flagged }), h("span", {}, "Needs attention only")),
         ],
         (query) => ctx.navigate(`/engagements?${query}`),
@@ -75,7 +76,7 @@ export async function render(main, ctx) {
     e.customer?.name || "—",
     e.legalEntity,
     MODELS[/** @type {keyof typeof MODELS} */ (e.billingModel)] || e.billingModel,
-    amount(e.contractValue),
+    e.billingModel === "TIME_AND_MATERIALS" ? h("span", { class: "muted" }, "T&M") : amount(e.contractValue),
     percent(e.budget.burnPercent, 0),
     amount(e.revenue?.recognized),
     amount(e.revenue?.billed),

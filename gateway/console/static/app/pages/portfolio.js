@@ -5,7 +5,7 @@ import { gql } from "../api.js";
 import { barChart } from "../charts.js";
 import { amount, errorBox, fill, h, panel } from "../dom.js";
 import { entityChoices, entityField, dateField, filterBar } from "../filters.js";
-import { moneyFormat, monthEnd, monthLabel, today } from "../format.js";
+import { compactMoney, moneyFormat, monthEnd, monthLabel, today } from "../format.js";
 
 const M = "{ amount currency }";
 const QUERY = (/** @type {boolean} */ costs) => `query Portfolio($asOf: Date!, $entity: String) {
@@ -95,6 +95,7 @@ export async function render(main, ctx) {
       labels: BUCKETS.map(([, label]) => label),
       series: [{ label: "Open balance", values: BUCKETS.map(([key]) => Number(buckets[key].amount)) }],
       format: (v) => moneyFormat(row.currency).format(v),
+      tick: compactMoney(row.currency),
     });
     charts.push(chart.destroy);
     aging.append(chart.element);
@@ -124,6 +125,7 @@ export async function render(main, ctx) {
           { label: "Billed", values: span.map((i) => at(i, "billed") - at(i - 1, "billed")) },
         ],
         format: (v) => moneyFormat(row.currency).format(v),
+        tick: compactMoney(row.currency),
       });
       charts.push(chart.destroy);
       months.append(chart.element);
