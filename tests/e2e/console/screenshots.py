@@ -37,7 +37,8 @@ async def shoot(browser: Browser, graphql_url: str, token: str, out: Path) -> li
         for console_page in await pages(graphql_url, token):
             await open_page(page, base, console_page.path)
             path = out / f"{console_page.name}-{label}.png"
-            await page.screenshot(path=str(path), full_page=True)
+            # The whole page on a desktop; on a phone, the first screen, as a person sees it.
+            await page.screenshot(path=str(path), full_page=label == "desktop")
             written.append(path)
         await context.close()
     return written
