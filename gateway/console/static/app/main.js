@@ -141,11 +141,13 @@ async function route(moveFocus) {
     ready: () => {
       if (current !== generation) return;
       main.dataset.state = "ready";
-      performance.mark("weftwork:data-ready"); // read by `python -m bench`
+      performance.mark("weftwork:data-ready"); // read by `python -m bench.console`
     },
   };
   try {
-    await module.render(main, context);
+    const rendering = module.render(main, context); // draws the page's frame, then awaits data
+    performance.mark("weftwork:first-render"); // read by `python -m bench.console`
+    await rendering;
   } catch (error) {
     if (current !== generation) return;
     main.append(errorBox(error));
