@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import http.server
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -147,6 +148,8 @@ async def main(runs: int) -> dict[str, Any]:
     return {
         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%MZ"),
         "machine": report.machine(),
+        # Others share this machine: the load says how quiet the run was.
+        "load_average_1m_after": os.getloadavg()[0],
         "runs": runs,
         "pages": measured,
     }
@@ -160,6 +163,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     results = asyncio.run(main(args.runs))
     print(table(results["pages"]))
+    print(f"load average (1 min) after the run: {results['load_average_1m_after']:.1f}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"console-{results['started'].replace(':', '')}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")

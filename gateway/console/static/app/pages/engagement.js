@@ -3,7 +3,7 @@
 
 import { gql } from "../api.js";
 import { barChart } from "../charts.js";
-import { amount, fill, h, panel, table } from "../dom.js";
+import { amount, errorBox, fill, h, panel, table } from "../dom.js";
 import { date, eventName, hours, percent, time, today } from "../format.js";
 import { completion, healthFlags } from "../health.js";
 import { subscribe } from "../live.js";
@@ -18,8 +18,7 @@ const QUERY = (/** @type {boolean} */ costs) => `query Engagement($id: ID!) { en
   milestones { id name amount ${M} dueDate status completedOn }
   invoices { id number status issueDate dueDate total ${M} balance ${M} creditNoteNumber }
   revenue { recognized ${M} billed ${M} unbilled ${M} deferred ${M} percentComplete ${costs ? `cost ${M} margin ${M} marginPercent` : ""} }
-  setup { project billing revenue }
-  timeline { ${EVENT} } } }`;
+  setup { project billing revenue } } }`;
 const LIVE = `subscription EngagementEvents($id: ID!) { engagementEvents(id: $id) { ${EVENT} } }`;
 const TIMELINE = `query Timeline($id: ID!) { engagement(id: $id) { timeline { ${EVENT} } } }`;
 const MODELS = { TIME_AND_MATERIALS: "Time and materials", FIXED_FEE: "Fixed fee", MILESTONE: "Milestone" };
@@ -30,6 +29,8 @@ export async function render(main, ctx) {
   const costs = ctx.viewer.seesCosts;
   const heading = h("h1", { tabindex: -1 }, "Engagement");
   fill(main, h("p", { class: "crumbs" }, h("a", { href: "/engagements" }, "← Engagements")), heading, h("p", { class: "loading" }, "Loading engagement…"));
+  // The timeline (three services' lineage) is asked for in parallel and drawn when it comes.
+  const timelineLoaded = gql(TIMELINE, { id }).catch((/** @type {Error} */ error) => error);
   const data = await gql(QUERY(costs), { id });
   const e = data.engagement;
   if (!e) {
@@ -65,8 +66,7 @@ export async function render(main, ctx) {
     }
     count.textContent = `${events.size} events`;
   };
-  const count = h("span", { class: "muted" }, "");
-  addEvents(e.timeline, false);
+  const count = h("span", { class: "muted" }, "Loading events…");
 
   const rev = e.revenue;
   const burnChart = barChart({
@@ -174,6 +174,12 @@ export async function render(main, ctx) {
   );
   ctx.ready();
 
+  let left = false;
+  ctx.onLeave(() => (left = true));
+  const past = await timelineLoaded;
+  if (left) return; // the reader moved on: no socket for a page that is gone
+  if (past instanceof Error) timelineList.before(errorBox(past));
+  else addEvents(past.engagement?.timeline || [], false);
   const refetch = async () => addEvents((await gql(TIMELINE, { id })).engagement?.timeline || [], true);
   const stop = subscribe(LIVE, { id }, {
     next: (payload) => addEvents([payload.engagementEvents], true),
