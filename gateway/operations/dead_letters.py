@@ -86,9 +86,12 @@ async def _decide(info: Info, operation: str, service: str, ids: list[strawberry
     info.context.principal.require(operation)
     [name] = _services(info, service)
     stub = info.context.clients.integration[name]
-    rpc = stub.ReplayDeadLetters if operation == "replayDeadLetters" else stub.DiscardDeadLetters
-    answer = await call(name, rpc(pb.DeadLetterIdsRequest(ids=[str(i) for i in ids])))
-    return int(answer.changed)
+    named = [str(i) for i in ids]
+    if operation == "replayDeadLetters":
+        replayed = await call(name, stub.ReplayDeadLetters(pb.ReplayDeadLettersRequest(ids=named)))
+        return int(replayed.changed)
+    discarded = await call(name, stub.DiscardDeadLetters(pb.DiscardDeadLettersRequest(ids=named)))
+    return int(discarded.changed)
 
 
 @strawberry.type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -65,21 +66,19 @@ class IntegrationServicer(pb_grpc.IntegrationServiceServicer):
         return pb.ListDeadLettersResponse(dead_letters=[_dead_letter(d) for d in found[:size]])
 
     async def ReplayDeadLetters(
-        self, request: pb.DeadLetterIdsRequest, context: Any
-    ) -> pb.DeadLettersChangedResponse:
-        ids = _ids(request)
-        return pb.DeadLettersChangedResponse(changed=await replay(self.pool, ids))
+        self, request: pb.ReplayDeadLettersRequest, context: Any
+    ) -> pb.ReplayDeadLettersResponse:
+        return pb.ReplayDeadLettersResponse(changed=await replay(self.pool, _ids(request.ids)))
 
     async def DiscardDeadLetters(
-        self, request: pb.DeadLetterIdsRequest, context: Any
-    ) -> pb.DeadLettersChangedResponse:
-        ids = _ids(request)
-        return pb.DeadLettersChangedResponse(changed=await discard(self.pool, ids))
+        self, request: pb.DiscardDeadLettersRequest, context: Any
+    ) -> pb.DiscardDeadLettersResponse:
+        return pb.DiscardDeadLettersResponse(changed=await discard(self.pool, _ids(request.ids)))
 
 
-def _ids(request: pb.DeadLetterIdsRequest) -> list[uuid.UUID]:
+def _ids(ids: Sequence[str]) -> list[uuid.UUID]:
     try:
-        return [uuid.UUID(i) for i in request.ids]
+        return [uuid.UUID(i) for i in ids]
     except ValueError:
         raise InvalidArgument.one("ids", "dead letter ids are UUIDs") from None
 

@@ -1,7 +1,8 @@
 """Copy the pinned browser libraries into the console's assets, or check the committed copies.
 
     python tools/console/vendor.py copy    # npm ci here, then copy into gateway/console/static
-    python tools/console/vendor.py check   # npm ci, then exit 1 naming every copy that differs
+    python tools/console/vendor.py check   # npm ci, then exit 1 naming every copy that differs,
+                                           # and type-check the console's JSDoc (tsc, pinned)
 
 The versions are pinned by package.json and package-lock.json beside this file. The copies are
 committed, so the gateway (and `make up`) never needs Node; without npm, `check` says it skipped.
@@ -60,7 +61,7 @@ def copy() -> int:
 
 def check() -> int:
     if not install():
-        print("console vendor check: SKIPPED, npm not found (the committed copies are not verified)")
+        print("console vendor check: SKIPPED, npm not found (copies and types not verified)")
         return 0
     differ = [
         target
@@ -78,6 +79,12 @@ def check() -> int:
         print("run `make console-vendor` and commit the result")
         return 1
     print(f"console vendor check: {len(FILES)} vendored files equal the pinned packages")
+    # The modules are plain JavaScript with JSDoc types (`// @ts-check`): tsc checks, never emits.
+    typed = subprocess.run([str(MODULES / ".bin" / "tsc"), "-p", str(HERE / "tsconfig.json")])
+    if typed.returncode:
+        print("console type check: tsc found errors in gateway/console/static/app")
+        return 1
+    print("console type check: gateway/console/static/app passes tsc --strict")
     return 0
 
 

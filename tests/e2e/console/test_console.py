@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from mesh.db import create_pool
 from mesh.events.deadletters import list_dead_letters, record_dead_letter
 from tests.e2e.console.pages import DESKTOP, PHONE, ConsolePage, open_page, pages, signed_in
-from tests.e2e.platform import Platform, gql
+from tests.e2e.platform import Platform, gql, post
 
 pytestmark = pytest.mark.slow
 APPROVED = "weftwork.project.time_entry.approved.v1"
@@ -184,3 +184,32 @@ async def test_a_time_approval_appears_on_the_open_engagement_timeline_without_r
 
     await expect(approvals).to_have_count(before + 1, timeout=15_000)
     assert await page.evaluate("window.stillTheSamePage === true")
+
+
+async def test_viewer_and_dead_letters_over_graphql_follow_the_roles(firm: Platform) -> None:
+    viewer = "{ viewer { roles entities seesCosts mutations } }"
+    sales = (await post(firm, viewer, headers=firm.as_("sales", entities=["UK01"])))["data"]
+    assert sales["viewer"] == {
+        "roles": ["sales"],
+        "entities": ["UK01"],
+        "seesCosts": False,
+        "mutations": ["closeWonOpportunity"],
+    }
+    admin = (await gql(firm, viewer))["viewer"]
+    assert {"replayDeadLetters", "discardDeadLetters", "runBilling"} <= set(admin["mutations"])
+
+    listed = await post(firm, "{ deadLetters { id } }", headers=firm.as_("delivery"))
+    assert listed["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    scoped = await post(
+        firm, "{ deadLetters { id } }", headers=firm.as_("finance", entities=["US01"])
+    )
+    assert scoped["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    replay = 'mutation($ids: [ID!]!) { replayDeadLetters(service: "billing", ids: $ids) }'
+    ids = [str(uuid.uuid4())]
+    refused = await post(firm, replay, headers=firm.as_("finance"), ids=ids)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await gql(firm, replay, ids=ids))["replayDeadLetters"] == 0  # none pending by that id
+    bad = await post(firm, 'mutation { discardDeadLetters(service: "billing", ids: ["x"]) }')
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    unknown = await post(firm, 'mutation { discardDeadLetters(service: "nope", ids: []) }')
+    assert unknown["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

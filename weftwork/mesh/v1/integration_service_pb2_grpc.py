@@ -49,13 +49,13 @@ class IntegrationServiceStub:
                 _registered_method=True)
         self.ReplayDeadLetters = channel.unary_unary(
                 '/weftwork.mesh.v1.IntegrationService/ReplayDeadLetters',
-                request_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLetterIdsRequest.SerializeToString,
-                response_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLettersChangedResponse.FromString,
+                request_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersRequest.SerializeToString,
+                response_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersResponse.FromString,
                 _registered_method=True)
         self.DiscardDeadLetters = channel.unary_unary(
                 '/weftwork.mesh.v1.IntegrationService/DiscardDeadLetters',
-                request_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLetterIdsRequest.SerializeToString,
-                response_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLettersChangedResponse.FromString,
+                request_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersRequest.SerializeToString,
+                response_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersResponse.FromString,
                 _registered_method=True)
 
 
@@ -108,13 +108,13 @@ def add_IntegrationServiceServicer_to_server(servicer, server):
             ),
             'ReplayDeadLetters': grpc.unary_unary_rpc_method_handler(
                     servicer.ReplayDeadLetters,
-                    request_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLetterIdsRequest.FromString,
-                    response_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLettersChangedResponse.SerializeToString,
+                    request_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersRequest.FromString,
+                    response_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersResponse.SerializeToString,
             ),
             'DiscardDeadLetters': grpc.unary_unary_rpc_method_handler(
                     servicer.DiscardDeadLetters,
-                    request_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLetterIdsRequest.FromString,
-                    response_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLettersChangedResponse.SerializeToString,
+                    request_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersRequest.FromString,
+                    response_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -199,8 +199,8 @@ class IntegrationService:
             request,
             target,
             '/weftwork.mesh.v1.IntegrationService/ReplayDeadLetters',
-            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLetterIdsRequest.SerializeToString,
-            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLettersChangedResponse.FromString,
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersRequest.SerializeToString,
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -226,8 +226,8 @@ class IntegrationService:
             request,
             target,
             '/weftwork.mesh.v1.IntegrationService/DiscardDeadLetters',
-            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLetterIdsRequest.SerializeToString,
-            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DeadLettersChangedResponse.FromString,
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersRequest.SerializeToString,
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -40,9 +40,9 @@ class IntegrationServiceStub:
     """This service's outbox backlog and its dead letters."""
     ListDeadLetters: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.ListDeadLettersRequest, _integration_service_pb2.ListDeadLettersResponse]
     """This service's dead letters awaiting a decision (pending or replay requested), oldest first."""
-    ReplayDeadLetters: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.DeadLetterIdsRequest, _integration_service_pb2.DeadLettersChangedResponse]
+    ReplayDeadLetters: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.ReplayDeadLettersRequest, _integration_service_pb2.ReplayDeadLettersResponse]
     """Ask the owning consumers to apply these dead letters again (after a fix)."""
-    DiscardDeadLetters: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.DeadLetterIdsRequest, _integration_service_pb2.DeadLettersChangedResponse]
+    DiscardDeadLetters: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.DiscardDeadLettersRequest, _integration_service_pb2.DiscardDeadLettersResponse]
     """Give up on these dead letters for good."""
 
 @_typing.type_check_only
@@ -57,9 +57,9 @@ class IntegrationServiceAsyncStub(IntegrationServiceStub):
     """This service's outbox backlog and its dead letters."""
     ListDeadLetters: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.ListDeadLettersRequest, _integration_service_pb2.ListDeadLettersResponse]  # type: ignore[assignment]
     """This service's dead letters awaiting a decision (pending or replay requested), oldest first."""
-    ReplayDeadLetters: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.DeadLetterIdsRequest, _integration_service_pb2.DeadLettersChangedResponse]  # type: ignore[assignment]
+    ReplayDeadLetters: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.ReplayDeadLettersRequest, _integration_service_pb2.ReplayDeadLettersResponse]  # type: ignore[assignment]
     """Ask the owning consumers to apply these dead letters again (after a fix)."""
-    DiscardDeadLetters: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.DeadLetterIdsRequest, _integration_service_pb2.DeadLettersChangedResponse]  # type: ignore[assignment]
+    DiscardDeadLetters: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.DiscardDeadLettersRequest, _integration_service_pb2.DiscardDeadLettersResponse]  # type: ignore[assignment]
     """Give up on these dead letters for good."""
 
 class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -87,17 +87,17 @@ class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
     def ReplayDeadLetters(
         self,
-        request: _integration_service_pb2.DeadLetterIdsRequest,
+        request: _integration_service_pb2.ReplayDeadLettersRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_integration_service_pb2.DeadLettersChangedResponse, _abc.Awaitable[_integration_service_pb2.DeadLettersChangedResponse]]:
+    ) -> _typing.Union[_integration_service_pb2.ReplayDeadLettersResponse, _abc.Awaitable[_integration_service_pb2.ReplayDeadLettersResponse]]:
         """Ask the owning consumers to apply these dead letters again (after a fix)."""
 
     @_abc_1.abstractmethod
     def DiscardDeadLetters(
         self,
-        request: _integration_service_pb2.DeadLetterIdsRequest,
+        request: _integration_service_pb2.DiscardDeadLettersRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_integration_service_pb2.DeadLettersChangedResponse, _abc.Awaitable[_integration_service_pb2.DeadLettersChangedResponse]]:
+    ) -> _typing.Union[_integration_service_pb2.DiscardDeadLettersResponse, _abc.Awaitable[_integration_service_pb2.DiscardDeadLettersResponse]]:
         """Give up on these dead letters for good."""
 
 def add_IntegrationServiceServicer_to_server(servicer: IntegrationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
