@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import BrowserContext, Page, expect
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -43,5 +43,8 @@ async def signed_in(context: BrowserContext, base: str, token: str) -> Page:
 
 
 async def open_page(page: Page, base: str, path: str) -> None:
+    """Open a page and wait until its figures and what follows them (flags, timeline) are in."""
     await page.goto(base + path)
     await page.wait_for_selector("main[data-state=ready]")
+    # A locator, not wait_for_function: that one evaluates a string, which the page's CSP refuses.
+    await expect(page.locator("main [aria-busy=true]")).to_have_count(0, timeout=30_000)

@@ -15,7 +15,7 @@ from pathlib import Path
 from playwright.async_api import Browser
 
 from tests.e2e.console.browser import MISSING, chromium_path, launched
-from tests.e2e.console.firm import running_firm
+from tests.e2e.console.firm import bury_a_replayable_dead_letter, running_firm
 from tests.e2e.console.pages import DESKTOP, PHONE, open_page, pages, signed_in
 
 OUT = Path(__file__).resolve().parents[3] / "docs" / "console"
@@ -50,6 +50,7 @@ async def main() -> None:
         sys.exit(MISSING)
     OUT.mkdir(parents=True, exist_ok=True)
     async with running_firm() as platform, launched(executable) as browser:
+        await bury_a_replayable_dead_letter(platform)  # so Integration health shows one
         for path in await shoot(browser, platform.url, platform.token("admin"), OUT):
             print(path.relative_to(OUT.parents[1]))
 

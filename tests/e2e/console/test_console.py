@@ -8,16 +8,13 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from nats.aio.client import Client as NATS
 from playwright.async_api import Browser, Page, expect
 
-from mesh.db import create_pool
-from mesh.events.deadletters import list_dead_letters, record_dead_letter
+from tests.e2e.console.firm import APPROVED, bury_a_replayable_dead_letter
 from tests.e2e.console.pages import DESKTOP, PHONE, ConsolePage, open_page, pages, signed_in
 from tests.e2e.platform import Platform, gql, post
 
 pytestmark = pytest.mark.slow
-APPROVED = "weftwork.project.time_entry.approved.v1"
 
 
 def base(firm: Platform) -> str:
@@ -120,31 +117,8 @@ async def test_a_sales_token_sees_no_cost_or_margin_anywhere(
 
 
 @pytest.fixture
-async def dead_letter(firm: Platform) -> AsyncIterator[uuid.UUID]:
-    """A real approval billing 'could not apply' (it had, in fact): replaying it is a no-op
-    the inbox recognizes, so the letter settles as replayed."""
-    nats = NATS()
-    await nats.connect(firm.settings.nats_url)
-    message = await nats.jetstream().get_last_msg("PROJECT", APPROVED)
-    await nats.close()
-    headers = dict(message.headers or {})
-    pool = await create_pool(firm.settings.database_url_for("billing"), max_size=1)
-    async with pool.acquire() as conn:
-        await record_dead_letter(
-            conn,
-            consumer="billing-project",
-            stream="PROJECT",
-            stream_seq=message.seq,
-            subject=APPROVED,
-            event_id=uuid.UUID(headers["ce-id"]),
-            headers=headers,
-            payload=message.data or b"",
-            error="engagement not activated in billing yet",
-            deliveries=8,
-        )
-    [letter] = await list_dead_letters(pool, consumer="billing-project")
-    yield letter.id
-    await pool.close()
+async def dead_letter(firm: Platform) -> uuid.UUID:
+    return await bury_a_replayable_dead_letter(firm)
 
 
 async def test_delivery_sees_dead_letters_counted_but_no_replay_and_admin_replays_one(
@@ -160,6 +134,8 @@ async def test_delivery_sees_dead_letters_counted_but_no_replay_and_admin_replay
     admin = await tab(browser, firm, "admin")
     await open_page(admin, base(firm), "/integration")
     row = admin.locator(f'tr[data-dead-letter="{dead_letter}"]')
+    await expect(row.get_by_role("button", name="Discard")).to_be_visible()
+    assert await serious_violations(admin) == []  # with the actions on the page
     await row.get_by_role("button", name="Replay").click()
     await expect(row).to_have_count(0, timeout=15_000)
     await expect(admin.get_by_text("No dead letters.")).to_be_visible()

@@ -42,7 +42,7 @@ export async function render(main, ctx) {
   document.title = `${e.code} · Weftwork`;
   const flags = healthFlags(e, today());
   const live = h("span", { class: "live", dataset: { live: "connecting" } }, "Connecting…");
-  const timelineList = h("ol", { class: "timeline", "aria-label": "Events, newest first", tabindex: 0 });
+  const timelineList = h("ol", { class: "timeline", "aria-label": "Events, newest first", tabindex: 0, "aria-busy": "true" });
   /** @type {Map<string, any>} */
   const events = new Map();
   /** @param {any[]} found @param {boolean} fresh */
@@ -180,6 +180,7 @@ export async function render(main, ctx) {
   if (left) return; // the reader moved on: no socket for a page that is gone
   if (past instanceof Error) timelineList.before(errorBox(past));
   else addEvents(past.engagement?.timeline || [], false);
+  timelineList.removeAttribute("aria-busy");
   const refetch = async () => addEvents((await gql(TIMELINE, { id })).engagement?.timeline || [], true);
   const stop = subscribe(LIVE, { id }, {
     next: (payload) => addEvents([payload.engagementEvents], true),

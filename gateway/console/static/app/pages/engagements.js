@@ -75,7 +75,7 @@ export async function render(main, ctx) {
     { label: "Recognized", num: true },
     { label: "Billed", num: true },
     { label: "Unbilled", num: true },
-    ...(costs ? [{ label: "Margin", num: true }] : []),
+    ...(costs ? [{ label: "Margin %", num: true }] : []),
     { label: "Health" },
   ];
   const rows = shown.map((/** @type {any} */ { e }) => [

@@ -35,6 +35,18 @@ const CONNECT_PANELS = [
   },
 ];
 
+/** One sentence: is everything where it should be, and if not, where does it wait? @param {any} status */
+function summary(status) {
+  if (status.settled) return "Settled: every event is where it should be.";
+  const sum = (/** @type {any[]} */ rows, /** @type {(r: any) => number} */ f) => rows.reduce((n, r) => n + f(r), 0);
+  const waiting = [
+    [sum(status.outboxes, (o) => o.unpublished), "unpublished in outboxes"],
+    [sum(status.consumers, (c) => c.pending + c.ackPending), "on their way to consumers"],
+    [sum(status.deadLetters, (d) => d.pending + d.replayRequested), "dead letters awaiting a decision"],
+  ].filter(([n]) => Number(n) > 0);
+  return `Not settled: ${waiting.map(([n, what]) => `${n} ${what}`).join(", ") || "events in flight"}.`;
+}
+
 /** @param {HTMLElement} main @param {import("../main.js").PageContext} ctx */
 export async function render(main, ctx) {
   const v = ctx.viewer;
@@ -59,7 +71,7 @@ export async function render(main, ctx) {
   const refresh = async () => {
     const status = (await gql(STATUS)).integrationStatus;
     settled.dataset.settled = String(status.settled);
-    fill(settled, status.settled ? "Settled: every event is where it should be." : "Events are in flight or waiting; see below.");
+    fill(settled, summary(status));
     fill(
       consumers,
       table(
@@ -101,7 +113,8 @@ export async function render(main, ctx) {
           time(d.createdAt),
           d.service,
           d.consumer,
-          h("code", {}, d.subject),
+          // A break opportunity after each dot: long subjects wrap at their parts.
+          h("code", {}, d.subject.split(".").flatMap((/** @type {string} */ part, /** @type {number} */ i) => (i ? [".", h("wbr"), part] : [part]))),
           h("span", { class: "error-text" }, d.error.split("\n")[0].slice(0, 200)),
           d.deliveries,
           d.status.replace("_", " "),
