@@ -88,7 +88,7 @@ async def measure(
     browser: Browser, base: str, graphql_url: str, static_url: str, runs: int
 ) -> dict[str, Any]:
     token = issue_token(JWT_SECRET, subject="bench", roles=["admin"], entities=["*"])
-    context = await browser.new_context(viewport=DESKTOP, locale="en-US")  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
     page = await context.new_page()
     static = [await _timed(page, static_url, None) for _ in range(runs + 1)]
     await page.goto(f"{base}/#token={token}")

@@ -26,7 +26,7 @@ async def shoot(browser: Browser, graphql_url: str, token: str, out: Path) -> li
     written: list[Path] = []
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         context = await browser.new_context(
-            viewport=viewport,  # type: ignore[arg-type]
+            viewport=viewport,
             locale="en-US",
             timezone_id="UTC",
             device_scale_factor=1,

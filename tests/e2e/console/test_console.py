@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e.console.firm import APPROVED, bury_a_replayable_dead_letter
 from tests.e2e.console.pages import DESKTOP, PHONE, ConsolePage, open_page, pages, signed_in
@@ -26,7 +25,9 @@ async def console_pages(firm: Platform) -> list[ConsolePage]:
     return await pages(firm.url, firm.token("admin"))
 
 
-async def tab(browser: Browser, firm: Platform, *roles: str, viewport: Any = DESKTOP) -> Page:
+async def tab(
+    browser: Browser, firm: Platform, *roles: str, viewport: ViewportSize = DESKTOP
+) -> Page:
     context = await browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC")
     return await signed_in(context, base(firm), firm.token(*roles))
 
@@ -61,6 +62,8 @@ async def test_every_page_loads_clean_and_accessible_on_desktop_and_phone(
     page = await tab(browser, firm, "admin")
     assert page.url == base(firm) + "/"  # the #token= fragment is consumed and removed
     errors = watch_errors(page)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     for console_page in console_pages:
         await open_page(page, base(firm), console_page.path)
         assert await serious_violations(page) == [], console_page.name
@@ -75,6 +78,22 @@ async def test_every_page_loads_clean_and_accessible_on_desktop_and_phone(
         assert width <= PHONE["width"], f"{console_page.name} scrolls sideways on a phone"
     assert await serious_violations(phone) == []
     assert errors == []
+    assert all(url.startswith(base(firm)) for url in requested)  # nothing from elsewhere
+
+
+async def test_a_pasted_token_signs_in_for_this_tab_only(browser: Browser, firm: Platform) -> None:
+    context = await browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    await page.goto(base(firm) + "/engagements")
+    await page.get_by_label("Bearer token").fill(firm.token("finance"))
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("main[data-state=ready]")).to_have_count(1)
+    await expect(page.get_by_role("heading", name="Engagements", level=1)).to_be_visible()
+    other_tab = await (await browser.new_context()).new_page()
+    await other_tab.goto(base(firm) + "/")
+    await expect(other_tab.get_by_label("Bearer token")).to_be_visible()
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_label("Bearer token")).to_be_visible()
 
 
 async def test_portfolio_shows_the_portfolio_answer_formatted_per_currency(

@@ -80,3 +80,17 @@ async def test_graphiql_renders_from_local_copies_only(
     assert all(r.startswith(url) for r in requested), requested
     assert errors == []
     await context.close()
+
+
+def test_a_forged_host_header_never_widens_the_policy() -> None:
+    from starlette.requests import Request
+
+    from gateway.console.security import content_security_policy
+
+    def policy(host: bytes) -> str:
+        scope = {"type": "http", "headers": [(b"host", host)], "method": "GET", "path": "/"}
+        return content_security_policy(Request(scope))
+
+    assert "ws://console.example:8443 wss://console.example:8443" in policy(b"console.example:8443")
+    forged = policy(b"x; script-src * 'unsafe-inline'")
+    assert "connect-src 'self';" in forged and "unsafe-inline" not in forged
