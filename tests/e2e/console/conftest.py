@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from gateway.demo import seed
 from tests.e2e.console.browser import MISSING, chromium_path, launched
 from tests.e2e.platform import Platform
+
+# Conditions, never sleeps; the bound is generous because the machine is shared (2 cores).
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")
