@@ -33,7 +33,7 @@ proto: $(STAMP)
 proto-check: $(STAMP)
 	$(PY) tools/proto.py check
 
-test: lint typecheck proto-check k8s-check graphql-audit-tools
+test: lint typecheck proto-check k8s-check graphql-audit-tools console-check browser-tools
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Deployment and contract governance, offline (tools/k8s_check.py): kustomize renders,
@@ -75,3 +75,27 @@ bench: $(STAMP)
 .PHONY: faults
 faults: $(STAMP)
 	WEFTWORK_FAULT_SIZE=full $(PY) -m pytest -q -s -p no:cacheprovider tests/faults/test_faults.py
+
+# The console (gateway/console): its vendored browser libraries equal the packages pinned in
+# tools/console (needs npm, else says it skipped); its browser tests drive Debian's chromium,
+# installed here with apt when missing (CI runs as root). `make up` needs neither.
+.PHONY: console-vendor console-check browser-tools screenshots bench-console
+console-vendor:
+	python3 tools/console/vendor.py copy
+
+console-check:
+	python3 tools/console/vendor.py check
+
+browser-tools:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "console browser tests: no chromium and no apt-get as root; they will skip (fail under CI=true)"; fi
+
+# Every console page at 1280x800 and 390x844 into docs/console/ (the demo firm, signed in as admin).
+screenshots: $(STAMP) browser-tools
+	$(PY) -m tests.e2e.console.screenshots
+
+# Each console page's first render and data-loaded time against a static page (bench/console.py).
+bench-console: $(STAMP) browser-tools
+	$(PY) -m bench.console

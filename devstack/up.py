@@ -57,6 +57,8 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
         if dev:
             print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
         print(f"  admin token (24 h): {token}", flush=True)
+        # The console consumes the fragment and removes it from the address bar.
+        print(f"  console (signed in as admin): {url.removesuffix('graphql')}#token={token}")
         seeding = asyncio.create_task(seed_demo(url, token, stop)) if dev else None
         await supervisor.run(stop)
         if seeding is not None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -21,6 +21,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.auth import TokenVerifier
 from gateway.clients import ServiceClients
+from gateway.console.pages import Console
 from gateway.context import Context
 from gateway.errors import with_codes
 from gateway.metrics import GraphQLMetrics
@@ -39,6 +40,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         verifier: TokenVerifier,
         nats: NatsConnection,
         metrics: GraphQLMetrics,
+        ide: Callable[[Request], Awaitable[Response]] | None = None,
     ) -> None:
         super().__init__(
             build_schema(dev_mode=settings.dev_mode, metrics=metrics),
@@ -48,6 +50,12 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         self.clients = clients
         self.verifier = verifier
         self.nats = nats
+        self.ide = ide
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the console's pinned local copies, never from a CDN."""
+        assert self.ide is not None  # graphql_ide is only set in development mode
+        return await self.ide(request)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -140,14 +148,6 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-DASHBOARD = """<!doctype html><meta charset=utf-8><title>Weftwork</title>
-<h1>Weftwork gateway</h1><p>GraphQL at <a href="/graphql">/graphql</a>.</p>"""
-
-
-async def dashboard(_: Request) -> Response:
-    return HTMLResponse(DASHBOARD)
-
-
 def create_app(settings: Settings) -> Starlette:
     clients = ServiceClients(settings)
     verifier = TokenVerifier(secret=settings.jwt_secret, public_key=settings.jwt_public_key)
@@ -155,7 +155,8 @@ def create_app(settings: Settings) -> Starlette:
     tls = nats_tls(settings.tls_identity(GATEWAY))  # used when NATS requires TLS
     nats = NatsConnection(settings.nats_url, name="weftwork-gateway", tls=tls)
     metrics = GraphQLMetrics()
-    graphql = WeftworkGraphQL(settings, clients, verifier, nats, metrics)
+    console = Console(dev_mode=settings.dev_mode)
+    graphql = WeftworkGraphQL(settings, clients, verifier, nats, metrics, ide=console.graphiql)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -176,7 +177,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", healthz),
             # Prometheus, from inside the cluster: the Ingress does not route it (k8s/base).
             Route("/metrics", metrics.endpoint),
-            Route("/", dashboard),
+            *console.routes(),  # the web console at / (gateway/console)
         ],
         middleware=[Middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)],
         lifespan=lifespan,

@@ -30,7 +30,9 @@ from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
 from gateway.errors import GatewayError, MaskUnexpectedErrors
 from gateway.metrics import GraphQLMetrics
+from gateway.operations.dead_letters import DeadLetterMutations, DeadLetterQueries
 from gateway.operations.queries import OperationsQueries
+from gateway.operations.viewer import ViewerQueries
 from gateway.revenue.mutations import RevenueMutations
 from gateway.revenue.queries import RevenueQueries
 
@@ -48,10 +50,25 @@ LIMIT_RULES: list[type[ASTValidationRule]] = [
 
 Query = merge_types(
     "Query",
-    (EngagementQueries, CustomerQueries, BillingQueries, RevenueQueries, OperationsQueries),
+    (
+        EngagementQueries,
+        CustomerQueries,
+        BillingQueries,
+        RevenueQueries,
+        OperationsQueries,
+        DeadLetterQueries,
+        ViewerQueries,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (EngagementMutations, BillingMutations, RevenueMutations, CustomerMutations)
+    "Mutation",
+    (
+        EngagementMutations,
+        BillingMutations,
+        RevenueMutations,
+        CustomerMutations,
+        DeadLetterMutations,
+    ),
 )
 
 

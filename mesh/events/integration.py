@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from google.protobuf.timestamp_pb2 import Timestamp
 
+from mesh.errors import InvalidArgument
+from mesh.events.deadletters import DeadLetter, discard, list_dead_letters, replay
 from mesh.events.outbox import backlog
 from weftwork.mesh.v1 import integration_service_pb2 as pb
 from weftwork.mesh.v1 import integration_service_pb2_grpc as pb_grpc
@@ -44,3 +49,51 @@ class IntegrationServicer(pb_grpc.IntegrationServiceServicer):
                 for r in rows
             ],
         )
+
+    async def ListDeadLetters(
+        self, request: pb.ListDeadLettersRequest, context: Any
+    ) -> pb.ListDeadLettersResponse:
+        size = min(request.page_size or 100, 500)
+        consumer = request.consumer or None
+        found = [
+            d
+            for status in ("pending", "replay_requested")
+            for d in await list_dead_letters(
+                self.pool, consumer=consumer, status=status, limit=size
+            )
+        ]
+        found.sort(key=lambda d: (d.created_at, d.id))
+        return pb.ListDeadLettersResponse(dead_letters=[_dead_letter(d) for d in found[:size]])
+
+    async def ReplayDeadLetters(
+        self, request: pb.ReplayDeadLettersRequest, context: Any
+    ) -> pb.ReplayDeadLettersResponse:
+        return pb.ReplayDeadLettersResponse(changed=await replay(self.pool, _ids(request.ids)))
+
+    async def DiscardDeadLetters(
+        self, request: pb.DiscardDeadLettersRequest, context: Any
+    ) -> pb.DiscardDeadLettersResponse:
+        return pb.DiscardDeadLettersResponse(changed=await discard(self.pool, _ids(request.ids)))
+
+
+def _ids(ids: Sequence[str]) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(i) for i in ids]
+    except ValueError:
+        raise InvalidArgument.one("ids", "dead letter ids are UUIDs") from None
+
+
+def _dead_letter(d: DeadLetter) -> pb.DeadLetter:
+    created = Timestamp()
+    created.FromDatetime(d.created_at)
+    return pb.DeadLetter(
+        id=str(d.id),
+        consumer=d.consumer,
+        stream=d.stream,
+        subject=d.subject,
+        event_id=str(d.event_id) if d.event_id else "",
+        error=d.error,
+        deliveries=d.deliveries,
+        status=d.status,
+        create_time=created,
+    )

@@ -14,6 +14,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from mesh.settings import Settings
 from mesh.tokens import issue_token
 from services.billing.main import SPEC as BILLING
 from services.customer.main import SPEC as CUSTOMER
@@ -30,6 +31,7 @@ class Platform:
     url: str  # http://127.0.0.1:<port>/graphql, served by uvicorn
     app: Starlette
     client: httpx.AsyncClient  # signed in as admin
+    settings: Settings  # the services' databases, for tests that must reach one directly
 
     def token(self, *roles: str, entities: list[str] | None = None) -> str:
         return issue_token(SECRET, subject="e2e", roles=list(roles), entities=entities or ["*"])
@@ -60,7 +62,9 @@ async def running_platform(
         task = asyncio.create_task(server.serve())
         await eventually(lambda: asyncio.sleep(0, result=server.started), what="gateway started")
         url = f"http://127.0.0.1:{ports['gateway']}/graphql"
-        platform = Platform(url=url, app=app, client=httpx.AsyncClient(timeout=30))
+        platform = Platform(
+            url=url, app=app, client=httpx.AsyncClient(timeout=30), settings=settings
+        )
         platform.client.headers["Authorization"] = f"Bearer {platform.token('admin')}"
         try:
             yield platform

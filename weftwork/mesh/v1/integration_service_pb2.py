@@ -22,21 +22,36 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*weftwork/mesh/v1/integration_service.proto\x12\x10weftwork.mesh.v1\"\x1d\n\x1bGetIntegrationStatusRequest\"N\n\x0f\x44\x65\x61\x64LetterCount\x12\x10\n\x08\x63onsumer\x18\x01 \x01(\t\x12\x0f\n\x07pending\x18\x02 \x01(\x03\x12\x18\n\x10replay_requested\x18\x03 \x01(\x03\"\xa7\x01\n\x1cGetIntegrationStatusResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x1a\n\x12outbox_unpublished\x18\x02 \x01(\x03\x12!\n\x19outbox_oldest_age_seconds\x18\x03 \x01(\x01\x12\x37\n\x0c\x64\x65\x61\x64_letters\x18\x04 \x03(\x0b\x32!.weftwork.mesh.v1.DeadLetterCount2\x8b\x01\n\x12IntegrationService\x12u\n\x14GetIntegrationStatus\x12-.weftwork.mesh.v1.GetIntegrationStatusRequest\x1a..weftwork.mesh.v1.GetIntegrationStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*weftwork/mesh/v1/integration_service.proto\x12\x10weftwork.mesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1d\n\x1bGetIntegrationStatusRequest\"N\n\x0f\x44\x65\x61\x64LetterCount\x12\x10\n\x08\x63onsumer\x18\x01 \x01(\t\x12\x0f\n\x07pending\x18\x02 \x01(\x03\x12\x18\n\x10replay_requested\x18\x03 \x01(\x03\"\xa7\x01\n\x1cGetIntegrationStatusResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x1a\n\x12outbox_unpublished\x18\x02 \x01(\x03\x12!\n\x19outbox_oldest_age_seconds\x18\x03 \x01(\x01\x12\x37\n\x0c\x64\x65\x61\x64_letters\x18\x04 \x03(\x0b\x32!.weftwork.mesh.v1.DeadLetterCount\"=\n\x16ListDeadLettersRequest\x12\x10\n\x08\x63onsumer\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"\xc1\x01\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x63onsumer\x18\x02 \x01(\t\x12\x0e\n\x06stream\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x12\n\ndeliveries\x18\x07 \x01(\x03\x12\x0e\n\x06status\x18\x08 \x01(\t\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x17ListDeadLettersResponse\x12\x32\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\x1c.weftwork.mesh.v1.DeadLetter\"\'\n\x18ReplayDeadLettersRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\",\n\x19ReplayDeadLettersResponse\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x03\"(\n\x19\x44iscardDeadLettersRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"-\n\x1a\x44iscardDeadLettersResponse\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x03\x32\xd2\x03\n\x12IntegrationService\x12u\n\x14GetIntegrationStatus\x12-.weftwork.mesh.v1.GetIntegrationStatusRequest\x1a..weftwork.mesh.v1.GetIntegrationStatusResponse\x12\x66\n\x0fListDeadLetters\x12(.weftwork.mesh.v1.ListDeadLettersRequest\x1a).weftwork.mesh.v1.ListDeadLettersResponse\x12l\n\x11ReplayDeadLetters\x12*.weftwork.mesh.v1.ReplayDeadLettersRequest\x1a+.weftwork.mesh.v1.ReplayDeadLettersResponse\x12o\n\x12\x44iscardDeadLetters\x12+.weftwork.mesh.v1.DiscardDeadLettersRequest\x1a,.weftwork.mesh.v1.DiscardDeadLettersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weftwork.mesh.v1.integration_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETINTEGRATIONSTATUSREQUEST']._serialized_start=64
-  _globals['_GETINTEGRATIONSTATUSREQUEST']._serialized_end=93
-  _globals['_DEADLETTERCOUNT']._serialized_start=95
-  _globals['_DEADLETTERCOUNT']._serialized_end=173
-  _globals['_GETINTEGRATIONSTATUSRESPONSE']._serialized_start=176
-  _globals['_GETINTEGRATIONSTATUSRESPONSE']._serialized_end=343
-  _globals['_INTEGRATIONSERVICE']._serialized_start=346
-  _globals['_INTEGRATIONSERVICE']._serialized_end=485
+  _globals['_GETINTEGRATIONSTATUSREQUEST']._serialized_start=97
+  _globals['_GETINTEGRATIONSTATUSREQUEST']._serialized_end=126
+  _globals['_DEADLETTERCOUNT']._serialized_start=128
+  _globals['_DEADLETTERCOUNT']._serialized_end=206
+  _globals['_GETINTEGRATIONSTATUSRESPONSE']._serialized_start=209
+  _globals['_GETINTEGRATIONSTATUSRESPONSE']._serialized_end=376
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=378
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=439
+  _globals['_DEADLETTER']._serialized_start=442
+  _globals['_DEADLETTER']._serialized_end=635
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=637
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=714
+  _globals['_REPLAYDEADLETTERSREQUEST']._serialized_start=716
+  _globals['_REPLAYDEADLETTERSREQUEST']._serialized_end=755
+  _globals['_REPLAYDEADLETTERSRESPONSE']._serialized_start=757
+  _globals['_REPLAYDEADLETTERSRESPONSE']._serialized_end=801
+  _globals['_DISCARDDEADLETTERSREQUEST']._serialized_start=803
+  _globals['_DISCARDDEADLETTERSREQUEST']._serialized_end=843
+  _globals['_DISCARDDEADLETTERSRESPONSE']._serialized_start=845
+  _globals['_DISCARDDEADLETTERSRESPONSE']._serialized_end=890
+  _globals['_INTEGRATIONSERVICE']._serialized_start=893
+  _globals['_INTEGRATIONSERVICE']._serialized_end=1359
 # @@protoc_insertion_point(module_scope)

@@ -42,6 +42,21 @@ class IntegrationServiceStub:
                 request_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.GetIntegrationStatusRequest.SerializeToString,
                 response_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.GetIntegrationStatusResponse.FromString,
                 _registered_method=True)
+        self.ListDeadLetters = channel.unary_unary(
+                '/weftwork.mesh.v1.IntegrationService/ListDeadLetters',
+                request_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ListDeadLettersRequest.SerializeToString,
+                response_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ListDeadLettersResponse.FromString,
+                _registered_method=True)
+        self.ReplayDeadLetters = channel.unary_unary(
+                '/weftwork.mesh.v1.IntegrationService/ReplayDeadLetters',
+                request_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersRequest.SerializeToString,
+                response_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersResponse.FromString,
+                _registered_method=True)
+        self.DiscardDeadLetters = channel.unary_unary(
+                '/weftwork.mesh.v1.IntegrationService/DiscardDeadLetters',
+                request_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersRequest.SerializeToString,
+                response_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersResponse.FromString,
+                _registered_method=True)
 
 
 class IntegrationServiceServicer:
@@ -57,6 +72,27 @@ class IntegrationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDeadLetters(self, request, context):
+        """This service's dead letters awaiting a decision (pending or replay requested), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayDeadLetters(self, request, context):
+        """Ask the owning consumers to apply these dead letters again (after a fix).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiscardDeadLetters(self, request, context):
+        """Give up on these dead letters for good.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntegrationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -64,6 +100,21 @@ def add_IntegrationServiceServicer_to_server(servicer, server):
                     servicer.GetIntegrationStatus,
                     request_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.GetIntegrationStatusRequest.FromString,
                     response_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.GetIntegrationStatusResponse.SerializeToString,
+            ),
+            'ListDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadLetters,
+                    request_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ListDeadLettersRequest.FromString,
+                    response_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'ReplayDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayDeadLetters,
+                    request_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersRequest.FromString,
+                    response_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersResponse.SerializeToString,
+            ),
+            'DiscardDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiscardDeadLetters,
+                    request_deserializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersRequest.FromString,
+                    response_serializer=weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -96,6 +147,87 @@ class IntegrationService:
             '/weftwork.mesh.v1.IntegrationService/GetIntegrationStatus',
             weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.GetIntegrationStatusRequest.SerializeToString,
             weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.GetIntegrationStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.mesh.v1.IntegrationService/ListDeadLetters',
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ListDeadLettersRequest.SerializeToString,
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.mesh.v1.IntegrationService/ReplayDeadLetters',
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersRequest.SerializeToString,
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.ReplayDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiscardDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.mesh.v1.IntegrationService/DiscardDeadLetters',
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersRequest.SerializeToString,
+            weftwork_dot_mesh_dot_v1_dot_integration__service__pb2.DiscardDeadLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,

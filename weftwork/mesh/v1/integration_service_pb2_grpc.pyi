@@ -38,6 +38,12 @@ class IntegrationServiceStub:
     def __new__(cls, channel: _aio.Channel) -> IntegrationServiceAsyncStub: ...
     GetIntegrationStatus: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.GetIntegrationStatusRequest, _integration_service_pb2.GetIntegrationStatusResponse]
     """This service's outbox backlog and its dead letters."""
+    ListDeadLetters: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.ListDeadLettersRequest, _integration_service_pb2.ListDeadLettersResponse]
+    """This service's dead letters awaiting a decision (pending or replay requested), oldest first."""
+    ReplayDeadLetters: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.ReplayDeadLettersRequest, _integration_service_pb2.ReplayDeadLettersResponse]
+    """Ask the owning consumers to apply these dead letters again (after a fix)."""
+    DiscardDeadLetters: _grpc.UnaryUnaryMultiCallable[_integration_service_pb2.DiscardDeadLettersRequest, _integration_service_pb2.DiscardDeadLettersResponse]
+    """Give up on these dead letters for good."""
 
 @_typing.type_check_only
 class IntegrationServiceAsyncStub(IntegrationServiceStub):
@@ -49,6 +55,12 @@ class IntegrationServiceAsyncStub(IntegrationServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetIntegrationStatus: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.GetIntegrationStatusRequest, _integration_service_pb2.GetIntegrationStatusResponse]  # type: ignore[assignment]
     """This service's outbox backlog and its dead letters."""
+    ListDeadLetters: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.ListDeadLettersRequest, _integration_service_pb2.ListDeadLettersResponse]  # type: ignore[assignment]
+    """This service's dead letters awaiting a decision (pending or replay requested), oldest first."""
+    ReplayDeadLetters: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.ReplayDeadLettersRequest, _integration_service_pb2.ReplayDeadLettersResponse]  # type: ignore[assignment]
+    """Ask the owning consumers to apply these dead letters again (after a fix)."""
+    DiscardDeadLetters: _aio.UnaryUnaryMultiCallable[_integration_service_pb2.DiscardDeadLettersRequest, _integration_service_pb2.DiscardDeadLettersResponse]  # type: ignore[assignment]
+    """Give up on these dead letters for good."""
 
 class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by every Weftwork service: the state of its side of the event mesh, for the
@@ -63,5 +75,29 @@ class IntegrationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_integration_service_pb2.GetIntegrationStatusResponse, _abc.Awaitable[_integration_service_pb2.GetIntegrationStatusResponse]]:
         """This service's outbox backlog and its dead letters."""
+
+    @_abc_1.abstractmethod
+    def ListDeadLetters(
+        self,
+        request: _integration_service_pb2.ListDeadLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_integration_service_pb2.ListDeadLettersResponse, _abc.Awaitable[_integration_service_pb2.ListDeadLettersResponse]]:
+        """This service's dead letters awaiting a decision (pending or replay requested), oldest first."""
+
+    @_abc_1.abstractmethod
+    def ReplayDeadLetters(
+        self,
+        request: _integration_service_pb2.ReplayDeadLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_integration_service_pb2.ReplayDeadLettersResponse, _abc.Awaitable[_integration_service_pb2.ReplayDeadLettersResponse]]:
+        """Ask the owning consumers to apply these dead letters again (after a fix)."""
+
+    @_abc_1.abstractmethod
+    def DiscardDeadLetters(
+        self,
+        request: _integration_service_pb2.DiscardDeadLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_integration_service_pb2.DiscardDeadLettersResponse, _abc.Awaitable[_integration_service_pb2.DiscardDeadLettersResponse]]:
+        """Give up on these dead letters for good."""
 
 def add_IntegrationServiceServicer_to_server(servicer: IntegrationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,1 @@
+"""The web console at `/` (DESIGN.md §8): its pages, assets and GraphiQL, served by the gateway."""
