@@ -90,6 +90,19 @@ class BatchApplier:
                 # It comes back after ack_wait; the inbox makes that harmless.
                 log.debug("ack/nak not sent", extra={"consumer": self.consumer, "error": repr(exc)})
 
+    async def _count_failure(self, conn: asyncpg.Connection, message: Msg) -> int:
+        """The handler's own failures on this message so far, this one included. Counted in the
+        batch transaction: a batch an outage rolls back counts nothing (num_delivered would)."""
+        failures: int = await conn.fetchval(
+            "INSERT INTO delivery_failures (consumer, stream_sequence, failures) VALUES ($1, $2, 1)"
+            " ON CONFLICT (consumer, stream_sequence) DO UPDATE"
+            " SET failures = delivery_failures.failures + 1, last_failed_at = now()"
+            " RETURNING failures",
+            self.consumer,
+            message.metadata.sequence.stream,
+        )
+        return failures
+
     def _count(self, messages: Sequence[Msg], outcomes: Sequence[Outcome]) -> None:
         metrics = self._metrics
         counters = {
@@ -141,7 +154,7 @@ class BatchApplier:
                     # whatever the handler needed) is back. An outage is no reason to give up
                     # on a message, so it never counts towards dead-lettering it.
                     raise
-                if self.policy.is_last(deliveries):
+                if self.policy.is_last(await self._count_failure(conn, message)):
                     await self._dead_letter(conn, message, exc)
                     outcomes.append(Outcome(True, "dead_lettered", 0.0))
                 else:

@@ -220,6 +220,23 @@ async def test_an_outage_longer_than_max_deliver_does_not_dead_letter_the_event(
     assert await dead_letters(events_db, status=None) == []
 
 
+async def test_redeliveries_caused_by_an_outage_do_not_count_towards_dead_lettering(
+    feed: Feed, events_db: asyncpg.Pool
+) -> None:
+    """After an outage that took five deliveries, one real failure (max_deliver 2) is still
+    retried: only the handler's own failures bring a message closer to the dead letters."""
+    handler = BillingHandler(away_first=5, fail_first=6)
+    event_id = await feed.publish("patient")
+
+    async with consuming(consumer_for(feed, events_db, handler, max_deliver=2)):
+        await eventually(lambda: effects(events_db), what="the effect after the outage")
+        await eventually(feed.settled, what="the message acknowledged")
+
+    assert handler.calls == [event_id] * 7
+    assert await effects(events_db) == {"patient": 1}
+    assert await dead_letters(events_db, status=None) == []
+
+
 async def test_handler_failing_on_every_delivery_ends_as_an_acked_dead_letter(
     feed: Feed, events_db: asyncpg.Pool
 ) -> None:
