@@ -91,6 +91,12 @@ async def _close_won(api: Api, spec: dict[str, Any]) -> dict[str, Any]:
     return won
 
 
+def _chance(key: str) -> float:
+    """The same number for the same entry in every run: seeding twice must send the same
+    content (a resubmitted externalId with other content is a conflict once approved)."""
+    return random.Random(key).random()
+
+
 async def _month_of_time(
     api: Api, rng: random.Random, engagement: dict[str, Any], month: int
 ) -> int:
@@ -104,12 +110,13 @@ async def _month_of_time(
             "role": role,
             "date": day.isoformat(),
             "hours": "4",
-            "billable": rng.random() > 0.1,
+            "billable": _chance(external_id) > 0.1,
             "description": f"{engagement['name']}: {role} work",
-            "externalId": f"demo-{engagement['code']}-{person}-{day.isoformat()}",
+            "externalId": external_id,
         }
         for day in days
         for person, role in team
+        for external_id in [f"demo-{engagement['code']}-{person}-{day.isoformat()}"]
     ]
     submitted = (await api(data.SUBMIT, e=entries))["submitTime"]
     open_after = dt.date(2026, 10, 26)

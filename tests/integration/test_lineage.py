@@ -163,7 +163,8 @@ async def test_the_kit_migration_fills_the_lineage_from_existing_outbox_rows(
                     engagement,
                     seq == 0,
                 )
-            assert await migrate(conn, [("mesh", KIT_MIGRATIONS)]) == ["mesh/0003_lineage.sql"]
+            applied = await migrate(conn, [("mesh", KIT_MIGRATIONS)])
+            assert applied[0] == "mesh/0003_lineage.sql"
         events = await _timeline(pool, A)
         assert [(e.aggregate_version, e.published, e.source) for e in events] == [
             (1, True, "/weftwork/project"),
