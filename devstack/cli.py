@@ -85,10 +85,11 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from devstack.servers import with_local_nats_credentials
     from devstack.status import check_stack, render_stack
 
     del args
-    status = asyncio.run(check_stack(load_settings()))
+    status = asyncio.run(check_stack(with_local_nats_credentials(load_settings())))
     print(render_stack(status))
     return 1 if status.down else 0
 

@@ -40,6 +40,17 @@ def local_postgres(settings: Settings, *, reuse_running: bool = False) -> Iterat
         postgres.stop()
 
 
+def with_local_nats_credentials(settings: Settings) -> Settings:
+    """For tools beside a running `weftwork up` (status): the embedded NATS's operator URL,
+    whose password is in the data dir. Any other settings as they are."""
+    nats = embedded_nats(settings)
+    if not settings.embedded_nats or not settings.nats_port:
+        return settings
+    if not (nats.store_dir / "operator-password").exists():
+        return settings  # never started here: nothing to authenticate to
+    return replace(settings, nats_url=nats.url)
+
+
 @contextlib.contextmanager
 def local_nats(settings: Settings) -> Iterator[Settings]:
     """Settings whose nats_url reaches a live server, starting the embedded one if asked."""
