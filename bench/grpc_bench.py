@@ -15,7 +15,7 @@ from typing import Any
 from bench import seed
 from bench.bare import ECHO_METHOD
 from bench.processes import spawn
-from bench.stack import Platform, free_port
+from bench.stack import Platform, announced_port
 from bench.stats import LoadRun, summarize
 from mesh.grpc.client import open_channel
 from weftwork.project.v1 import project_service_pb2 as pb
@@ -59,13 +59,13 @@ async def run(
             await drive(lambda: stub.BatchGetEngagements(request), seconds) for _ in range(runs)
         ]
 
-    port = free_port()
     echo = spawn(
         "bare-echo",
-        [sys.executable, "-m", "bench.bare", "echo", str(port), str(response_bytes)],
+        [sys.executable, "-m", "bench.bare", "echo", "0", str(response_bytes)],
         platform.data_dir / "bare-echo.log",
     )
     try:
+        port = await announced_port(platform, echo)
         async with open_channel(f"127.0.0.1:{port}", deadline_seconds=30) as channel:
             call = channel.unary_unary(ECHO_METHOD)
             payload = request.SerializeToString()

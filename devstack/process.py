@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -17,6 +19,8 @@ from typing import Any, TypeVar
 import psutil
 
 T = TypeVar("T")
+# uvicorn's banner names the port it bound, also when asked for port 0.
+_UVICORN_BANNER = re.compile(r"Uvicorn running on \S+://\S+:(\d+) ")
 
 
 class StackError(RuntimeError):
@@ -132,3 +136,36 @@ def log_tail(path: Path, lines: int = 25) -> str:
     except OSError:
         return "(no log)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def announced_port(line: str) -> int | None:
+    """The port a child says it now listens on, from one line of its (JSON) log: a service's
+    `grpc serving` record or the gateway's uvicorn banner. None for any other line.
+
+    This is how a child started on port 0 tells its parent where it is; both lines are INFO.
+    """
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    message, port = record.get("message"), record.get("port")
+    if message == "grpc serving" and isinstance(port, int):
+        return port
+    banner = _UVICORN_BANNER.match(message) if isinstance(message, str) else None
+    return int(banner.group(1)) if banner else None
+
+
+def announced_in(log: Path, offset: int = 0) -> int | None:
+    """The last port announced in a log file after `offset` (where this run's output starts)."""
+    try:
+        with log.open("rb") as lines:
+            lines.seek(offset)
+            found = [announced_port(raw.decode(errors="replace")) for raw in lines]
+    except OSError:
+        return None
+    ports = [port for port in found if port is not None]
+    return ports[-1] if ports else None

@@ -12,7 +12,7 @@ import nats
 
 from devstack.nats import EmbeddedNats
 from mesh.db import create_pool
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
 from tests.e2e.processes import ServiceProcess
 from tests.integration.test_project_grpc import entry, won
 from tests.support import eventually, settings_for
@@ -23,23 +23,19 @@ from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 async def test_sigkill_after_approval_publishes_every_event_exactly_once(
     stack: Stack, private_nats: EmbeddedNats, tmp_path: Path
 ) -> None:
-    ports = {"customer": free_port(), "project": free_port()}
-    settings, env = settings_for(
-        stack.database_url,
-        private_nats.url,
-        tmp_path,
-        WEFTWORK_CUSTOMER_PORT=str(ports["customer"]),
-        WEFTWORK_PROJECT_PORT=str(ports["project"]),
-    )
+    settings, env = settings_for(stack.database_url, private_nats.url, tmp_path)
     customer = ServiceProcess("customer", env, tmp_path / "customer.log")
-    project = ServiceProcess("project", env, tmp_path / "project.log")
-    target = project.target
+    project: ServiceProcess | None = None
     db = await create_pool(settings.database_url_for("project"))
-    for service in (customer, project):
-        service.start()
+    customer.start()
     try:
         await eventually(customer.serving, within=60, what="customer SERVING")
+        # Project dials customer where it announced it listens.
+        project_env = {**env, "WEFTWORK_CUSTOMER_PORT": str(customer.port)}
+        project = ServiceProcess("project", project_env, tmp_path / "project.log")
+        project.start()
         await eventually(project.serving, within=60, what="project SERVING")
+        target = project.target
         await eventually(lambda: _has_stream(private_nats.url), what="the PROJECT stream")
         # NATS goes away: the changes still commit, their events wait in the outbox ...
         private_nats.kill()
@@ -85,7 +81,8 @@ async def test_sigkill_after_approval_publishes_every_event_exactly_once(
         assert customer.signal(signal.SIGTERM) == 0
     finally:
         for service in (project, customer):
-            service.ensure_stopped()
+            if service is not None:
+                service.ensure_stopped()
         await db.close()
 
 

@@ -1,6 +1,6 @@
 """The platform as under `weftwork up`, for fault injection: every part its own OS process.
 
-PostgreSQL and NATS (embedded, on free ports, in a temporary directory), the four services
+PostgreSQL and NATS (embedded, in a temporary directory), the four services
 (`weftwork serve <name>`), a second billing and a second revenue instance (the live peers that
 take over a paused consumer's messages), and a TCP proxy on the NATS and PostgreSQL links of
 one service, the victim of the network faults.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import os
 import shutil
@@ -27,8 +26,9 @@ import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from devstack.nats_users import user_url
+from devstack.process import announced_in
 from mesh.settings import SERVICES, with_database
-from tests.conftest import free_port
 from tests.faults.proxy import LinkProxy, ProxyThread
 from tests.support import eventually
 
@@ -79,19 +79,34 @@ class Launcher:
 
 @dataclass
 class Instance:
-    """One `weftwork serve <service>` process."""
+    """One `weftwork serve <service>` process.
+
+    Its first start binds any free port and announces it in its log; every restart binds
+    that same port again, so the driver's channels and the other services find it where it
+    was (as a restarted pod keeps its Service address). Rebinding a port the dead process
+    has just released works because gRPC listens with SO_REUSEADDR.
+    """
 
     name: str  # "billing", or "billing-peer"
     service: str
-    port: int
     env: dict[str, str]
     log: Path
+    port: int = 0  # 0 until its first start has announced the port it bound
+    log_offset: int = 0  # where the current run's output starts in `log`
     down_on_purpose: bool = False
     unexpected_exits: list[int] = field(default_factory=list)
 
     @property
     def target(self) -> str:
+        assert self.port, f"{self.name} has not announced its port yet ({self.log})"
         return f"127.0.0.1:{self.port}"
+
+    async def serving(self) -> bool:
+        if self.port == 0:
+            self.port = announced_in(self.log, self.log_offset) or 0
+            if self.port == 0:
+                return False
+        return await serving(self.target)
 
 
 @dataclass
@@ -120,8 +135,10 @@ class Platform:
         return self.channels[service]
 
     async def start(self, instance: Instance) -> None:
+        instance.log_offset = instance.log.stat().st_size if instance.log.exists() else 0
+        env = {**instance.env, f"WEFTWORK_{instance.service.upper()}_PORT": str(instance.port)}
         await self.launcher(
-            "start", name=instance.name, service=instance.service, env=instance.env,
+            "start", name=instance.name, service=instance.service, env=env,
             log=str(instance.log),
         )  # fmt: skip
         instance.down_on_purpose = False
@@ -133,7 +150,7 @@ class Platform:
     async def wait_serving(self, *instances: Instance, within: float = 90.0) -> None:
         for instance in instances:
             await eventually(
-                functools.partial(serving, instance.target),
+                instance.serving,
                 within=within,
                 interval=0.1,
                 what=f"{instance.name} SERVING ({instance.log})",
@@ -173,18 +190,24 @@ async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> Async
     proxies = ProxyThread()
     left_behind: list[str] = []
     try:
-        servers = await launcher("up", work_dir=str(work_dir), nats_port=free_port())
+        servers = await launcher("up", work_dir=str(work_dir))
         links = {
-            "nats": proxies.open("nats", servers["nats_url"].removeprefix("nats://")),
+            "nats": proxies.open("nats", servers["nats_address"]),
             "postgres": proxies.open("postgres", servers["socket"]),
         }
         instances = _instances(servers, links, log_dir, work_dir, victim, ack_wait)
         platform = Platform(
             launcher, servers["dsn"], servers["nats_url"], proxies, victim, links, instances
         )
-        for instance in instances.values():
+        # Customer first: project dials it, so it must know the port customer bound.
+        customer = instances["customer"]
+        await platform.start(customer)
+        await platform.wait_serving(customer)
+        others = [instance for instance in instances.values() if instance is not customer]
+        for instance in others:
+            instance.env["WEFTWORK_CUSTOMER_PORT"] = str(customer.port)
             await platform.start(instance)
-        await platform.wait_serving(*instances.values())
+        await platform.wait_serving(*others)
         try:
             yield platform
         finally:
@@ -218,34 +241,39 @@ def _instances(
     ack_wait: float,
 ) -> dict[str, Instance]:
     """Each service's process (the victim's links through the proxy), and the peers."""
-    ports = {name: free_port() for name in SERVICES}
     env = {
         **os.environ,
         "WEFTWORK_DATA_DIR": str(work_dir),
         "WEFTWORK_DATABASE_URL": servers["dsn"],
-        "WEFTWORK_NATS_URL": servers["nats_url"],
         "WEFTWORK_ACK_WAIT_SECONDS": str(ack_wait),
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
-        **{f"WEFTWORK_{s.upper()}_PORT": str(p) for s, p in ports.items()},
         # Any free port: two instances of a service must not contend for a fixed one.
         **{f"WEFTWORK_{s.upper()}_METRICS_PORT": "0" for s in SERVICES},
     }
-    through_proxy = {
-        "WEFTWORK_NATS_URL": f"nats://127.0.0.1:{links['nats'].port}",
-        f"WEFTWORK_{victim.upper()}_DATABASE_URL": (
-            f"postgresql://postgres@127.0.0.1:{links['postgres'].port}/weftwork_{victim}"
-        ),
-    }
+
+    def own(service: str, *, proxied: bool) -> dict[str, str]:
+        """The environment of one service's process: NATS as its own user."""
+        url = user_url(servers["nats_url"], service)
+        if not proxied:
+            return {**env, "WEFTWORK_NATS_URL": url}
+        # The victim's links go through the proxy: the same credentials, the proxy's port.
+        credentials = url.removeprefix("nats://").rpartition("@")[0]
+        return {
+            **env,
+            "WEFTWORK_NATS_URL": f"nats://{credentials}@127.0.0.1:{links['nats'].port}",
+            f"WEFTWORK_{victim.upper()}_DATABASE_URL": (
+                f"postgresql://postgres@127.0.0.1:{links['postgres'].port}/weftwork_{victim}"
+            ),
+        }
+
     instances = {
-        s: Instance(
-            s, s, ports[s], {**env, **through_proxy} if s == victim else env, log_dir / f"{s}.log"
-        )
-        for s in SERVICES
+        s: Instance(s, s, own(s, proxied=s == victim), log_dir / f"{s}.log") for s in SERVICES
     }
     for service in PEERED:
-        port, name = free_port(), f"{service}-peer"
-        peer_env = {**env, f"WEFTWORK_{service.upper()}_PORT": str(port)}
-        instances[name] = Instance(name, service, port, peer_env, log_dir / f"{name}.log")
+        name = f"{service}-peer"
+        instances[name] = Instance(
+            name, service, own(service, proxied=False), log_dir / f"{name}.log"
+        )
     return instances
 
 

@@ -16,9 +16,9 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 
-from devstack.nats import nats_server_binary
+from devstack.nats import nats_server_binary, read_ports_file
+from devstack.process import StackError, run_blocking, wait_ready
 from mesh.events.streams import DOMAINS, ensure_consumer, ensure_stream, stream_name
-from tests.conftest import free_port
 from tests.support import eventually
 
 ACCOUNTS = Path(__file__).resolve().parents[2] / "k8s" / "base" / "nats" / "accounts.conf"
@@ -37,11 +37,10 @@ def nats_port() -> Iterator[int]:
     """A fresh nats-server per test with the manifests' users and permissions (JetStream R1)."""
     directory = Path(tempfile.mkdtemp(prefix="weftwork-nats-users-"))
     shutil.copy(ACCOUNTS, directory / "accounts.conf")
-    port = free_port()
     config = directory / "server.conf"
     config.write_text(
-        f'listen: "127.0.0.1:{port}"\njetstream {{ store_dir: "{directory}/js" }}\n'
-        "include ./accounts.conf\n"
+        f'host: "127.0.0.1"\nport: -1\nports_file_dir: "{directory}"\n'
+        f'jetstream {{ store_dir: "{directory}/js" }}\ninclude ./accounts.conf\n'
     )
     env = {f"NATS_PASSWORD_{user.upper()}": f"{user}-secret" for user in USERS}
     server = subprocess.Popen(
@@ -50,8 +49,16 @@ def nats_port() -> Iterator[int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+    async def port() -> int:  # the server picks a free port and writes it down
+        return read_ports_file(directory, server.pid)
+
+    def check_alive() -> None:
+        if server.poll() is not None:
+            raise StackError(f"nats-server exited with {server.returncode}")
+
     try:
-        yield port
+        yield run_blocking(wait_ready(port, what="nats-server", within=30, check_alive=check_alive))
     finally:
         server.terminate()
         server.wait(10)
@@ -74,7 +81,7 @@ class User:
         async def refusals() -> list[str]:
             return [e for e in self.errors if DENIED in e.lower() and subject.lower() in e.lower()]
 
-        await eventually(refusals, within=5, what=f"a permissions violation on {subject}")
+        await eventually(refusals, what=f"a permissions violation on {subject}")
 
 
 Connect = Callable[[str], Awaitable[User]]
