@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -13,7 +14,9 @@ import httpx
 
 from devstack import demo
 from devstack.entrypoints import GATEWAY, RUNNABLE
+from devstack.liveness import Liveness, grpc_serving, http_ok
 from devstack.migrate import describe, migrate_services
+from devstack.nats_users import user_url
 from devstack.servers import embedded_postgres, local_nats, local_postgres
 from devstack.status import redact
 from devstack.supervisor import ChildSpec, Supervisor
@@ -41,15 +44,20 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
         supervisor = Supervisor(
             child_specs(live, RUNNABLE, dev=dev), grace=settings.shutdown_grace_seconds
         )
-        print(render_endpoints(live), flush=True)
-        secret = settings.jwt_secret or local_secret(settings.data_dir)
-        token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
-        url = f"http://{settings.host}:{settings.gateway_port}/graphql"
-        if dev:
-            print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
-        print(f"  admin token (24 h): {token}", flush=True)
-        seeding = asyncio.create_task(seed_demo(url, token, stop)) if dev else None
-        await supervisor.run(stop)
+        running = asyncio.create_task(supervisor.run(stop))
+        seeding = None
+        # Ports configured as 0 are known once each child has said which one it bound.
+        if await supervisor.ports_known(stop):
+            live = with_ports(live, supervisor.ports)
+            print(render_endpoints(live), flush=True)
+            secret = settings.jwt_secret or local_secret(settings.data_dir)
+            token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
+            url = f"http://{live.host}:{live.gateway_port}/graphql"
+            if dev:
+                print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
+            print(f"  admin token (24 h): {token}", flush=True)
+            seeding = asyncio.create_task(seed_demo(url, token, stop)) if dev else None
+        await running
         if seeding is not None:
             seeding.cancel()
     return 0
@@ -82,17 +90,46 @@ def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[
         env["WEFTWORK_DEV_MODE"] = "true"
     # The same interpreter, not whatever `weftwork` is first on PATH.
     serve = [sys.executable, "-m", "devstack.cli", "serve"]
-    return [ChildSpec(name, [*serve, name], env) for name in names]
+    gateway = settings.gateway_port
+    return [
+        ChildSpec(
+            name,
+            [*serve, name],
+            {
+                **env,
+                "WEFTWORK_NATS_URL": user_url(settings.nats_url, name),  # its own NATS user
+                f"WEFTWORK_{name.upper()}_PORT": str(settings.grpc_ports.get(name, gateway)),
+            },
+            port_variable=f"WEFTWORK_{name.upper()}_PORT",
+            liveness=Liveness(
+                http_ok(settings.host, "/healthz")
+                if name == GATEWAY
+                else grpc_serving(settings.host)
+            ),
+        )
+        for name in names
+    ]
+
+
+def with_ports(settings: Settings, ports: dict[str, int]) -> Settings:
+    """The settings with the ports the children listen on (those configured as 0 included)."""
+    grpc_ports = {name: ports.get(name, port) for name, port in settings.grpc_ports.items()}
+    gateway_port = ports.get(GATEWAY, settings.gateway_port)
+    return dataclasses.replace(settings, grpc_ports=grpc_ports, gateway_port=gateway_port)
 
 
 def render_endpoints(settings: Settings) -> str:
     rows: list[tuple[str, str, str]] = []
     for name, port in settings.grpc_ports.items():
-        metrics = f"metrics http://{settings.host}:{settings.metrics_ports[name]}/metrics"
+        metrics_port = settings.metrics_ports[name]
+        metrics = f"metrics http://{settings.host}:{metrics_port}/metrics"
+        if metrics_port == 0:
+            metrics = "metrics on a free port (in its log)"
         rows.append((name, f"gRPC {settings.host}:{port}", metrics))
     gateway = f"http://{settings.host}:{settings.gateway_port}/graphql"
     rows.append((GATEWAY, gateway, f"metrics {gateway.removesuffix('/graphql')}/metrics"))
-    rows.append(("NATS", settings.nats_url, _origin(settings.embedded_nats, settings, "nats")))
+    nats = redact(settings.nats_url)  # the operator's password stays in the data dir
+    rows.append(("NATS", nats, _origin(settings.embedded_nats, settings, "nats")))
     if settings.embedded_postgres:
         postgres = embedded_postgres(settings)
         socket = f"socket {postgres.socket_dir} (port {postgres.port})"
