@@ -12,7 +12,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.nats_users import user_url
-from devstack.process import announced_in
+from devstack.process import announced_in, dying_with_parent
 
 WEFTWORK = Path(sys.executable).parent / "weftwork"
 
@@ -50,7 +50,11 @@ class ServiceProcess:
         env = {**self.env, self.port_variable: str(self.port)}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(WEFTWORK), "serve", self.name], env=env, stdout=out, stderr=out
+                # Gone with the test process, even when that is killed: no finalizer runs then.
+                dying_with_parent([str(WEFTWORK), "serve", self.name], signal.SIGKILL),
+                env=env,
+                stdout=out,
+                stderr=out,
             )
 
     async def serving(self) -> bool:

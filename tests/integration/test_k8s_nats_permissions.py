@@ -61,7 +61,11 @@ def nats_port() -> Iterator[int]:
         yield run_blocking(wait_ready(port, what="nats-server", within=30, check_alive=check_alive))
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -148,7 +152,7 @@ async def consume_one(user: User, source: str) -> None:
         user.js, stream, durable, [f"weftwork.{source}.>"], ack_wait=5, max_deliver=3
     )
     subscription = await user.js.pull_subscribe_bind(durable=durable, stream=stream)
-    [message] = await subscription.fetch(1, timeout=2)
+    [message] = await subscription.fetch(1, timeout=10)
     await message.ack()
     info = await eventually(
         subscription.consumer_info, until=lambda i: i.num_ack_pending == 0, what="the ack"
@@ -194,7 +198,7 @@ async def test_the_gateway_reads_every_event_and_writes_none(connect: Connect) -
     live = await gateway.client.subscribe("weftwork.>")
     await gateway.client.flush()
     await users["project"].js.publish("weftwork.project.engagement.activated.v1", b"e")
-    message = await live.next_msg(timeout=2)
+    message = await live.next_msg(timeout=10)
     assert message.subject == "weftwork.project.engagement.activated.v1"
     assert (await gateway.js.stream_info("PROJECT")).config.subjects == ["weftwork.project.>"]
     await consume_one(users["billing"], "project")

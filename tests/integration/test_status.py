@@ -114,7 +114,12 @@ async def test_the_status_command_prints_the_tables_and_exits_non_zero_when_a_pa
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     lines = [line.split() for line in out.decode().splitlines()]
 
     assert process.returncode == 1, err.decode()  # customer, project, revenue are not running
