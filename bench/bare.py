@@ -5,16 +5,12 @@ python -m bench.bare strawberry PORT          bare Strawberry schema ({ hello })
                                               as the gateway is served (uvloop, httptools)
 python -m bench.bare echo PORT RESPONSE_BYTES a grpc.aio server with one unary method that
                                               answers every request with RESPONSE_BYTES bytes
-
-Given port 0, each binds any free port and announces it in its log as the gateway and the
-services do (devstack.process.announced_port).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 
 import grpc
@@ -24,8 +20,6 @@ import uvloop
 from starlette.applications import Starlette
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
-
-from mesh.logging import configure_logging
 
 ECHO_METHOD = "/bench.Echo/Echo"
 HELLO = "{ hello }"
@@ -62,9 +56,8 @@ async def serve_echo(port: int, response_bytes: int) -> None:
     server.add_generic_rpc_handlers(
         [grpc.method_handlers_generic_handler("bench.Echo", {"Echo": handler})]
     )
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
-    logging.getLogger(__name__).info("grpc serving", extra={"port": bound})
     try:
         await server.wait_for_termination()
     except asyncio.CancelledError:
@@ -77,7 +70,6 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("response_bytes", type=int, nargs="?", default=0)
     options = parser.parse_args()
-    configure_logging(f"bare-{options.kind}")
     if options.kind == "strawberry":
         serve_strawberry(options.port)
     else:

@@ -19,8 +19,9 @@ import httpx
 from bench import http_load, seed
 from bench.bare import HELLO
 from bench.processes import spawn
-from bench.stack import JWT_SECRET, Platform, announced_port
+from bench.stack import JWT_SECRET, Platform
 from bench.stats import summarize
+from devstack.process import reserve_port
 from gateway.app import create_app
 from mesh.settings import load_settings
 from mesh.tokens import issue_token
@@ -159,20 +160,21 @@ async def run(platform: Platform, ids: Sequence[str], runs: int, seconds: float)
         "view": await _measure(port, requests["view"], runs, seconds, platform.cpu_seconds),
         "page": await _measure(port, requests["page"], runs, seconds, platform.cpu_seconds),
     }
-    bare = spawn(
-        "bare-strawberry",
-        [sys.executable, "-m", "bench.bare", "strawberry", "0"],
-        platform.data_dir / "bare-strawberry.log",
-    )
-    try:
-        bare_port = await announced_port(platform, bare)
-        hello = http_load.post(bare_port, "/graphql", {"query": HELLO}, _auth_headers())
-        await seed.wait_for(
-            platform, "the bare Strawberry server", lambda: _answers(bare_port, hello), 30
+    with reserve_port() as reservation:  # held until the bare server is gone
+        bare_port = int(reservation.getsockname()[1])
+        bare = spawn(
+            "bare-strawberry",
+            [sys.executable, "-m", "bench.bare", "strawberry", str(bare_port)],
+            platform.data_dir / "bare-strawberry.log",
         )
-        results["bare"] = await _measure(bare_port, [hello], runs, seconds)
-    finally:
-        bare.stop()
+        try:
+            hello = http_load.post(bare_port, "/graphql", {"query": HELLO}, _auth_headers())
+            await seed.wait_for(
+                platform, "the bare Strawberry server", lambda: _answers(bare_port, hello), 30
+            )
+            results["bare"] = await _measure(bare_port, [hello], runs, seconds)
+        finally:
+            bare.stop()
     return results
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from devstack.process import announced_in, dying_with_parent, log_tail
+from devstack.process import dying_with_parent, log_tail
 
 
 class BenchError(RuntimeError):
@@ -27,11 +27,6 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     log: Path
-    log_offset: int = 0  # where this process's output starts in `log`
-
-    def port(self) -> int | None:
-        """The port it said it bound (it was given 0), once it has said so in its log."""
-        return announced_in(self.log, self.log_offset)
 
     def stop(self, grace: float = 15.0) -> None:
         if self.proc.poll() is None:
@@ -50,7 +45,6 @@ class Child:
 
 
 def spawn(name: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> Child:
-    offset = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         proc = subprocess.Popen(
             dying_with_parent(args, signal.SIGKILL),  # nothing outlives a killed bench
@@ -59,7 +53,7 @@ def spawn(name: str, args: Sequence[str], log: Path, env: dict[str, str] | None 
             stdout=out,
             stderr=out,
         )
-    return Child(name, proc, log, offset)
+    return Child(name, proc, log)
 
 
 class MemorySampler:

@@ -2,8 +2,8 @@
 
 Embedded PostgreSQL (with `track_commit_timestamp`, so every row's commit time can be read
 back; on a unix socket) and NATS (on a port it picks) in a temporary directory; the four
-services and the gateway as real processes (`weftwork serve <name>`), each binding a port of
-its own and announcing it in its log file; a thread sampling RSS.
+services and the gateway as real processes (`weftwork serve <name>`) on ports reserved for them
+(devstack.process.reserve_port), each with its log file; a thread sampling RSS.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from bench.processes import BenchError, Child, MemorySampler, cpu_seconds, spawn
 from devstack.nats import EmbeddedNats
 from devstack.nats_users import user_url
 from devstack.postgres import EmbeddedPostgres
+from devstack.process import reserve_port
 from mesh.events.nats import NatsConnection
 from mesh.settings import SERVICES, local_socket_dir, with_database
 
@@ -52,7 +53,7 @@ class Platform:
     data_dir: Path
     server_url: str  # the PostgreSQL server; each service has database weftwork_<service>
     nats_url: str  # the operator's; each process connects as its own user
-    ports: dict[str, int] = field(default_factory=dict)  # as each process announced it
+    ports: dict[str, int]
     children: dict[str, Child] = field(default_factory=dict)
     memory: MemorySampler = field(default_factory=MemorySampler)
     postgres_version: str = ""
@@ -68,17 +69,15 @@ class Platform:
         return f"127.0.0.1:{self.ports[service]}"
 
     def env(self, name: str) -> dict[str, str]:
-        """The environment of process `name`: port 0 for its own, the others' as announced."""
-        ports = {**self.ports, name: 0}
+        """The environment of process `name`: every port, NATS as its own user."""
         return {
             "WEFTWORK_DATA_DIR": str(self.data_dir),
             "WEFTWORK_DATABASE_URL": self.server_url,
             "WEFTWORK_NATS_URL": user_url(self.nats_url, name),
             "WEFTWORK_JWT_SECRET": JWT_SECRET,
-            # INFO, not WARNING: a process announces the port it bound at INFO (one line).
-            "WEFTWORK_LOG_LEVEL": "INFO",
+            "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
-            **{f"WEFTWORK_{other.upper()}_PORT": str(port) for other, port in ports.items()},
+            **{f"WEFTWORK_{other.upper()}_PORT": str(port) for other, port in self.ports.items()},
             # Any free port: a bench beside `weftwork up` must not lose the fixed ones.
             **{f"WEFTWORK_{service.upper()}_METRICS_PORT": "0" for service in SERVICES},
         }
@@ -133,6 +132,7 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
     postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir))
     nats = EmbeddedNats(data_dir / "nats")
     platform: Platform | None = None
+    held = contextlib.ExitStack()  # the ports reserved for the services and the gateway
     try:
         server_url = postgres.start()
         # Commit timestamps are a server-start setting: set it, then restart once.
@@ -140,20 +140,23 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
         await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
         await conn.close()
         server_url = postgres.restart()
-        platform = Platform(data_dir=data_dir, server_url=server_url, nats_url=nats.start())
+        reserved = {name: held.enter_context(reserve_port()) for name in (*SERVICES, "gateway")}
+        platform = Platform(
+            data_dir=data_dir,
+            server_url=server_url,
+            nats_url=nats.start(),
+            ports={name: int(sock.getsockname()[1]) for name, sock in reserved.items()},
+        )
         platform.memory.pids = {"postgres": postgres.pid or 0, "nats": nats.pid or 0}
         conn = await asyncpg.connect(server_url)
         platform.postgres_version = await conn.fetchval("SHOW server_version")
         await conn.close()
-        # In order, each told the ports of those before it (project dials customer; the
-        # gateway dials every service).
         for name in (*SERVICES, "gateway"):
             child = spawn(
                 name, [str(WEFTWORK), "serve", name], data_dir / f"{name}.log", platform.env(name)
             )
             platform.children[name] = child
             platform.memory.pids[name] = child.proc.pid
-            platform.ports[name] = await announced_port(platform, child)
         await _wait_ready(platform)
         platform.memory.start()
         yield platform
@@ -162,20 +165,9 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
             platform.memory.stop()
             for child in reversed(platform.children.values()):
                 child.stop()
+        held.close()
         nats.stop()
         postgres.stop()
-
-
-async def announced_port(platform: Platform, child: Child, within: float = 120.0) -> int:
-    """The port `child` (given port 0) bound, once it has said so in its log."""
-    deadline = time.monotonic() + within
-    while (port := child.port()) is None:
-        platform.check_alive()
-        child.check_alive()
-        if time.monotonic() > deadline:
-            raise BenchError(f"{child.name} announced no port within {within:.0f} s ({child.log})")
-        await asyncio.sleep(0.1)
-    return port
 
 
 async def _wait_ready(platform: Platform, within: float = 120.0) -> None:

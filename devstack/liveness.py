@@ -11,15 +11,15 @@ import httpx
 
 from devstack.status import grpc_health
 
-Probe = Callable[[int], Awaitable[bool]]  # is the child listening on this port alive?
+Probe = Callable[[], Awaitable[bool]]  # is the child alive?
 
 
 @dataclass(frozen=True)
 class Liveness:
     """After `failures` failed probes in a row, one every `period` seconds and each failed
     after `timeout`, the child is restarted. Failures count once the child has answered once,
-    or `startup` seconds after it said where it listens (what a startup probe is for in
-    Kubernetes: a child still starting is not failing, one that never answers is)."""
+    or `startup` seconds after it started (what a startup probe is for in Kubernetes: a child
+    still starting is not failing, one that never answers is)."""
 
     probe: Probe
     period: float = 5.0
@@ -28,22 +28,16 @@ class Liveness:
     startup: float = 120.0
 
 
-async def until_unhealthy(
-    liveness: Liveness, port: Callable[[], int | None], seen: Callable[[bool], None]
-) -> int:
-    """Probe until the child has failed `failures` times in a row; returns that count. `port`
-    says where it listens (None or 0 while nobody knows yet); `seen` hears each result."""
+async def until_unhealthy(liveness: Liveness, seen: Callable[[bool], None]) -> int:
+    """Probe a child from its start until it has failed `failures` times in a row; returns
+    that count. `seen` hears each result."""
     loop = asyncio.get_running_loop()
-    started: float | None = None  # when its port was first known
+    started = loop.time()
     answered_once, failed = False, 0
     while failed < liveness.failures:
         await asyncio.sleep(liveness.period)
-        listening = port()
-        if not listening:
-            continue
-        started = loop.time() if started is None else started
         try:
-            alive = await asyncio.wait_for(liveness.probe(listening), liveness.timeout)
+            alive = await asyncio.wait_for(liveness.probe(), liveness.timeout)
         except Exception:  # a probe that raises or times out has failed
             alive = False
         seen(alive)
@@ -53,22 +47,22 @@ async def until_unhealthy(
     return failed
 
 
-def grpc_serving(host: str) -> Probe:
+def grpc_serving(target: str) -> Probe:
     """grpc.health.v1 for the whole server answers SERVING (what the pods' `grpc:` probe asks)."""
 
-    async def probe(port: int) -> bool:
-        return await grpc_health(f"{host}:{port}") == "SERVING"
+    async def probe() -> bool:
+        return await grpc_health(target) == "SERVING"
 
     return probe
 
 
-def http_ok(host: str, path: str) -> Probe:
-    """GET `path` answers 200 (the gateway's /healthz)."""
+def http_ok(url: str) -> Probe:
+    """GET `url` answers 200 (the gateway's /healthz)."""
 
-    async def probe(port: int) -> bool:
+    async def probe() -> bool:
         async with httpx.AsyncClient(timeout=None) as client:  # the Liveness timeout bounds it
             try:
-                response = await client.get(f"http://{host}:{port}{path}")
+                response = await client.get(url)
             except httpx.HTTPError:
                 return False
         return response.status_code == 200

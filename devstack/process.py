@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import os
-import re
 import shutil
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -19,8 +18,6 @@ from typing import Any, TypeVar
 import psutil
 
 T = TypeVar("T")
-# uvicorn's banner names the port it bound, also when asked for port 0.
-_UVICORN_BANNER = re.compile(r"Uvicorn running on \S+://\S+:(\d+) ")
 
 
 class StackError(RuntimeError):
@@ -138,34 +135,22 @@ def log_tail(path: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def announced_port(line: str) -> int | None:
-    """The port a child says it now listens on, from one line of its (JSON) log: a service's
-    `grpc serving` record or the gateway's uvicorn banner. None for any other line.
+def reserve_port(host: str = "127.0.0.1") -> socket.socket:
+    """A free port held for a child process to listen on: bind the returned socket's port
+    (getsockname()[1]) in the child, keep the socket open as long as the child may (re)bind
+    it, then close it.
 
-    This is how a child started on port 0 tells its parent where it is; both lines are INFO.
+    The socket is bound (SO_REUSEADDR) but never listens. Linux then hands that port to no
+    port-0 bind and to no outgoing connection (inet_csk_find_open_port and
+    __inet_hash_connect skip a bound port), so nobody can take it in between, unlike a port
+    bound, closed and handed out; while a server that binds it by number with SO_REUSEADDR (gRPC,
+    uvicorn, Go's net.Listen all do) may listen on it, again after a restart.
     """
-    if not line.startswith("{"):
-        return None
+    reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(record, dict):
-        return None
-    message, port = record.get("message"), record.get("port")
-    if message == "grpc serving" and isinstance(port, int):
-        return port
-    banner = _UVICORN_BANNER.match(message) if isinstance(message, str) else None
-    return int(banner.group(1)) if banner else None
-
-
-def announced_in(log: Path, offset: int = 0) -> int | None:
-    """The last port announced in a log file after `offset` (where this run's output starts)."""
-    try:
-        with log.open("rb") as lines:
-            lines.seek(offset)
-            found = [announced_port(raw.decode(errors="replace")) for raw in lines]
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        reservation.bind((host, 0))
     except OSError:
-        return None
-    ports = [port for port in found if port is not None]
-    return ports[-1] if ports else None
+        reservation.close()
+        raise
+    return reservation

@@ -1,5 +1,5 @@
-"""Run named child commands: restart one that crashed or stopped answering its liveness probe
-(with backoff), start them in order on the ports they pick, stop all in reverse order."""
+"""Run named child commands: restart one that crashed or failed its liveness probe (with
+backoff), stop all in reverse order."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from devstack.liveness import Liveness, until_unhealthy
-from devstack.process import announced_port, dying_with_parent
+from devstack.process import dying_with_parent
 from mesh.retry import backoff_delay
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,6 @@ class ChildSpec:
     name: str
     argv: Sequence[str]
     env: Mapping[str, str] | None = None  # None: inherit ours
-    # The variable that tells it which port to listen on. "0" there: it binds any free port
-    # and announces it (devstack.process.announced_port); it keeps that port across restarts,
-    # and the children after it are given it (and not started before it is known).
-    port_variable: str | None = None
     liveness: Liveness | None = None
 
 
@@ -67,23 +63,6 @@ class Supervisor:
         self.starts: dict[str, int] = {c.name: 0 for c in children}
         self.liveness_restarts: dict[str, int] = {c.name: 0 for c in children}
         self.alive: dict[str, bool | None] = {c.name: None for c in children}  # last probe
-        # Where each child listens: its configured port, or the one it announced.
-        self.ports: dict[str, int] = {
-            c.name: int((os.environ if c.env is None else c.env).get(c.port_variable, "0") or 0)
-            for c in children
-            if c.port_variable is not None
-        }
-        self._port_known = {name: asyncio.Event() for name in self.ports}
-        for name, port in self.ports.items():
-            if port:
-                self._port_known[name].set()
-
-    async def ports_known(self, stop: asyncio.Event) -> bool:
-        """Wait until every child's port is known (False if `stop` is set first)."""
-        for known in self._port_known.values():
-            if not await _unless_stopped(known, stop):
-                return False
-        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start every child, keep them up until `stop` is set, then stop them last-first."""
@@ -106,7 +85,6 @@ class Supervisor:
         stop = self._stop_child[child.name]
         failures = 0
         loop = asyncio.get_running_loop()
-        await self._earlier_ports(child, stop)
         while not stop.is_set():
             started = loop.time()
             status = await self._run_once(child, stop)
@@ -122,27 +100,6 @@ class Supervisor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
 
-    async def _earlier_ports(self, child: ChildSpec, stop: asyncio.Event) -> None:
-        """Before its first start, wait for the ports of the children listed before it: it
-        may need to reach them (project dials customer; the gateway dials every service)."""
-        for other in self._children[: self._children.index(child)]:
-            known = self._port_known.get(other.name)
-            if known is not None and not await _unless_stopped(known, stop):
-                return
-
-    def _env(self, child: ChildSpec) -> dict[str, str] | None:
-        """Its environment with every known port: its own from an earlier start (a restart
-        binds it again, as a restarted pod keeps its address; SO_REUSEADDR lets it rebind
-        right after the old process released it), and those of the others."""
-        if not self.ports:
-            return None if child.env is None else dict(child.env)
-        env = dict(os.environ if child.env is None else child.env)
-        for other in self._children:
-            port = self.ports.get(other.name)
-            if other.port_variable is not None and port:
-                env[other.port_variable] = str(port)
-        return env
-
     async def _run_once(self, child: ChildSpec, stop: asyncio.Event) -> int | None:
         """Run the child until it exits, fails its liveness probe or `stop` is set; returns its
         exit status."""
@@ -152,7 +109,7 @@ class Supervisor:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
-                env=self._env(child),
+                env=None if child.env is None else dict(child.env),
                 start_new_session=True,
                 limit=1 << 20,
             )
@@ -163,7 +120,7 @@ class Supervisor:
         self.starts[child.name] += 1
         log.info("child started", extra={"child": child.name, "pid": proc.pid})
         assert proc.stdout is not None
-        forward = asyncio.create_task(self._forward(child, proc.stdout))
+        forward = asyncio.create_task(self._forward(child.name, proc.stdout))
         exited = asyncio.create_task(proc.wait())
         stopping = asyncio.create_task(stop.wait())
         failing = asyncio.create_task(self._until_unhealthy(child))
@@ -190,7 +147,7 @@ class Supervisor:
         def seen(alive: bool) -> None:
             self.alive[child.name] = alive
 
-        failed = await until_unhealthy(child.liveness, lambda: self.ports.get(child.name), seen)
+        failed = await until_unhealthy(child.liveness, seen)
         self.liveness_restarts[child.name] += 1
         log.warning(
             "child failed its liveness probe; restarting",
@@ -206,10 +163,8 @@ class Supervisor:
             _signal_group(proc, signal.SIGKILL)
             await proc.wait()
 
-    async def _forward(self, child: ChildSpec, stream: asyncio.StreamReader) -> None:
-        """Pass JSON log lines through as they are; prefix anything else with the child's name.
-        Note the port it announces when it was told to pick one."""
-        name = child.name
+    async def _forward(self, name: str, stream: asyncio.StreamReader) -> None:
+        """Pass JSON log lines through as they are; prefix anything else with the child's name."""
         while True:
             try:
                 raw = await stream.readline()
@@ -219,21 +174,7 @@ class Supervisor:
             if not raw:
                 return
             line = raw.decode(errors="replace").rstrip("\n")
-            if name in self._port_known and not self.ports[name]:
-                port = announced_port(line)
-                if port:
-                    self.ports[name] = port
-                    self._port_known[name].set()
             self._write(line if _is_json_object(line) else f"{name} | {line}")
-
-
-async def _unless_stopped(event: asyncio.Event, stop: asyncio.Event) -> bool:
-    """Wait for `event` unless `stop` is set first; True when `event` is set."""
-    waits = [asyncio.create_task(e.wait()) for e in (event, stop)]
-    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    for wait in waits:
-        wait.cancel()
-    return event.is_set()
 
 
 def _is_json_object(line: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import signal
 import sys
@@ -17,7 +16,7 @@ from devstack.entrypoints import GATEWAY, RUNNABLE
 from devstack.liveness import Liveness, grpc_serving, http_ok
 from devstack.migrate import describe, migrate_services
 from devstack.nats_users import user_url
-from devstack.servers import embedded_postgres, local_nats, local_postgres
+from devstack.servers import embedded_postgres, local_nats, local_postgres, reserved_ports
 from devstack.status import redact
 from devstack.supervisor import ChildSpec, Supervisor
 from mesh.settings import SERVICES, Settings
@@ -37,6 +36,7 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
     with contextlib.ExitStack() as servers:
         live = servers.enter_context(local_postgres(settings))
         live = servers.enter_context(local_nats(live))
+        live = servers.enter_context(reserved_ports(live))  # ports configured as 0
         for line in describe(await migrate_services(live, SERVICES)):
             print(f"migrate {line}", flush=True)
         if stop.is_set():
@@ -44,20 +44,15 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
         supervisor = Supervisor(
             child_specs(live, RUNNABLE, dev=dev), grace=settings.shutdown_grace_seconds
         )
-        running = asyncio.create_task(supervisor.run(stop))
-        seeding = None
-        # Ports configured as 0 are known once each child has said which one it bound.
-        if await supervisor.ports_known(stop):
-            live = with_ports(live, supervisor.ports)
-            print(render_endpoints(live), flush=True)
-            secret = settings.jwt_secret or local_secret(settings.data_dir)
-            token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
-            url = f"http://{live.host}:{live.gateway_port}/graphql"
-            if dev:
-                print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
-            print(f"  admin token (24 h): {token}", flush=True)
-            seeding = asyncio.create_task(seed_demo(url, token, stop)) if dev else None
-        await running
+        print(render_endpoints(live), flush=True)
+        secret = settings.jwt_secret or local_secret(settings.data_dir)
+        token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
+        url = f"http://{live.host}:{live.gateway_port}/graphql"
+        if dev:
+            print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
+        print(f"  admin token (24 h): {token}", flush=True)
+        seeding = asyncio.create_task(seed_demo(url, token, stop)) if dev else None
+        await supervisor.run(stop)
         if seeding is not None:
             seeding.cancel()
     return 0
@@ -85,37 +80,29 @@ def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[
     env = dict(os.environ)
     env["WEFTWORK_DATA_DIR"] = str(settings.data_dir)
     env["WEFTWORK_DATABASE_URL"] = settings.database_url
-    env["WEFTWORK_NATS_URL"] = settings.nats_url
+    # Every port, those reserved for ports configured as 0 included.
+    env.update({f"WEFTWORK_{n.upper()}_PORT": str(p) for n, p in settings.grpc_ports.items()})
+    env["WEFTWORK_GATEWAY_PORT"] = str(settings.gateway_port)
     if dev:
         env["WEFTWORK_DEV_MODE"] = "true"
     # The same interpreter, not whatever `weftwork` is first on PATH.
     serve = [sys.executable, "-m", "devstack.cli", "serve"]
-    gateway = settings.gateway_port
     return [
         ChildSpec(
             name,
             [*serve, name],
-            {
-                **env,
-                "WEFTWORK_NATS_URL": user_url(settings.nats_url, name),  # its own NATS user
-                f"WEFTWORK_{name.upper()}_PORT": str(settings.grpc_ports.get(name, gateway)),
-            },
-            port_variable=f"WEFTWORK_{name.upper()}_PORT",
-            liveness=Liveness(
-                http_ok(settings.host, "/healthz")
-                if name == GATEWAY
-                else grpc_serving(settings.host)
-            ),
+            {**env, "WEFTWORK_NATS_URL": user_url(settings.nats_url, name)},  # its own user
+            _liveness(settings, name),
         )
         for name in names
     ]
 
 
-def with_ports(settings: Settings, ports: dict[str, int]) -> Settings:
-    """The settings with the ports the children listen on (those configured as 0 included)."""
-    grpc_ports = {name: ports.get(name, port) for name, port in settings.grpc_ports.items()}
-    gateway_port = ports.get(GATEWAY, settings.gateway_port)
-    return dataclasses.replace(settings, grpc_ports=grpc_ports, gateway_port=gateway_port)
+def _liveness(settings: Settings, name: str) -> Liveness:
+    """As the pods' probes: gRPC health for a service, /healthz for the gateway."""
+    if name == GATEWAY:
+        return Liveness(http_ok(f"http://{settings.host}:{settings.gateway_port}/healthz"))
+    return Liveness(grpc_serving(f"{settings.host}:{settings.grpc_ports[name]}"))
 
 
 def render_endpoints(settings: Settings) -> str:

@@ -25,17 +25,16 @@ async def test_sigkill_after_approval_publishes_every_event_exactly_once(
 ) -> None:
     settings, env = settings_for(stack.database_url, private_nats.url, tmp_path)
     customer = ServiceProcess("customer", env, tmp_path / "customer.log")
-    project: ServiceProcess | None = None
+    # Project dials customer on the port reserved for it.
+    project_env = {**env, "WEFTWORK_CUSTOMER_PORT": str(customer.port)}
+    project = ServiceProcess("project", project_env, tmp_path / "project.log")
+    target = project.target
     db = await create_pool(settings.database_url_for("project"))
-    customer.start()
+    for service in (customer, project):
+        service.start()
     try:
         await eventually(customer.serving, within=60, what="customer SERVING")
-        # Project dials customer where it announced it listens.
-        project_env = {**env, "WEFTWORK_CUSTOMER_PORT": str(customer.port)}
-        project = ServiceProcess("project", project_env, tmp_path / "project.log")
-        project.start()
         await eventually(project.serving, within=60, what="project SERVING")
-        target = project.target
         await eventually(lambda: _has_stream(private_nats.url), what="the PROJECT stream")
         # NATS goes away: the changes still commit, their events wait in the outbox ...
         private_nats.kill()
@@ -81,8 +80,7 @@ async def test_sigkill_after_approval_publishes_every_event_exactly_once(
         assert customer.signal(signal.SIGTERM) == 0
     finally:
         for service in (project, customer):
-            if service is not None:
-                service.ensure_stopped()
+            service.ensure_stopped()
         await db.close()
 
 

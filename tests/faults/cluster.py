@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.nats_users import user_url
-from devstack.process import announced_in
+from devstack.process import reserve_port
 from mesh.settings import SERVICES, with_database
 from tests.faults.proxy import LinkProxy, ProxyThread
 from tests.support import eventually
@@ -79,34 +80,21 @@ class Launcher:
 
 @dataclass
 class Instance:
-    """One `weftwork serve <service>` process.
-
-    Its first start binds any free port and announces it in its log; every restart binds
-    that same port again, so the driver's channels and the other services find it where it
-    was (as a restarted pod keeps its Service address). Rebinding a port the dead process
-    has just released works because gRPC listens with SO_REUSEADDR.
-    """
+    """One `weftwork serve <service>` process, on a port reserved for it for the whole run
+    (devstack.process.reserve_port): every restart binds it again, and the driver's channels
+    and the other services find it where it was, as a restarted pod keeps its address."""
 
     name: str  # "billing", or "billing-peer"
     service: str
+    port: int
     env: dict[str, str]
     log: Path
-    port: int = 0  # 0 until its first start has announced the port it bound
-    log_offset: int = 0  # where the current run's output starts in `log`
     down_on_purpose: bool = False
     unexpected_exits: list[int] = field(default_factory=list)
 
     @property
     def target(self) -> str:
-        assert self.port, f"{self.name} has not announced its port yet ({self.log})"
         return f"127.0.0.1:{self.port}"
-
-    async def serving(self) -> bool:
-        if self.port == 0:
-            self.port = announced_in(self.log, self.log_offset) or 0
-            if self.port == 0:
-                return False
-        return await serving(self.target)
 
 
 @dataclass
@@ -135,10 +123,8 @@ class Platform:
         return self.channels[service]
 
     async def start(self, instance: Instance) -> None:
-        instance.log_offset = instance.log.stat().st_size if instance.log.exists() else 0
-        env = {**instance.env, f"WEFTWORK_{instance.service.upper()}_PORT": str(instance.port)}
         await self.launcher(
-            "start", name=instance.name, service=instance.service, env=env,
+            "start", name=instance.name, service=instance.service, env=instance.env,
             log=str(instance.log),
         )  # fmt: skip
         instance.down_on_purpose = False
@@ -150,7 +136,7 @@ class Platform:
     async def wait_serving(self, *instances: Instance, within: float = 90.0) -> None:
         for instance in instances:
             await eventually(
-                instance.serving,
+                functools.partial(serving, instance.target),
                 within=within,
                 interval=0.1,
                 what=f"{instance.name} SERVING ({instance.log})",
@@ -188,6 +174,7 @@ async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> Async
     work_dir = Path(tempfile.mkdtemp(prefix="weftwork-faults-"))
     launcher = await Launcher.spawn()
     proxies = ProxyThread()
+    ports = contextlib.ExitStack()  # the instances' reserved ports, held for the whole run
     left_behind: list[str] = []
     try:
         servers = await launcher("up", work_dir=str(work_dir))
@@ -195,19 +182,13 @@ async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> Async
             "nats": proxies.open("nats", servers["nats_address"]),
             "postgres": proxies.open("postgres", servers["socket"]),
         }
-        instances = _instances(servers, links, log_dir, work_dir, victim, ack_wait)
+        instances = _instances(servers, links, log_dir, work_dir, victim, ack_wait, ports)
         platform = Platform(
             launcher, servers["dsn"], servers["nats_url"], proxies, victim, links, instances
         )
-        # Customer first: project dials it, so it must know the port customer bound.
-        customer = instances["customer"]
-        await platform.start(customer)
-        await platform.wait_serving(customer)
-        others = [instance for instance in instances.values() if instance is not customer]
-        for instance in others:
-            instance.env["WEFTWORK_CUSTOMER_PORT"] = str(customer.port)
+        for instance in instances.values():
             await platform.start(instance)
-        await platform.wait_serving(*others)
+        await platform.wait_serving(*instances.values())
         try:
             yield platform
         finally:
@@ -217,6 +198,7 @@ async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> Async
         with contextlib.suppress(Exception):
             left_behind = (await launcher("down"))["left_behind"]
         proxies.close()
+        ports.close()
         assert launcher.process.stdin is not None
         launcher.process.stdin.close()  # if "down" failed, the end of its input stops it all
         try:
@@ -239,14 +221,18 @@ def _instances(
     work_dir: Path,
     victim: str,
     ack_wait: float,
+    held: contextlib.ExitStack,
 ) -> dict[str, Instance]:
     """Each service's process (the victim's links through the proxy), and the peers."""
+    names = [*SERVICES, *(f"{service}-peer" for service in PEERED)]
+    ports = {name: int(held.enter_context(reserve_port()).getsockname()[1]) for name in names}
     env = {
         **os.environ,
         "WEFTWORK_DATA_DIR": str(work_dir),
         "WEFTWORK_DATABASE_URL": servers["dsn"],
         "WEFTWORK_ACK_WAIT_SECONDS": str(ack_wait),
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
+        **{f"WEFTWORK_{s.upper()}_PORT": str(ports[s]) for s in SERVICES},
         # Any free port: two instances of a service must not contend for a fixed one.
         **{f"WEFTWORK_{s.upper()}_METRICS_PORT": "0" for s in SERVICES},
     }
@@ -267,13 +253,16 @@ def _instances(
         }
 
     instances = {
-        s: Instance(s, s, own(s, proxied=s == victim), log_dir / f"{s}.log") for s in SERVICES
+        s: Instance(s, s, ports[s], own(s, proxied=s == victim), log_dir / f"{s}.log")
+        for s in SERVICES
     }
     for service in PEERED:
         name = f"{service}-peer"
-        instances[name] = Instance(
-            name, service, own(service, proxied=False), log_dir / f"{name}.log"
-        )
+        peer_env = {
+            **own(service, proxied=False),
+            f"WEFTWORK_{service.upper()}_PORT": str(ports[name]),
+        }
+        instances[name] = Instance(name, service, ports[name], peer_env, log_dir / f"{name}.log")
     return instances
 
 
