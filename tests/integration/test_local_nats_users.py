@@ -3,6 +3,7 @@ does: nobody connects anonymously, and a service publishes only its own domain's
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from mesh.settings import load_settings
 from tests.support import eventually
 
 FORGED = "weftwork.project.engagement.activated.v1"
+URL = "WEFTWORK_NATS_URL"
 
 
 @pytest.fixture
@@ -95,3 +97,17 @@ def test_a_service_url_is_derived_from_the_operators_and_nothing_else_is_touched
     assert user_url(operator, "billing") == billing  # stable: restarts keep the credentials
     assert user_url("nats://nats:4222", "billing") == "nats://nats:4222"  # brings its own
     assert user_url("nats://billing:x@nats:4222", "revenue") == "nats://billing:x@nats:4222"
+
+
+def test_a_service_served_beside_up_connects_as_its_own_user(
+    server: EmbeddedNats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack import cli
+
+    monkeypatch.setenv("WEFTWORK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WEFTWORK_NATS_PORT", str(server.port))
+    monkeypatch.delenv("WEFTWORK_NATS_URL", raising=False)  # restored (absent) after the test
+    seen: list[str] = []
+    monkeypatch.setattr(cli, "load_main", lambda name: lambda: seen.append(os.environ[URL]))
+    assert cli.main(["serve", "billing"]) == 0
+    assert seen == [server.url_for("billing")]
