@@ -20,6 +20,7 @@ import nats
 import psutil
 import pytest
 
+from devstack.entrypoints import RUNNABLE
 from devstack.nats import EmbeddedNats
 from devstack.postgres import SYSTEM_USER, EmbeddedPostgres
 from devstack.process import log_tail, wait_gone
@@ -256,6 +257,13 @@ async def running_up(env: dict[str, str], log: Path) -> AsyncIterator[Up]:
             await proc.wait()
 
 
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return list(process.cmdline())
+    except psutil.Error:
+        return []
+
+
 def _processes_mentioning(path: Path) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
@@ -298,8 +306,15 @@ async def test_up_serves_until_sigint_leaves_no_process_and_keeps_data(workdir: 
 
 async def test_children_of_a_sigkilled_up_do_not_linger(workdir: Path) -> None:
     async with running_up(_up_env(workdir / "weftwork"), workdir / "up.log") as up:
-        children = psutil.Process(up.proc.pid).children(recursive=True)
-        assert children
+        # Every service and the gateway spawned (the table is printed before they are), each
+        # past its exec wrapper: a process mid-exec shows an empty command line.
+        async def children() -> list[psutil.Process]:
+            return list(psutil.Process(up.proc.pid).children(recursive=True))
+
+        def all_serving(found: list[psutil.Process]) -> bool:
+            return {"serve", *RUNNABLE} <= {arg for p in found for arg in _cmdline(p)}
+
+        spawned = await eventually(children, until=all_serving, what="every child spawned")
         up.proc.kill()
         await up.proc.wait()
-        assert wait_gone(children, timeout=30) == []
+        assert wait_gone(spawned, timeout=30) == []
