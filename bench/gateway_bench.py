@@ -19,8 +19,9 @@ import httpx
 from bench import http_load, seed
 from bench.bare import HELLO
 from bench.processes import spawn
-from bench.stack import JWT_SECRET, Platform, free_port
+from bench.stack import JWT_SECRET, Platform
 from bench.stats import summarize
+from devstack.process import reserve_port
 from gateway.app import create_app
 from mesh.settings import load_settings
 from mesh.tokens import issue_token
@@ -102,7 +103,7 @@ def _requests(port: int, ids: Sequence[str]) -> dict[str, list[bytes]]:
 
 async def calls_per_request(platform: Platform, ids: Sequence[str]) -> dict[str, dict[str, int]]:
     """gRPC calls per request of each query, counted by an in-process gateway."""
-    app = create_app(load_settings(platform.env()))
+    app = create_app(load_settings(platform.env("gateway")))
     counter = app.state.clients.counter
     counted = {}
     try:
@@ -159,20 +160,21 @@ async def run(platform: Platform, ids: Sequence[str], runs: int, seconds: float)
         "view": await _measure(port, requests["view"], runs, seconds, platform.cpu_seconds),
         "page": await _measure(port, requests["page"], runs, seconds, platform.cpu_seconds),
     }
-    bare_port = free_port()
-    bare = spawn(
-        "bare-strawberry",
-        [sys.executable, "-m", "bench.bare", "strawberry", str(bare_port)],
-        platform.data_dir / "bare-strawberry.log",
-    )
-    try:
-        hello = http_load.post(bare_port, "/graphql", {"query": HELLO}, _auth_headers())
-        await seed.wait_for(
-            platform, "the bare Strawberry server", lambda: _answers(bare_port, hello), 30
+    with reserve_port() as reservation:  # held until the bare server is gone
+        bare_port = int(reservation.getsockname()[1])
+        bare = spawn(
+            "bare-strawberry",
+            [sys.executable, "-m", "bench.bare", "strawberry", str(bare_port)],
+            platform.data_dir / "bare-strawberry.log",
         )
-        results["bare"] = await _measure(bare_port, [hello], runs, seconds)
-    finally:
-        bare.stop()
+        try:
+            hello = http_load.post(bare_port, "/graphql", {"query": HELLO}, _auth_headers())
+            await seed.wait_for(
+                platform, "the bare Strawberry server", lambda: _answers(bare_port, hello), 30
+            )
+            results["bare"] = await _measure(bare_port, [hello], runs, seconds)
+        finally:
+            bare.stop()
     return results
 
 

@@ -15,8 +15,9 @@ from typing import Any
 from bench import seed
 from bench.bare import ECHO_METHOD
 from bench.processes import spawn
-from bench.stack import Platform, free_port
+from bench.stack import Platform
 from bench.stats import LoadRun, summarize
+from devstack.process import reserve_port
 from mesh.grpc.client import open_channel
 from weftwork.project.v1 import project_service_pb2 as pb
 from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
@@ -59,28 +60,29 @@ async def run(
             await drive(lambda: stub.BatchGetEngagements(request), seconds) for _ in range(runs)
         ]
 
-    port = free_port()
-    echo = spawn(
-        "bare-echo",
-        [sys.executable, "-m", "bench.bare", "echo", str(port), str(response_bytes)],
-        platform.data_dir / "bare-echo.log",
-    )
-    try:
-        async with open_channel(f"127.0.0.1:{port}", deadline_seconds=30) as channel:
-            call = channel.unary_unary(ECHO_METHOD)
-            payload = request.SerializeToString()
+    with reserve_port() as reservation:  # held until the echo server is gone
+        port = int(reservation.getsockname()[1])
+        echo = spawn(
+            "bare-echo",
+            [sys.executable, "-m", "bench.bare", "echo", str(port), str(response_bytes)],
+            platform.data_dir / "bare-echo.log",
+        )
+        try:
+            async with open_channel(f"127.0.0.1:{port}", deadline_seconds=30) as channel:
+                call = channel.unary_unary(ECHO_METHOD)
+                payload = request.SerializeToString()
 
-            async def ready() -> bool:
-                try:
-                    return bool(len(await call(payload, timeout=1)) == response_bytes)
-                except Exception:
-                    return False
+                async def ready() -> bool:
+                    try:
+                        return bool(len(await call(payload, timeout=1)) == response_bytes)
+                    except Exception:
+                        return False
 
-            await seed.wait_for(platform, "the bare gRPC echo server", ready, 30)
-            await drive(lambda: call(payload), 1)  # warm-up
-            echoes = [await drive(lambda: call(payload), seconds) for _ in range(runs)]
-    finally:
-        echo.stop()
+                await seed.wait_for(platform, "the bare gRPC echo server", ready, 30)
+                await drive(lambda: call(payload), 1)  # warm-up
+                echoes = [await drive(lambda: call(payload), seconds) for _ in range(runs)]
+        finally:
+            echo.stop()
     return {
         "ids": len(engagement_ids),
         "request_bytes": request.ByteSize(),

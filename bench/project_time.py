@@ -17,12 +17,12 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import socket
 import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -47,12 +47,6 @@ PEOPLE = 50  # each batch: 50 people x 10 days, 8 hours each (the 24-hour day ho
 FIRST_DAY = dt.date(2025, 1, 1)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def servers(data_dir: Path) -> Iterator[tuple[str, str]]:
     """(database server URL, NATS URL): the environment's, or embedded ones we stop after."""
@@ -64,7 +58,7 @@ def servers(data_dir: Path) -> Iterator[tuple[str, str]]:
             postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir))
             database_url = postgres.start()
         if not nats_url:
-            nats = EmbeddedNats(data_dir / "nats", port=free_port())
+            nats = EmbeddedNats(data_dir / "nats")
             nats_url = nats.start()
         yield database_url, nats_url
     finally:
@@ -194,13 +188,11 @@ async def with_copy(dsn: str) -> float:
 
 async def measure(database_url: str, nats_url: str, data_dir: Path) -> None:
     suffix = uuid.uuid4().hex[:8]
-    customer_port = free_port()
     settings = load_settings(
         {
             "WEFTWORK_DATA_DIR": str(data_dir),
             "WEFTWORK_DATABASE_URL": database_url,
             "WEFTWORK_NATS_URL": nats_url,
-            "WEFTWORK_CUSTOMER_PORT": str(customer_port),
             "WEFTWORK_GRPC_DEADLINE_SECONDS": "30",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
             "WEFTWORK_LOG_LEVEL": "WARNING",
@@ -213,7 +205,7 @@ async def measure(database_url: str, nats_url: str, data_dir: Path) -> None:
         }
     )
     try:
-        await run_all(settings, customer_port)
+        await run_all(settings)
     finally:  # leave nothing behind on a server we were pointed at
         admin = await asyncpg.connect(database_url)
         try:
@@ -223,10 +215,14 @@ async def measure(database_url: str, nats_url: str, data_dir: Path) -> None:
             await admin.close()
 
 
-async def run_all(settings: Settings, customer_port: int) -> None:
+async def run_all(settings: Settings) -> None:
     async with (
-        serving(CUSTOMER, settings, customer_port),  # where the project service dials it
-        serving(PROJECT, settings) as port,
+        serving(CUSTOMER, settings) as customer_port,
+        # The project service dials customer where it bound.
+        serving(
+            PROJECT,
+            replace(settings, grpc_ports={**settings.grpc_ports, "customer": customer_port}),
+        ) as port,
         open_channel(f"127.0.0.1:{port}", deadline_seconds=30) as channel,
     ):
         figures = await submit_approve_copy(

@@ -1,8 +1,9 @@
 """The platform under test, started for the benchmark alone and always stopped afterwards.
 
 Embedded PostgreSQL (with `track_commit_timestamp`, so every row's commit time can be read
-back) and NATS in a temporary directory on free ports; the four services and the gateway as
-real processes (`weftwork serve <name>`), each with its log file; a thread sampling RSS.
+back; on a unix socket) and NATS (on a port it picks) in a temporary directory; the four
+services and the gateway as real processes (`weftwork serve <name>`) on ports reserved for them
+(devstack.process.reserve_port), each with its log file; a thread sampling RSS.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -24,7 +24,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.processes import BenchError, Child, MemorySampler, cpu_seconds, spawn
 from devstack.nats import EmbeddedNats
+from devstack.nats_users import user_url
 from devstack.postgres import EmbeddedPostgres
+from devstack.process import reserve_port
 from mesh.events.nats import NatsConnection
 from mesh.settings import SERVICES, local_socket_dir, with_database
 
@@ -46,17 +48,11 @@ HEALTH_NAMES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Platform:
     data_dir: Path
     server_url: str  # the PostgreSQL server; each service has database weftwork_<service>
-    nats_url: str
+    nats_url: str  # the operator's; each process connects as its own user
     ports: dict[str, int]
     children: dict[str, Child] = field(default_factory=dict)
     memory: MemorySampler = field(default_factory=MemorySampler)
@@ -72,17 +68,18 @@ class Platform:
     def target(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
 
-    def env(self) -> dict[str, str]:
+    def env(self, name: str) -> dict[str, str]:
+        """The environment of process `name`: every port, NATS as its own user."""
         return {
             "WEFTWORK_DATA_DIR": str(self.data_dir),
             "WEFTWORK_DATABASE_URL": self.server_url,
-            "WEFTWORK_NATS_URL": self.nats_url,
+            "WEFTWORK_NATS_URL": user_url(self.nats_url, name),
             "WEFTWORK_JWT_SECRET": JWT_SECRET,
             "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
-            **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+            **{f"WEFTWORK_{other.upper()}_PORT": str(port) for other, port in self.ports.items()},
             # Any free port: a bench beside `weftwork up` must not lose the fixed ones.
-            **{f"WEFTWORK_{name.upper()}_METRICS_PORT": "0" for name in SERVICES},
+            **{f"WEFTWORK_{service.upper()}_METRICS_PORT": "0" for service in SERVICES},
         }
 
     def cpu_seconds(self) -> dict[str, float]:
@@ -132,9 +129,10 @@ class Platform:
 @contextlib.asynccontextmanager
 async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
     """PostgreSQL, NATS, four services and the gateway; all stopped on exit, even on failure."""
-    postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir), free_port())
-    nats = EmbeddedNats(data_dir / "nats", port=free_port())
+    postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir))
+    nats = EmbeddedNats(data_dir / "nats")
     platform: Platform | None = None
+    held = contextlib.ExitStack()  # the ports reserved for the services and the gateway
     try:
         server_url = postgres.start()
         # Commit timestamps are a server-start setting: set it, then restart once.
@@ -142,11 +140,12 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
         await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
         await conn.close()
         server_url = postgres.restart()
+        reserved = {name: held.enter_context(reserve_port()) for name in (*SERVICES, "gateway")}
         platform = Platform(
             data_dir=data_dir,
             server_url=server_url,
             nats_url=nats.start(),
-            ports={name: free_port() for name in (*SERVICES, "gateway")},
+            ports={name: int(sock.getsockname()[1]) for name, sock in reserved.items()},
         )
         platform.memory.pids = {"postgres": postgres.pid or 0, "nats": nats.pid or 0}
         conn = await asyncpg.connect(server_url)
@@ -154,7 +153,7 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
         await conn.close()
         for name in (*SERVICES, "gateway"):
             child = spawn(
-                name, [str(WEFTWORK), "serve", name], data_dir / f"{name}.log", platform.env()
+                name, [str(WEFTWORK), "serve", name], data_dir / f"{name}.log", platform.env(name)
             )
             platform.children[name] = child
             platform.memory.pids[name] = child.proc.pid
@@ -166,6 +165,7 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
             platform.memory.stop()
             for child in reversed(platform.children.values()):
                 child.stop()
+        held.close()
         nats.stop()
         postgres.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,14 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from devstack.nats_users import user_url
+    from devstack.servers import with_local_nats_credentials
+
+    # Beside a running `weftwork up`, on its NATS as this service's own user.
+    settings = load_settings()
+    local = with_local_nats_credentials(settings)
+    if local is not settings:
+        os.environ["WEFTWORK_NATS_URL"] = user_url(local.nats_url, args.name)
     result = load_main(args.name)()
     if inspect.isawaitable(result):
         result = asyncio.run(_awaited(result))
@@ -85,10 +94,11 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from devstack.servers import with_local_nats_credentials
     from devstack.status import check_stack, render_stack
 
     del args
-    status = asyncio.run(check_stack(load_settings()))
+    status = asyncio.run(check_stack(with_local_nats_credentials(load_settings())))
     print(render_stack(status))
     return 1 if status.down else 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import nats
 
 from devstack.errors import StackError
+from devstack.nats_users import OPERATOR, authorization_block, operator_password, user_url
 from devstack.process import (
     dying_with_parent,
     log_tail,
@@ -31,16 +32,37 @@ def nats_server_binary() -> Path:
     return Path(found)
 
 
+def read_ports_file(directory: Path, pid: int) -> int:
+    """The client port a nats-server started with `ports_file_dir` wrote for itself."""
+    path = directory / f"nats-server_{pid}.ports"
+    try:
+        ports = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:  # not written yet, or half-written
+        raise StackError(f"no ports file {path} yet") from exc
+    return int(ports["nats"][0].rsplit(":", 1)[1])
+
+
 class EmbeddedNats:
     """One standalone JetStream server; its store survives stop, kill and restart.
 
-    By default acknowledged publishes are written to the OS before the ack, so they survive
-    a kill -9 of the server (not a power cut). `sync_always` fsyncs each write, as the
-    Kubernetes cluster does, at a 7-10x throughput cost (see LIMITS.md).
+    Port 0 means any free port: the server picks it (`port: -1`) and writes it to a ports
+    file we read, so nothing can take it between choosing and binding. A restart reuses the
+    port the first start got (clients reconnect to the same URL); rebinding it right after
+    the old server died works because Go listens with SO_REUSEADDR.
+
+    Clients must authenticate (nats_users): `url` is the operator's, `url_for(user)` a
+    service's own. By default acknowledged publishes are written to the OS before the ack, so
+    they survive a kill -9 of the server (not a power cut). `sync_always` fsyncs each write,
+    as the Kubernetes cluster does, at a 7-10x throughput cost (see LIMITS.md).
     """
 
     def __init__(
-        self, store_dir: Path, port: int, host: str = "127.0.0.1", *, sync_always: bool = False
+        self,
+        store_dir: Path,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        sync_always: bool = False,
     ) -> None:
         self.store_dir = store_dir.resolve()
         self.port = port
@@ -52,7 +74,15 @@ class EmbeddedNats:
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        """The operator's URL (every subject): for tools and tests, never for a service."""
+        if self.port == 0:
+            raise StackError("NATS has no port until it has started")
+        secret = operator_password(self.store_dir)
+        return f"nats://{OPERATOR}:{secret}@{self.host}:{self.port}"
+
+    def url_for(self, user: str) -> str:
+        """The URL of one NATS user (a service, the gateway) with its own rights."""
+        return user_url(self.url, user)
 
     @property
     def pid(self) -> int | None:
@@ -63,6 +93,10 @@ class EmbeddedNats:
         if self.pid is not None:
             return self.url
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.store_dir.glob("nats-server_*.ports"):  # left by a killed server
+            stale.unlink(missing_ok=True)
+        self.config_path.touch()
+        self.config_path.chmod(0o600)  # it holds the passwords
         self.config_path.write_text(self._config())
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
@@ -79,7 +113,7 @@ class EmbeddedNats:
             run_blocking(
                 wait_ready(
                     self._jetstream_answers,
-                    what=f"NATS on {self.url} ({self.log_path})",
+                    what=f"NATS on {self.host} ({self.log_path})",
                     within=timeout,
                     check_alive=self._check_alive,
                 )
@@ -121,10 +155,13 @@ class EmbeddedNats:
             [
                 "# Written by weftwork on every start; edits are overwritten.",
                 "server_name: weftwork_local",
-                f"listen: {json.dumps(f'{self.host}:{self.port}')}",
+                f"host: {json.dumps(self.host)}",
+                f"port: {self.port or -1}",  # -1: any free port, written to the ports file
+                f"ports_file_dir: {json.dumps(str(self.store_dir))}",
                 "jetstream {",
                 *jetstream,
                 "}",
+                *authorization_block(operator_password(self.store_dir)),
                 "",
             ]
         )
@@ -132,6 +169,10 @@ class EmbeddedNats:
     async def _jetstream_answers(self) -> None:
         async def quiet(_: Exception) -> None:
             """Refused connections are expected while the server starts."""
+
+        if self.port == 0:
+            assert self._proc is not None
+            self.port = read_ports_file(self.store_dir, self._proc.pid)
 
         # One quick attempt: nats-py would otherwise sleep reconnect_time_wait between tries
         # (and max_reconnect_attempts=0 means "forever"); wait_ready does the retrying.

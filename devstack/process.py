@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -130,3 +131,24 @@ def log_tail(path: Path, lines: int = 25) -> str:
     except OSError:
         return "(no log)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def reserve_port(host: str = "127.0.0.1") -> socket.socket:
+    """A free port held for a child process to listen on: bind the returned socket's port
+    (getsockname()[1]) in the child, keep the socket open as long as the child may (re)bind
+    it, then close it.
+
+    The socket is bound (SO_REUSEADDR) but never listens. Linux then hands that port to no
+    port-0 bind and to no outgoing connection (inet_csk_find_open_port and
+    __inet_hash_connect skip a bound port), so nobody can take it in between, unlike a port
+    bound, closed and handed out; while a server that binds it by number with SO_REUSEADDR (gRPC,
+    uvicorn, Go's net.Listen all do) may listen on it, again after a restart.
+    """
+    reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        reservation.bind((host, 0))
+    except OSError:
+        reservation.close()
+        raise
+    return reservation

@@ -120,7 +120,8 @@ async def check_all(settings: Settings) -> list[PartStatus]:
         return PartStatus("gateway", address, await tcp_state(settings.host, settings.gateway_port))
 
     async def nats_part() -> PartStatus:
-        return PartStatus("NATS", settings.nats_url, await nats_state(settings.nats_url))
+        url = settings.nats_url
+        return PartStatus("NATS", redact(url), await nats_state(url))  # no password printed
 
     async def postgres_part() -> PartStatus:
         dsn = settings.database_url

@@ -1,4 +1,5 @@
-"""Run named child commands: restart a crashed one with backoff, stop all in reverse order."""
+"""Run named child commands: restart one that crashed or failed its liveness probe (with
+backoff), stop all in reverse order."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from devstack.liveness import Liveness, until_unhealthy
 from devstack.process import dying_with_parent
 from mesh.retry import backoff_delay
 
@@ -23,6 +25,7 @@ class ChildSpec:
     name: str
     argv: Sequence[str]
     env: Mapping[str, str] | None = None  # None: inherit ours
+    liveness: Liveness | None = None
 
 
 def _write_stderr(line: str) -> None:
@@ -58,6 +61,8 @@ class Supervisor:
         self._stop_child = {c.name: asyncio.Event() for c in children}
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self.starts: dict[str, int] = {c.name: 0 for c in children}
+        self.liveness_restarts: dict[str, int] = {c.name: 0 for c in children}
+        self.alive: dict[str, bool | None] = {c.name: None for c in children}  # last probe
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start every child, keep them up until `stop` is set, then stop them last-first."""
@@ -96,7 +101,8 @@ class Supervisor:
                 await asyncio.wait_for(stop.wait(), delay)
 
     async def _run_once(self, child: ChildSpec, stop: asyncio.Event) -> int | None:
-        """Run the child until it exits or `stop` is set; returns its exit status."""
+        """Run the child until it exits, fails its liveness probe or `stop` is set; returns its
+        exit status."""
         try:
             proc = await asyncio.create_subprocess_exec(
                 *dying_with_parent(child.argv, signal.SIGTERM),
@@ -117,8 +123,10 @@ class Supervisor:
         forward = asyncio.create_task(self._forward(child.name, proc.stdout))
         exited = asyncio.create_task(proc.wait())
         stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        failing = asyncio.create_task(self._until_unhealthy(child))
+        await asyncio.wait({exited, stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
+        failing.cancel()
         if not exited.done():
             await self._terminate(proc)
         _signal_group(proc, signal.SIGKILL)  # anything the child started and left behind
@@ -129,8 +137,26 @@ class Supervisor:
             log.warning("child output still open after exit", extra={"child": child.name})
         return proc.returncode
 
+    async def _until_unhealthy(self, child: ChildSpec) -> None:
+        """Returns when the child has failed its liveness probe; never when it has none."""
+        if child.liveness is None:
+            await asyncio.Event().wait()
+            return
+        self.alive[child.name] = None
+
+        def seen(alive: bool) -> None:
+            self.alive[child.name] = alive
+
+        failed = await until_unhealthy(child.liveness, seen)
+        self.liveness_restarts[child.name] += 1
+        log.warning(
+            "child failed its liveness probe; restarting",
+            extra={"child": child.name, "failures_in_a_row": failed},
+        )
+
     async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
         _signal_group(proc, signal.SIGTERM)
+        _signal_group(proc, signal.SIGCONT)  # a stopped (SIGSTOP) child must see the SIGTERM
         try:
             await asyncio.wait_for(proc.wait(), self._grace)
         except TimeoutError:

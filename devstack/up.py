@@ -16,9 +16,11 @@ from devstack import demo
 from devstack.certs import ensure_certificates, tls_dir
 from devstack.entrypoints import GATEWAY, RUNNABLE
 from devstack.errors import StackError
+from devstack.liveness import Liveness, grpc_serving, http_ok
 from devstack.migrate import describe, migrate_services
-from devstack.servers import embedded_postgres, local_nats, local_postgres
-from devstack.status import redact
+from devstack.nats_users import user_url
+from devstack.servers import embedded_postgres, local_nats, local_postgres, reserved_ports
+from devstack.status import ops_identity, redact
 from devstack.supervisor import ChildSpec, Supervisor
 from mesh.settings import SERVICES, Settings
 from mesh.tokens import issue_token, local_secret
@@ -43,6 +45,7 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
     with contextlib.ExitStack() as servers:
         live = servers.enter_context(local_postgres(settings))
         live = servers.enter_context(local_nats(live))
+        live = servers.enter_context(reserved_ports(live))  # ports configured as 0
         for line in describe(await migrate_services(live, SERVICES)):
             print(f"migrate {line}", flush=True)
         if stop.is_set():
@@ -53,7 +56,7 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
         print(render_endpoints(live), flush=True)
         secret = settings.jwt_secret or local_secret(settings.data_dir)
         token = issue_token(secret, subject="admin", roles=["admin"], entities=["*"])
-        url = f"http://{settings.host}:{settings.gateway_port}/graphql"
+        url = f"http://{live.host}:{live.gateway_port}/graphql"
         if dev:
             print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
         print(f"  admin token (24 h): {token}", flush=True)
@@ -94,23 +97,45 @@ def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[
     env = dict(os.environ)
     env["WEFTWORK_DATA_DIR"] = str(settings.data_dir)
     env["WEFTWORK_DATABASE_URL"] = settings.database_url
-    env["WEFTWORK_NATS_URL"] = settings.nats_url
     env["WEFTWORK_TLS_DIR"] = str(local_tls_dir(settings))
+    # Every port, those reserved for ports configured as 0 included.
+    env.update({f"WEFTWORK_{n.upper()}_PORT": str(p) for n, p in settings.grpc_ports.items()})
+    env["WEFTWORK_GATEWAY_PORT"] = str(settings.gateway_port)
     if dev:
         env["WEFTWORK_DEV_MODE"] = "true"
     # The same interpreter, not whatever `weftwork` is first on PATH.
     serve = [sys.executable, "-m", "devstack.cli", "serve"]
-    return [ChildSpec(name, [*serve, name], env) for name in names]
+    return [
+        ChildSpec(
+            name,
+            [*serve, name],
+            {**env, "WEFTWORK_NATS_URL": user_url(settings.nats_url, name)},  # its own user
+            _liveness(settings, name),
+        )
+        for name in names
+    ]
+
+
+def _liveness(settings: Settings, name: str) -> Liveness:
+    """As the pods' probes: gRPC health for a service, /healthz for the gateway."""
+    if name == GATEWAY:
+        return Liveness(http_ok(f"http://{settings.host}:{settings.gateway_port}/healthz"))
+    target = f"{settings.host}:{settings.grpc_ports[name]}"
+    return Liveness(grpc_serving(target, ops_identity(settings), server_name=name))
 
 
 def render_endpoints(settings: Settings) -> str:
     rows: list[tuple[str, str, str]] = []
     for name, port in settings.grpc_ports.items():
-        metrics = f"metrics http://{settings.host}:{settings.metrics_ports[name]}/metrics"
+        metrics_port = settings.metrics_ports[name]
+        metrics = f"metrics http://{settings.host}:{metrics_port}/metrics"
+        if metrics_port == 0:
+            metrics = "metrics on a free port (in its log)"
         rows.append((name, f"gRPC {settings.host}:{port}", metrics))
     gateway = f"http://{settings.host}:{settings.gateway_port}/graphql"
     rows.append((GATEWAY, gateway, f"metrics {gateway.removesuffix('/graphql')}/metrics"))
-    rows.append(("NATS", settings.nats_url, _origin(settings.embedded_nats, settings, "nats")))
+    nats = redact(settings.nats_url)  # the operator's password stays in the data dir
+    rows.append(("NATS", nats, _origin(settings.embedded_nats, settings, "nats")))
     if settings.embedded_postgres:
         postgres = embedded_postgres(settings)
         socket = f"socket {postgres.socket_dir} (port {postgres.port})"

@@ -157,11 +157,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("WEFTWORK_DATA_DIR") or ".weftwork").resolve()
     host = env.get("WEFTWORK_HOST", "127.0.0.1")
+    # Port 0: the server binds any free port and says which (tests, side-by-side stacks).
     grpc_ports = {
-        name: _int(env, f"WEFTWORK_{name.upper()}_PORT", port, low=1, high=65535)
+        name: _int(env, f"WEFTWORK_{name.upper()}_PORT", port, low=0, high=65535)
         for name, port in DEFAULT_GRPC_PORTS.items()
     }
-    nats_port = _int(env, "WEFTWORK_NATS_PORT", 4223, low=1, high=65535)
+    nats_port = _int(env, "WEFTWORK_NATS_PORT", 4223, low=0, high=65535)
     database_url = _url(env, "WEFTWORK_DATABASE_URL", ("postgresql", "postgres"))
     nats_url = _url(env, "WEFTWORK_NATS_URL", ("nats", "tls"))
     service_urls = {
@@ -177,7 +178,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         host=host,
         grpc_ports=grpc_ports,
-        gateway_port=_int(env, "WEFTWORK_GATEWAY_PORT", 8000, low=1, high=65535),
+        gateway_port=_int(env, "WEFTWORK_GATEWAY_PORT", 8000, low=0, high=65535),
         nats_port=nats_port,
         database_url=database_url or f"postgresql://postgres@/postgres?host={socket_dir}",
         nats_url=nats_url or f"nats://127.0.0.1:{nats_port}",

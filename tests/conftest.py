@@ -2,14 +2,15 @@
 
 WEFTWORK_DATABASE_URL (a server URL; tests create their own databases on it) and
 WEFTWORK_NATS_URL select existing servers; otherwise both start from the PyPI wheels in a
-temporary directory on free ports, and stop when the session ends.
+temporary directory (PostgreSQL on a unix socket, NATS on a port it picks itself), and stop
+when the session ends. The embedded NATS has the local stack's users: `nats_url` is the
+operator's, and tests.support hands each service its own (devstack.nats_users.user_url).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,14 +24,8 @@ from mesh.settings import local_socket_dir
 @dataclass(frozen=True)
 class Stack:
     database_url: str  # server URL (database "postgres"); use mesh.settings.with_database
-    nats_url: str
+    nats_url: str  # the operator's: every subject (devstack.nats_users)
     data_dir: Path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +44,7 @@ def stack() -> Iterator[Stack]:
             postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir))
             database_url = postgres.start()
         if not nats_url:
-            nats = EmbeddedNats(data_dir / "nats", port=free_port())
+            nats = EmbeddedNats(data_dir / "nats")
             nats_url = nats.start()
         yield Stack(database_url=database_url, nats_url=nats_url, data_dir=data_dir)
     finally:
@@ -67,7 +62,7 @@ def module_nats() -> Iterator[str]:
     from devstack.nats import EmbeddedNats
 
     store = Path(tempfile.mkdtemp(prefix="weftwork-nats-"))
-    nats = EmbeddedNats(store, port=free_port())
+    nats = EmbeddedNats(store)
     try:
         yield nats.start()
     finally:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
+import uvicorn
 from cloudevents.core.formats.json import JSONFormat
 from google.protobuf.message import Message
 from nats.js import JetStreamContext
 
+from devstack.nats_users import user_url
 from mesh.errors import FieldViolation
 from mesh.events.cloudevents import event_headers
 from mesh.grpc.errors import field_violations
@@ -86,18 +90,53 @@ class ProtobufFormat(JSONFormat):
         return body
 
 
+def with_grpc_ports(settings: Settings, **ports: int) -> Settings:
+    """The settings with where these services listen (the port each one bound), for callers."""
+    return dataclasses.replace(settings, grpc_ports={**settings.grpc_ports, **ports})
+
+
+def as_nats_user(settings: Settings, user: str) -> Settings:
+    """The settings with `user`'s own NATS credentials (when the URL is the test operator's)."""
+    return dataclasses.replace(settings, nats_url=user_url(settings.nats_url, user))
+
+
 @contextlib.asynccontextmanager
 async def serving(
     spec: ServiceSpec, settings: Settings, *, port: int = 0
 ) -> AsyncIterator[tuple[int, ServiceContext]]:
-    """A service in this event loop, with its relay and consumers running; on a free port
-    unless one is given (give the port its callers' settings name)."""
-    async with running_service(spec, settings, port=port) as (server, ctx):
+    """A service in this event loop as its own NATS user, with its relay and consumers running;
+    on a port it binds itself (0) unless one is given. Returns the bound port: hand it to the
+    service's callers with with_grpc_ports."""
+    own = as_nats_user(settings, spec.name)
+    async with running_service(spec, own, port=port) as (server, ctx):
         port = await server.start()
         try:
             yield port, ctx
         finally:
             await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def serving_http(app: Any) -> AsyncIterator[int]:
+    """An ASGI app on a real socket (uvicorn); yields the port. We bind the socket and hand it
+    over open, so no other process can take the port in between."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="auto"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await eventually(
+            lambda: asyncio.sleep(0, result=server.started or task.done()), what="uvicorn started"
+        )
+        if task.done():
+            task.result()  # raises what stopped it
+            raise AssertionError("uvicorn exited before it started")
+        yield int(sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 async def publish_event(

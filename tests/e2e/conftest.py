@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devstack.nats import EmbeddedNats
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
 from tests.e2e.platform import Platform, running_platform
 
 
@@ -25,7 +25,7 @@ async def api(
 @pytest.fixture
 def private_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
     """A NATS of this test's own, which the test may kill and restart."""
-    server = EmbeddedNats(tmp_path / "nats", port=free_port())
+    server = EmbeddedNats(tmp_path / "nats")  # a restart keeps the port it got
     server.start()
     yield server
     server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 
 from gateway.app import create_app
@@ -20,8 +18,7 @@ from services.billing.main import SPEC as BILLING
 from services.customer.main import SPEC as CUSTOMER
 from services.project.main import SPEC as PROJECT
 from services.revenue.main import SPEC as REVENUE
-from tests.conftest import free_port
-from tests.support import eventually, serving, settings_for
+from tests.support import as_nats_user, serving, serving_http, settings_for, with_grpc_ports
 
 SECRET = "platform-secret-platform-secret-platform"
 
@@ -44,24 +41,16 @@ class Platform:
 async def running_platform(
     database_url: str, nats_url: str, data_dir: Path
 ) -> AsyncIterator[Platform]:
-    ports = {name: free_port() for name in ("customer", "project", "billing", "revenue", "gateway")}
-    settings, _ = settings_for(
-        database_url,
-        nats_url,
-        data_dir,
-        WEFTWORK_JWT_SECRET=SECRET,
-        **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    )
+    settings, _ = settings_for(database_url, nats_url, data_dir, WEFTWORK_JWT_SECRET=SECRET)
     async with contextlib.AsyncExitStack() as stack:
+        # In order, each on a port it binds itself: a later service (project calls customer)
+        # and the gateway are told the ports of those already serving.
         for spec in (CUSTOMER, PROJECT, BILLING, REVENUE):
-            await stack.enter_async_context(serving(spec, settings, port=ports[spec.name]))
-        app = create_app(settings)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=ports["gateway"], log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        await eventually(lambda: asyncio.sleep(0, result=server.started), what="gateway started")
-        url = f"http://127.0.0.1:{ports['gateway']}/graphql"
+            port, _ = await stack.enter_async_context(serving(spec, settings))
+            settings = with_grpc_ports(settings, **{spec.name: port})
+        app = create_app(as_nats_user(settings, "gateway"))
+        port = await stack.enter_async_context(serving_http(app))
+        url = f"http://127.0.0.1:{port}/graphql"
         platform = Platform(
             url=url, app=app, client=httpx.AsyncClient(timeout=30), settings=settings
         )
@@ -70,8 +59,6 @@ async def running_platform(
             yield platform
         finally:
             await platform.client.aclose()
-            server.should_exit = True
-            await task
 
 
 async def post(

@@ -16,7 +16,7 @@ from mesh.events.handlers import Event, EventHandlers
 from mesh.events.nats import NatsConnection
 from mesh.migrations import KIT_MIGRATIONS, migrate
 from mesh.settings import with_database
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
 from tests.e2e.processes import ServiceProcess
 from tests.support import eventually, settings_for
 from weftwork.customer.v1 import customer_service_pb2 as pb
@@ -27,16 +27,13 @@ from weftwork.customer.v1 import events_pb2
 async def test_sigkill_between_commit_and_publish_loses_nothing_and_doubles_nothing(
     stack: Stack, private_nats: EmbeddedNats, tmp_path: Path
 ) -> None:
-    port = free_port()
-    settings, env = settings_for(
-        stack.database_url, private_nats.url, tmp_path, WEFTWORK_CUSTOMER_PORT=str(port)
-    )
+    settings, env = settings_for(stack.database_url, private_nats.url, tmp_path)
     service = ServiceProcess("customer", env, tmp_path / "customer.log")
     db = await create_pool(settings.database_url_for("customer"))
     service.start()
     try:
-        target = f"127.0.0.1:{port}"
         await eventually(service.serving, within=60, what="customer SERVING")
+        target = service.target
 
         # NATS goes away: the change still commits (the outbox holds its event) ...
         private_nats.kill()

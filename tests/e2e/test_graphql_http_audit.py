@@ -13,12 +13,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from gateway.app import create_app
 from mesh.tokens import issue_token
-from tests.conftest import free_port
-from tests.support import eventually, settings_for
+from tests.support import serving_http, settings_for
 
 AUDIT = Path(__file__).parents[2] / "tools" / "graphql-audit"
 SECRET = "audit-secret-audit-secret-audit-secret"
@@ -26,7 +24,6 @@ SECRET = "audit-secret-audit-secret-audit-secret"
 
 @pytest.fixture
 async def gateway_url(tmp_path: Path) -> AsyncIterator[str]:
-    port = free_port()
     settings, _ = settings_for(
         "postgresql://unused@127.0.0.1:1/postgres",
         "nats://127.0.0.1:1",
@@ -34,14 +31,8 @@ async def gateway_url(tmp_path: Path) -> AsyncIterator[str]:
         WEFTWORK_JWT_SECRET=SECRET,
         WEFTWORK_DEV_MODE="true",
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    await eventually(lambda: asyncio.sleep(0, result=server.started), what="uvicorn started")
-    yield f"http://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await serving
+    async with serving_http(create_app(settings)) as port:
+        yield f"http://127.0.0.1:{port}/graphql"
 
 
 async def test_gateway_passes_the_graphql_over_http_audit(gateway_url: str) -> None:

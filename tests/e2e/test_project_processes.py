@@ -12,7 +12,7 @@ import nats
 
 from devstack.nats import EmbeddedNats
 from mesh.db import create_pool
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
 from tests.e2e.processes import ServiceProcess
 from tests.integration.test_project_grpc import entry, won
 from tests.support import eventually, settings_for
@@ -23,16 +23,11 @@ from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 async def test_sigkill_after_approval_publishes_every_event_exactly_once(
     stack: Stack, private_nats: EmbeddedNats, tmp_path: Path
 ) -> None:
-    ports = {"customer": free_port(), "project": free_port()}
-    settings, env = settings_for(
-        stack.database_url,
-        private_nats.url,
-        tmp_path,
-        WEFTWORK_CUSTOMER_PORT=str(ports["customer"]),
-        WEFTWORK_PROJECT_PORT=str(ports["project"]),
-    )
+    settings, env = settings_for(stack.database_url, private_nats.url, tmp_path)
     customer = ServiceProcess("customer", env, tmp_path / "customer.log")
-    project = ServiceProcess("project", env, tmp_path / "project.log")
+    # Project dials customer on the port reserved for it.
+    project_env = {**env, "WEFTWORK_CUSTOMER_PORT": str(customer.port)}
+    project = ServiceProcess("project", project_env, tmp_path / "project.log")
     target = project.target
     db = await create_pool(settings.database_url_for("project"))
     for service in (customer, project):

@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from mesh.events.streams import ensure_stream
 from mesh.grpc.convert import money_from_proto
 from services.revenue.domain.facts import BillingModel
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
 from tests.e2e.processes import ServiceProcess
 from tests.support import eventually, publish_event, settings_for
 from tests.unit.revenue_fakes import Engagement
@@ -28,12 +28,10 @@ D = dt.date
 async def test_engagement_events_become_a_position_and_a_journal(
     stack: Stack, module_nats: str, tmp_path: Path
 ) -> None:
-    port = free_port()
     _, env = settings_for(
         stack.database_url,
         module_nats,
         tmp_path,
-        WEFTWORK_REVENUE_PORT=str(port),
         WEFTWORK_REVENUE_ACCOUNT_CODES="revenue=4100,cash=1010",
     )
     nc = await nats.connect(module_nats)
@@ -43,7 +41,8 @@ async def test_engagement_events_become_a_position_and_a_journal(
     service = ServiceProcess("revenue", env, tmp_path / "revenue.log")
     service.start()
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        await eventually(service.serving, within=60, what="revenue SERVING")
+        async with grpc.aio.insecure_channel(service.target) as channel:
             stub = pb_grpc.RevenueServiceStub(channel)
 
             async def position() -> pb.Position | None:

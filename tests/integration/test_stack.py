@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,6 +21,7 @@ import psutil
 import pytest
 
 from devstack.certs import existing_identity
+from devstack.entrypoints import RUNNABLE
 from devstack.nats import EmbeddedNats
 from devstack.postgres import SYSTEM_USER, EmbeddedPostgres
 from devstack.process import log_tail, wait_gone
@@ -27,7 +29,7 @@ from devstack.status import grpc_health
 from devstack.supervisor import ChildSpec, Supervisor
 from devstack.up import READY_BANNER
 from mesh.settings import OPS, SERVICES, local_socket_dir
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
 from tests.support import eventually
 
 T = TypeVar("T")
@@ -46,7 +48,7 @@ def workdir() -> Iterator[Path]:
 
 @pytest.fixture
 def postgres(workdir: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(workdir / "postgres", local_socket_dir(workdir), port=free_port())
+    server = EmbeddedPostgres(workdir / "postgres", local_socket_dir(workdir))  # a unix socket
     try:
         yield server
     finally:
@@ -55,7 +57,7 @@ def postgres(workdir: Path) -> Iterator[EmbeddedPostgres]:
 
 @pytest.fixture
 def jetstream(workdir: Path) -> Iterator[EmbeddedNats]:
-    server = EmbeddedNats(workdir / "nats", port=free_port())
+    server = EmbeddedNats(workdir / "nats")  # any free port; restarts keep it
     try:
         yield server
     finally:
@@ -202,19 +204,31 @@ async def test_supervisor_kills_a_child_that_ignores_sigterm_after_the_grace() -
 
 
 def _up_env(data_dir: Path) -> dict[str, str]:
+    """`up` on ports it picks (0): NATS, every service, the gateway and the metrics."""
     env = {**os.environ, "WEFTWORK_DATA_DIR": str(data_dir), "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "5"}
-    env["WEFTWORK_NATS_PORT"] = str(free_port())
-    env["WEFTWORK_GATEWAY_PORT"] = str(free_port())
+    env["WEFTWORK_NATS_PORT"] = "0"
+    env["WEFTWORK_GATEWAY_PORT"] = "0"
     for name in SERVICES:
-        env[f"WEFTWORK_{name.upper()}_PORT"] = str(free_port())
-        env[f"WEFTWORK_{name.upper()}_METRICS_PORT"] = str(free_port())
+        env[f"WEFTWORK_{name.upper()}_PORT"] = "0"
+        env[f"WEFTWORK_{name.upper()}_METRICS_PORT"] = "0"
     for name in ("WEFTWORK_DATABASE_URL", "WEFTWORK_NATS_URL"):
         env.pop(name, None)  # `up` must start its own servers
     return env
 
 
+@dataclass
+class Up:
+    proc: asyncio.subprocess.Process
+    endpoints: dict[str, str]  # "customer": "127.0.0.1:<port>", "NATS": "nats://ops:***@…"
+
+    def nats_url(self, data_dir: Path) -> str:
+        """The operator's URL: the password is in the data dir, never printed."""
+        secret = (data_dir / "nats" / "operator-password").read_text().strip()
+        return self.endpoints["NATS"].replace(":***@", f":{secret}@")
+
+
 @contextlib.asynccontextmanager
-async def running_up(env: dict[str, str], log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def running_up(env: dict[str, str], log: Path) -> AsyncIterator[Up]:
     """`weftwork up` as a real process, once its endpoint table is printed; killed if left."""
     with log.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
@@ -228,14 +242,27 @@ async def running_up(env: dict[str, str], log: Path) -> AsyncIterator[asyncio.su
         )
     assert proc.stdout is not None
     try:
-        async with asyncio.timeout(60):
+        endpoints: dict[str, str] = {}
+        async with asyncio.timeout(120):
             while READY_BANNER not in (line := (await proc.stdout.readline()).decode()):
                 assert line, f"up exited early:\n{log_tail(log)}"
-        yield proc
+            # The table: "  <part>  <address>  <origin>", the data dir last.
+            while not (line := (await proc.stdout.readline()).decode()).startswith("  data dir"):
+                assert line, f"up exited early:\n{log_tail(log)}"
+                part, address = line.split()[:2]
+                endpoints[part] = line.split()[2] if address == "gRPC" else address
+        yield Up(proc, endpoints)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return list(process.cmdline())
+    except psutil.Error:
+        return []
 
 
 def _processes_mentioning(path: Path) -> list[psutil.Process]:
@@ -260,32 +287,39 @@ async def test_up_serves_until_sigint_leaves_no_process_and_keeps_data(workdir: 
     env = _up_env(workdir / "weftwork")
     data_dir = Path(env["WEFTWORK_DATA_DIR"])
     dsn = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir)).dsn
-    async with running_up(env, workdir / "up.log") as proc:
-        client = await nats.connect(f"nats://127.0.0.1:{env['WEFTWORK_NATS_PORT']}")
+    async with running_up(env, workdir / "up.log") as up:
+        client = await nats.connect(up.nats_url(data_dir))
         await client.jetstream().account_info()
         await client.close()
         conn = await asyncpg.connect(dsn)
         await conn.execute("CREATE TABLE marker (note text); INSERT INTO marker VALUES ('kept')")
         await conn.close()
-        target = f"127.0.0.1:{env['WEFTWORK_CUSTOMER_PORT']}"
+        target = up.endpoints["customer"]
         ops = existing_identity(data_dir, OPS)  # `up` serves gRPC over mutual TLS
         assert ops is not None
         await eventually(
-            lambda: grpc_health(target, ops, "customer"), until=lambda s: s == "SERVING", within=30
+            lambda: grpc_health(target, ops, "customer"), until=lambda s: s == "SERVING", within=60
         )
-        await _interrupt(proc, data_dir)
+        await _interrupt(up.proc, data_dir)
 
-    async with running_up(env, workdir / "up.log") as proc:
+    async with running_up(env, workdir / "up.log") as up:
         conn = await asyncpg.connect(dsn)
         assert await conn.fetchval("SELECT note FROM marker") == "kept"
         await conn.close()
-        await _interrupt(proc, data_dir)
+        await _interrupt(up.proc, data_dir)
 
 
 async def test_children_of_a_sigkilled_up_do_not_linger(workdir: Path) -> None:
-    async with running_up(_up_env(workdir / "weftwork"), workdir / "up.log") as proc:
-        children = psutil.Process(proc.pid).children(recursive=True)
-        assert children
-        proc.kill()
-        await proc.wait()
-        assert wait_gone(children, timeout=30) == []
+    async with running_up(_up_env(workdir / "weftwork"), workdir / "up.log") as up:
+        # Every service and the gateway spawned (the table is printed before they are), each
+        # past its exec wrapper: a process mid-exec shows an empty command line.
+        async def children() -> list[psutil.Process]:
+            return list(psutil.Process(up.proc.pid).children(recursive=True))
+
+        def all_serving(found: list[psutil.Process]) -> bool:
+            return {"serve", *RUNNABLE} <= {arg for p in found for arg in _cmdline(p)}
+
+        spawned = await eventually(children, until=all_serving, what="every child spawned")
+        up.proc.kill()
+        await up.proc.wait()
+        assert wait_gone(spawned, timeout=30) == []

@@ -20,8 +20,8 @@ from mesh.events.deadletters import list_dead_letters
 from mesh.events.streams import ensure_stream
 from mesh.settings import SERVICES, Settings
 from services.billing.main import SPEC as BILLING
-from tests.conftest import Stack, free_port
-from tests.support import eventually, serving, settings_for
+from tests.conftest import Stack
+from tests.support import eventually, serving, settings_for, with_grpc_ports
 from tests.unit.billing_fakes import ACTIVATED, FakeProducers
 
 PROBE = "status-probe"  # a durable nobody pulls from: its lag is what was published
@@ -37,12 +37,13 @@ class Running:
 async def running(
     stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
-    ports = {f"WEFTWORK_{name.upper()}_PORT": str(free_port()) for name in SERVICES}
+    # Port 0 for what does not run: nothing ever listens there, so each is DOWN for sure.
+    ports = {f"WEFTWORK_{name.upper()}_PORT": "0" for name in SERVICES}
     settings, env = settings_for(
         stack.database_url,
         module_nats,
         tmp_path_factory.mktemp("status"),
-        WEFTWORK_GATEWAY_PORT=str(free_port()),
+        WEFTWORK_GATEWAY_PORT="0",
         **ports,
     )
     client = await nats.connect(module_nats)
@@ -53,7 +54,9 @@ async def running(
         await js.add_consumer(
             "PROJECT", ConsumerConfig(durable_name=PROBE, ack_policy=AckPolicy.EXPLICIT)
         )
-        async with serving(BILLING, settings, port=settings.grpc_ports["billing"]) as (_, ctx):
+        async with serving(BILLING, settings) as (port, ctx):
+            settings = with_grpc_ports(settings, billing=port)
+            env["WEFTWORK_BILLING_PORT"] = str(port)
             producers = FakeProducers(js)
             await producers.activate()
             await producers.activate()
@@ -111,7 +114,12 @@ async def test_the_status_command_prints_the_tables_and_exits_non_zero_when_a_pa
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     lines = [line.split() for line in out.decode().splitlines()]
 
     assert process.returncode == 1, err.decode()  # customer, project, revenue are not running

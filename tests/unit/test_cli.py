@@ -39,9 +39,13 @@ def test_every_runnable_part_has_a_main() -> None:
     assert (entrypoints.service_dir("billing") / "migrations").is_dir()
 
 
-def test_serve_runs_main_and_awaits_it_when_async(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_runs_main_and_awaits_it_when_async(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     async def main() -> int:
         return 7
+
+    monkeypatch.setenv("WEFTWORK_DATA_DIR", str(tmp_path))  # no local stack's NATS users here
 
     monkeypatch.setattr(cli, "load_main", lambda name: main)
     assert cli.main(["serve", "customer"]) == 7

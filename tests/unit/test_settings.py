@@ -48,7 +48,7 @@ def test_a_service_database_url_wins_over_the_shared_server() -> None:
     ("name", "value", "message"),
     [
         ("WEFTWORK_CUSTOMER_PORT", "fifty", "WEFTWORK_CUSTOMER_PORT='fifty' is not an integer"),
-        ("WEFTWORK_NATS_PORT", "70000", "WEFTWORK_NATS_PORT=70000 is outside 1..65535"),
+        ("WEFTWORK_NATS_PORT", "70000", "WEFTWORK_NATS_PORT=70000 is outside 0..65535"),
         (
             "WEFTWORK_BILLING_METRICS_PORT",
             "-1",
@@ -71,6 +71,13 @@ def test_malformed_values_fail_fast_naming_the_variable(
 def test_a_metrics_port_of_zero_means_any_free_port() -> None:
     settings = load_settings({"WEFTWORK_PROJECT_METRICS_PORT": "0"})
     assert (settings.metrics_ports["project"], settings.metrics_ports["customer"]) == (0, 9451)
+
+
+def test_a_listening_port_of_zero_means_the_server_picks_one() -> None:
+    settings = load_settings(
+        {"WEFTWORK_BILLING_PORT": "0", "WEFTWORK_GATEWAY_PORT": "0", "WEFTWORK_NATS_PORT": "0"}
+    )
+    assert (settings.grpc_ports["billing"], settings.gateway_port, settings.nats_port) == (0, 0, 0)
 
 
 def test_with_database_keeps_authority_and_query() -> None:

@@ -17,7 +17,6 @@ from devstack.postgres import EmbeddedPostgres
 from mesh.db import create_pool
 from mesh.events.deadletters import list_dead_letters, record_dead_letter
 from mesh.settings import local_socket_dir
-from tests.conftest import free_port
 from tests.e2e.platform import Platform, running_platform
 
 
@@ -26,7 +25,7 @@ async def running_firm() -> AsyncIterator[Platform]:
     """Embedded PostgreSQL and NATS in a temporary directory, the platform, the demo seeded."""
     data_dir = Path(tempfile.mkdtemp(prefix="weftwork-console-"))
     postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir))
-    nats = EmbeddedNats(data_dir / "nats", port=free_port())
+    nats = EmbeddedNats(data_dir / "nats")  # any free port
     try:
         database_url = postgres.start()
         nats_url = nats.start()

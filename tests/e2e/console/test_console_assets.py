@@ -3,21 +3,18 @@ GraphiQL rendering from the pinned local copies with nothing fetched from elsewh
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Browser, expect
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from gateway.console.assets import IMMUTABLE
 from gateway.console.pages import PAGES, Console
-from tests.conftest import free_port
-from tests.support import eventually
+from tests.support import serving_http
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +24,8 @@ async def console_server() -> AsyncIterator[tuple[str, Console]]:
     """The console's routes and GraphiQL page alone (GraphiQL at /graphql, as in dev mode)."""
     console = Console(dev_mode=True)
     app = Starlette(routes=[*console.routes(), Route("/graphql", console.graphiql)])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: asyncio.sleep(0, result=server.started), what="console served")
-    yield f"http://127.0.0.1:{port}", console
-    server.should_exit = True
-    await task
+    async with serving_http(app) as port:
+        yield f"http://127.0.0.1:{port}", console
 
 
 async def test_pages_carry_a_strict_policy_and_assets_are_hashed_and_immutable(
