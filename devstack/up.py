@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import httpx
 
 from devstack import demo
+from devstack.connect import local_key
 from devstack.entrypoints import GATEWAY, RUNNABLE
 from devstack.migrate import describe, migrate_services
 from devstack.servers import embedded_postgres, local_nats, local_postgres
@@ -30,6 +31,7 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     local_secret(settings.data_dir)  # the gateway verifies tokens signed with it
+    local_key(settings.data_dir)  # connect encrypts its sources' secrets with it
     # Exiting the stack stops NATS, then PostgreSQL: after the services, which stop in run().
     with contextlib.ExitStack() as servers:
         live = servers.enter_context(local_postgres(settings))

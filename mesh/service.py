@@ -29,7 +29,7 @@ from mesh.events.nats import NatsConnection
 from mesh.events.outbox import OutboxRelay
 from mesh.events.streams import ensure_stream, stream_name
 from mesh.grpc.client import open_channel
-from mesh.grpc.server import GrpcServer, ServiceBinding
+from mesh.grpc.server import BackgroundTask, GrpcServer, ServiceBinding
 from mesh.logging import configure_logging
 from mesh.metrics import ServiceMetrics, open_endpoint
 from mesh.migrations import migrate, service_components
@@ -79,6 +79,8 @@ class ServiceSpec:
     directory: Path  # the service package; migrations/ lives in it
     bindings: Callable[[ServiceContext], Sequence[ServiceBinding]]
     consumers: Callable[[ServiceContext], Sequence[EventConsumer]] = field(default=lambda ctx: ())
+    # Any other loop the service runs until shutdown (connect's receipt worker), like consumers.
+    workers: Callable[[ServiceContext], Sequence[BackgroundTask]] = field(default=lambda ctx: ())
 
 
 @contextlib.asynccontextmanager
@@ -128,7 +130,11 @@ async def running_service(
         [*spec.bindings(ctx), *kit],
         address=f"{settings.host}:{bind_port}",
         grace_seconds=settings.shutdown_grace_seconds,
-        background=[provision_then_relay, *(c.run for c in spec.consumers(ctx))],
+        background=[
+            provision_then_relay,
+            *(c.run for c in spec.consumers(ctx)),
+            *spec.workers(ctx),
+        ],
         metrics=ctx.metrics,
     )
     endpoint = open_endpoint(ctx.metrics.registry, settings.host, settings.metrics_ports[spec.name])

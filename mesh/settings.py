@@ -9,10 +9,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-SERVICES = ("customer", "project", "billing", "revenue")
-DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
+SERVICES = ("customer", "project", "billing", "revenue", "connect")
+DEFAULT_GRPC_PORTS = {
+    "customer": 50051,
+    "project": 50052,
+    "billing": 50053,
+    "revenue": 50054,
+    "connect": 50055,
+}
 # Prometheus scrapes each service here (the gateway serves /metrics on its HTTP port).
-DEFAULT_METRICS_PORTS = {"customer": 9451, "project": 9452, "billing": 9453, "revenue": 9454}
+DEFAULT_METRICS_PORTS = {
+    "customer": 9451,
+    "project": 9452,
+    "billing": 9453,
+    "revenue": 9454,
+    "connect": 9455,
+}
 
 
 class SettingsError(ValueError):
@@ -77,6 +89,46 @@ def local_socket_dir(data_dir: Path) -> Path:
     return Path("/tmp") / f"weftwork-{digest}"
 
 
+# --- connect (services/connect, gateway/hooks.py): one block -------------------------------
+CONNECT_KEY_FILE = "connect-key"  # the local stack's key, generated into the data dir
+
+
+@dataclass(frozen=True)
+class ConnectSettings:
+    """Inbound webhooks: where secrets' key comes from, body cap, worker pacing, CRM API."""
+
+    # Fernet key (urlsafe base64 of 32 bytes) that encrypts sources' secrets at rest:
+    # WEFTWORK_CONNECT_SECRET_KEY, else data_dir/connect-key (the local stack makes one).
+    secret_key: str | None = None
+    max_body_bytes: int = 1_000_000  # WEFTWORK_CONNECT_MAX_BODY_BYTES: larger hooks are 413
+    hubspot_api_url: str = "https://api.hubapi.com"  # WEFTWORK_CONNECT_HUBSPOT_API_URL
+    poll_seconds: float = 1.0  # WEFTWORK_CONNECT_POLL_SECONDS: the worker's NOTIFY fallback
+    max_attempts: int = 12  # WEFTWORK_CONNECT_MAX_ATTEMPTS: transient failures, then exception
+    retry_cap_seconds: float = 300.0  # WEFTWORK_CONNECT_RETRY_CAP_SECONDS: longest backoff
+    worker_batch: int = 16  # WEFTWORK_CONNECT_WORKER_BATCH: receipts claimed per transaction
+
+
+def _connect_settings(env: Mapping[str, str], data_dir: Path) -> ConnectSettings:
+    key = env.get("WEFTWORK_CONNECT_SECRET_KEY") or _read_secret(data_dir / CONNECT_KEY_FILE)
+    if key is not None and len(key) != 44:
+        raise SettingsError("WEFTWORK_CONNECT_SECRET_KEY must be a Fernet key (44 characters)")
+    return ConnectSettings(
+        secret_key=key,
+        max_body_bytes=_int(
+            env, "WEFTWORK_CONNECT_MAX_BODY_BYTES", 1_000_000, low=1024, high=100_000_000
+        ),
+        hubspot_api_url=_url(env, "WEFTWORK_CONNECT_HUBSPOT_API_URL", ("https", "http"))
+        or "https://api.hubapi.com",
+        poll_seconds=_float(env, "WEFTWORK_CONNECT_POLL_SECONDS", 1.0, low=0.01),
+        max_attempts=_int(env, "WEFTWORK_CONNECT_MAX_ATTEMPTS", 12, low=1, high=1000),
+        retry_cap_seconds=_float(env, "WEFTWORK_CONNECT_RETRY_CAP_SECONDS", 300.0, low=0.01),
+        worker_batch=_int(env, "WEFTWORK_CONNECT_WORKER_BATCH", 16, low=1, high=1000),
+    )
+
+
+# --- end of connect's block ------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -104,6 +156,7 @@ class Settings:
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
     # WEFTWORK_<SERVICE>_METRICS_PORT; 0 binds any free port (tests).
     metrics_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
+    connect: ConnectSettings = field(default_factory=ConnectSettings)
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -180,6 +233,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             name: _int(env, f"WEFTWORK_{name.upper()}_METRICS_PORT", port, low=0, high=65535)
             for name, port in DEFAULT_METRICS_PORTS.items()
         },
+        connect=_connect_settings(env, data_dir),
     )
 
 

@@ -1,0 +1,83 @@
+"""Intake: verify a webhook with its source's secret, store its events once, answer at once.
+
+Verification runs before anything is written: a bad signature stores nothing. Processing is
+left to the receipt worker (processing.py), so the sender's answer never waits on project.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from services.connect.domain import hubspot, salesforce, standard
+from services.connect.domain.intake import HookAnswer, RawHook, Refused, Unauthorized
+from services.connect.domain.model import (
+    InboundSource,
+    IncomingEvent,
+    ReceiptAccepted,
+    SourceKind,
+)
+from services.connect.handlers.ports import ConnectRepository, SecretBox, Transact
+
+JSON = "application/json"
+
+
+def _json(status: int, **body: object) -> HookAnswer:
+    return HookAnswer(status, JSON, json.dumps(body).encode())
+
+
+def not_found(name: str) -> HookAnswer:
+    return _json(404, error=f"no inbound source {name[:64]!r}")
+
+
+def verified_events(
+    source: InboundSource, box: SecretBox, hook: RawHook, *, now_ms: int
+) -> list[IncomingEvent]:
+    """The request's events once its signature (or organization) checks out; raises Refused."""
+    secret = box.open(source.secret) if source.secret else ""
+    if source.kind is SourceKind.STANDARD_WEBHOOKS:
+        standard.verify(secret, hook)
+        return standard.events_of(hook)
+    if source.kind is SourceKind.HUBSPOT:
+        if not secret:
+            raise Unauthorized("the source has no client secret")
+        hubspot.verify_v3(secret, hook, source.public_url or hook.url, now_ms)
+        return hubspot.events_of(hook.body)
+    return salesforce.events_of(hook.body, source.org_ids)
+
+
+def answer_for(source: InboundSource, accepted: int, duplicates: int) -> HookAnswer:
+    if source.kind is SourceKind.SALESFORCE:
+        return HookAnswer(200, salesforce.CONTENT_TYPE, salesforce.ACK, accepted, duplicates)
+    answer = _json(202, accepted=accepted, duplicates=duplicates)
+    return HookAnswer(202, answer.content_type, answer.body, accepted, duplicates)
+
+
+def refusal(source: InboundSource, refused: Refused) -> HookAnswer:
+    return _json(refused.status, error=refused.detail)
+
+
+async def store_receipts(
+    repo: ConnectRepository, source: InboundSource, events: Sequence[IncomingEvent]
+) -> HookAnswer:
+    """One receipt per event not seen before, each with receipt.accepted, in one transaction."""
+    stored = await repo.add_receipts(source.name, events)
+    for receipt in stored:
+        await repo.emit(ReceiptAccepted(receipt))
+    return answer_for(source, len(stored), len(events) - len(stored))
+
+
+async def receive_webhook(
+    read: Transact[Any], transact: Transact[Any], box: SecretBox, hook: RawHook, *, now_ms: int
+) -> HookAnswer:
+    """Look the source up, verify outside any transaction, then store in one."""
+    source: InboundSource | None = await read(lambda repo: repo.get_source(hook.source))
+    if source is None or not source.enabled:
+        return not_found(hook.source)
+    try:
+        events = verified_events(source, box, hook, now_ms=now_ms)
+    except Refused as refused:
+        return refusal(source, refused)
+    answer: HookAnswer = await transact(lambda repo: store_receipts(repo, source, events))
+    return answer
