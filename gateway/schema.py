@@ -23,6 +23,8 @@ from strawberry.types import ExecutionContext
 
 from gateway.billing.mutations import BillingMutations
 from gateway.billing.queries import BillingQueries
+from gateway.connect.mutations import ConnectMutations
+from gateway.connect.queries import ConnectQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
 from gateway.engagements.mutations import EngagementMutations
@@ -48,10 +50,18 @@ LIMIT_RULES: list[type[ASTValidationRule]] = [
 
 Query = merge_types(
     "Query",
-    (EngagementQueries, CustomerQueries, BillingQueries, RevenueQueries, OperationsQueries),
+    (
+        EngagementQueries,
+        CustomerQueries,
+        BillingQueries,
+        RevenueQueries,
+        OperationsQueries,
+        ConnectQueries,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (EngagementMutations, BillingMutations, RevenueMutations, CustomerMutations)
+    "Mutation",
+    (EngagementMutations, BillingMutations, RevenueMutations, CustomerMutations, ConnectMutations),
 )
 
 
