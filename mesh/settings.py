@@ -129,6 +129,49 @@ def _connect_settings(env: Mapping[str, str], data_dir: Path) -> ConnectSettings
 # --- end of connect's block ------------------------------------------------------------------
 
 
+# --- connect outbound (services/connect: webhooks and CRM write-back): one block ------------
+@dataclass(frozen=True)
+class OutboundSettings:
+    """Outbound webhooks and CRM write-back: targets allowed, retry window, pacing."""
+
+    # WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE: http:// and loopback/private targets
+    # (development and tests only; production is https to public addresses).
+    allow_insecure: bool = False
+    retry_window_seconds: float = 108_000.0  # WEFTWORK_CONNECT_DELIVERY_RETRY_WINDOW_SECONDS
+    backoff_base_seconds: float = 5.0  # WEFTWORK_CONNECT_DELIVERY_BACKOFF_BASE_SECONDS
+    backoff_cap_seconds: float = 10_800.0  # WEFTWORK_CONNECT_DELIVERY_BACKOFF_CAP_SECONDS
+    timeout_seconds: float = 15.0  # WEFTWORK_CONNECT_DELIVERY_TIMEOUT_SECONDS: per request
+    disable_after_seconds: float = 432_000.0  # WEFTWORK_CONNECT_ENDPOINT_DISABLE_AFTER_SECONDS
+    batch: int = 32  # WEFTWORK_CONNECT_DELIVERY_BATCH: deliveries claimed per transaction
+    lanes: int = 2  # WEFTWORK_CONNECT_DELIVERY_LANES: batches in flight side by side
+    poll_seconds: float = 1.0  # WEFTWORK_CONNECT_DELIVERY_POLL_SECONDS: NOTIFY fallback
+
+
+def _outbound_settings(env: Mapping[str, str]) -> OutboundSettings:
+    return OutboundSettings(
+        allow_insecure=_bool(env, "WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE", False),
+        retry_window_seconds=_float(
+            env, "WEFTWORK_CONNECT_DELIVERY_RETRY_WINDOW_SECONDS", 108_000.0, low=0.1
+        ),
+        backoff_base_seconds=_float(
+            env, "WEFTWORK_CONNECT_DELIVERY_BACKOFF_BASE_SECONDS", 5.0, low=0.001
+        ),
+        backoff_cap_seconds=_float(
+            env, "WEFTWORK_CONNECT_DELIVERY_BACKOFF_CAP_SECONDS", 10_800.0, low=0.001
+        ),
+        timeout_seconds=_float(env, "WEFTWORK_CONNECT_DELIVERY_TIMEOUT_SECONDS", 15.0, low=0.1),
+        disable_after_seconds=_float(
+            env, "WEFTWORK_CONNECT_ENDPOINT_DISABLE_AFTER_SECONDS", 432_000.0, low=0.1
+        ),
+        batch=_int(env, "WEFTWORK_CONNECT_DELIVERY_BATCH", 32, low=1, high=1000),
+        lanes=_int(env, "WEFTWORK_CONNECT_DELIVERY_LANES", 2, low=1, high=16),
+        poll_seconds=_float(env, "WEFTWORK_CONNECT_DELIVERY_POLL_SECONDS", 1.0, low=0.01),
+    )
+
+
+# --- end of connect outbound's block ---------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -157,6 +200,7 @@ class Settings:
     # WEFTWORK_<SERVICE>_METRICS_PORT; 0 binds any free port (tests).
     metrics_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
     connect: ConnectSettings = field(default_factory=ConnectSettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -234,6 +278,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             for name, port in DEFAULT_METRICS_PORTS.items()
         },
         connect=_connect_settings(env, data_dir),
+        outbound=_outbound_settings(env),
     )
 
 

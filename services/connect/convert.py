@@ -11,6 +11,7 @@ import uuid
 from mesh import requests
 from mesh.errors import InvalidArgument
 from mesh.grpc.convert import timestamp_to_proto
+from services.connect.domain.delivery import Delivery, DeliveryStatus
 from services.connect.domain.model import (
     ExceptionStatus,
     InboundSource,
@@ -19,6 +20,8 @@ from services.connect.domain.model import (
     ReceiptStatus,
     SourceKind,
 )
+from services.connect.domain.webhooks import WebhookEndpoint
+from services.connect.domain.writeback import CrmKind, CrmWriteBack
 from services.connect.handlers.ports import Cursor
 from weftwork.connect.v1 import connect_service_pb2 as pb
 
@@ -108,3 +111,75 @@ def decode_cursor(token: str) -> Cursor | None:
         return dt.datetime.fromisoformat(at), uuid.UUID(row_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidArgument.one("page_token", "is not a token this service issued") from None
+
+
+# --- outbound webhooks and CRM write-back ----------------------------------------------------
+
+DELIVERY_STATUSES = {
+    s: pb.DeliveryStatus.Value(f"DELIVERY_STATUS_{s.value}") for s in DeliveryStatus
+}
+DELIVERY_STATUSES_FROM = {v: k for k, v in DELIVERY_STATUSES.items()}
+CRM_KINDS = {k: pb.CrmKind.Value(f"CRM_KIND_{k.value}") for k in CrmKind}
+CRM_KINDS_FROM = {v: k for k, v in CRM_KINDS.items()}
+
+
+def endpoint_to_proto(e: WebhookEndpoint) -> pb.WebhookEndpoint:
+    message = pb.WebhookEndpoint(
+        id=str(e.id),
+        url=e.url,
+        description=e.description,
+        event_types=e.event_types,
+        legal_entities=e.legal_entities,
+        enabled=e.enabled,
+        disabled_reason=e.disabled_reason,
+        version=e.version,
+        create_time=timestamp_to_proto(e.created_at),
+        update_time=timestamp_to_proto(e.updated_at),
+    )
+    if e.failing_since is not None:
+        message.failing_since.CopyFrom(timestamp_to_proto(e.failing_since))
+    return message
+
+
+def delivery_to_proto(d: Delivery) -> pb.WebhookDelivery:
+    message = pb.WebhookDelivery(
+        id=str(d.id),
+        endpoint_id=str(d.target_id),
+        target_kind=d.target_kind.value,
+        event_id=str(d.event_id),
+        event_type=d.event_type,
+        event_time=timestamp_to_proto(d.event_time),
+        subject=d.subject,
+        engagement_id=d.engagement_id,
+        status=DELIVERY_STATUSES[d.status],
+        attempts=d.attempts,
+        last_status_code=d.last_status,
+        last_error=d.last_error,
+        create_time=timestamp_to_proto(d.created_at),
+        payload_json=json.dumps(d.payload, sort_keys=True),
+    )
+    if d.status is DeliveryStatus.PENDING:
+        message.next_attempt_time.CopyFrom(timestamp_to_proto(d.next_attempt_at))
+    if d.delivered_at is not None:
+        message.deliver_time.CopyFrom(timestamp_to_proto(d.delivered_at))
+    return message
+
+
+def writeback_to_proto(w: CrmWriteBack) -> pb.CrmWriteBack:
+    return pb.CrmWriteBack(
+        id=str(w.id),
+        source=w.source,
+        kind=CRM_KINDS[w.kind],
+        base_url=w.base_url,
+        fields=w.field_names,
+        api_version=w.api_version,
+        enabled=w.enabled,
+        has_token=bool(w.token),
+        version=w.version,
+        create_time=timestamp_to_proto(w.created_at),
+        update_time=timestamp_to_proto(w.updated_at),
+    )
+
+
+def parse_endpoint_id(value: str, field: str = "id") -> uuid.UUID:
+    return requests.parse_id(value, field, kind="a webhook endpoint id")

@@ -7,17 +7,26 @@ from typing import Any
 
 from services.connect import convert
 from services.connect.domain.intake import RawHook
+from services.connect.grpc_outbound import OutboundApi
 from services.connect.handlers import exceptions, intake, sources
+from services.connect.handlers.endpoints import EndpointRules
 from services.connect.handlers.ports import SecretBox, Transact
 from weftwork.connect.v1 import connect_service_pb2 as pb
 from weftwork.connect.v1 import connect_service_pb2_grpc as pb_grpc
 
 
-class ConnectServicer(pb_grpc.ConnectServiceServicer):
-    def __init__(self, transact: Transact[Any], read: Transact[Any], box: SecretBox) -> None:
+class ConnectServicer(OutboundApi, pb_grpc.ConnectServiceServicer):
+    def __init__(
+        self,
+        transact: Transact[Any],
+        read: Transact[Any],
+        box: SecretBox,
+        rules: EndpointRules | None = None,
+    ) -> None:
         self.transact = transact
         self.read = read
         self.box = box
+        self.rules = rules or EndpointRules(event_types=(), allow_insecure=False)
 
     async def ReceiveWebhook(
         self, request: pb.ReceiveWebhookRequest, context: Any

@@ -10,10 +10,17 @@ import asyncpg
 import httpx
 
 from mesh.db import in_transaction, on_connection
+from mesh.events.consumer import EventConsumer
 from mesh.grpc.server import BackgroundTask, ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
+from services.connect import catalogue, outbound_http
+from services.connect.consumers import STREAMS, event_handlers
+from services.connect.delivery_worker import DeliveryWorker
+from services.connect.domain.delivery import RetryPolicy
 from services.connect.engagements import ProjectEngagements
 from services.connect.grpc_api import ConnectServicer
+from services.connect.handlers.deliveries import Delivering
+from services.connect.handlers.endpoints import EndpointRules
 from services.connect.handlers.ports import ConnectRepository, Transact
 from services.connect.handlers.processing import Processing
 from services.connect.hubspot_api import HubSpotDeals
@@ -44,7 +51,10 @@ def transactor(pool: asyncpg.Pool, *, read_only: bool = False) -> Transact[T]:
 
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
     box = FernetBox(ctx.settings.connect.secret_key)
-    servicer = ConnectServicer(transactor(ctx.pool), transactor(ctx.pool, read_only=True), box)
+    rules = EndpointRules(catalogue.EVENT_TYPES, ctx.settings.outbound.allow_insecure)
+    servicer = ConnectServicer(
+        transactor(ctx.pool), transactor(ctx.pool, read_only=True), box, rules
+    )
     return [
         ServiceBinding(
             FULL_NAME, connect_service_pb2_grpc.add_ConnectServiceServicer_to_server, servicer
@@ -65,11 +75,37 @@ def workers(ctx: ServiceContext) -> Sequence[BackgroundTask]:
     worker = ReceiptWorker(
         ctx.pool, processing, batch_size=config.worker_batch, poll_interval=config.poll_seconds
     )
-    return [worker.run]
+    return [worker.run, delivery_worker(ctx).run]
+
+
+def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
+    out = ctx.settings.outbound
+    http = outbound_http.client(timeout=out.timeout_seconds, allow_insecure=out.allow_insecure)
+    delivering = Delivering(
+        sender=outbound_http.HttpSender(http),
+        box=FernetBox(ctx.settings.connect.secret_key),
+        policy=RetryPolicy(
+            out.retry_window_seconds, out.backoff_base_seconds, out.backoff_cap_seconds
+        ),
+        disable_after_seconds=out.disable_after_seconds,
+    )
+    return DeliveryWorker(
+        ctx.pool, delivering, batch_size=out.batch, lanes=out.lanes, poll_interval=out.poll_seconds
+    )
+
+
+def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
+    """PROJECT, BILLING, REVENUE and CUSTOMER fan out into webhook and write-back deliveries."""
+    table = event_handlers()
+    return [ctx.consumer(stream, table, name=f"connect-{stream}") for stream in STREAMS]
 
 
 SPEC = ServiceSpec(
-    name="connect", directory=Path(__file__).parent, bindings=bindings, workers=workers
+    name="connect",
+    directory=Path(__file__).parent,
+    bindings=bindings,
+    consumers=consumers,
+    workers=workers,
 )
 
 

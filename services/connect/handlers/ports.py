@@ -17,12 +17,13 @@ from services.connect.domain.model import (
     Receipt,
 )
 from services.connect.domain.opportunity import OpportunityWon
+from services.connect.handlers.outbound_ports import OutboundRepository
 
 T = TypeVar("T")
 Cursor = tuple[dt.datetime, uuid.UUID]
 
 
-class ConnectRepository(Protocol):
+class ConnectRepository(OutboundRepository, Protocol):
     async def get_source(self, name: str, *, for_update: bool = False) -> InboundSource | None: ...
     async def get_sources(self, names: Sequence[str]) -> dict[str, InboundSource]: ...
     async def add_source(self, source: InboundSource) -> None: ...

@@ -7,12 +7,14 @@ import asyncpg
 from mesh.events.outbox import add_event
 from services.connect import events
 from services.connect.domain.model import ConnectEvent
+from services.connect.store.deliveries import DeliveryRows
+from services.connect.store.endpoints import EndpointRows
 from services.connect.store.exceptions import ExceptionRows
 from services.connect.store.receipts import ReceiptRows
 from services.connect.store.sources import SourceRows
 
 
-class ConnectStore(SourceRows, ReceiptRows, ExceptionRows):
+class ConnectStore(SourceRows, ReceiptRows, ExceptionRows, EndpointRows, DeliveryRows):
     """A repository bound to one connection inside the caller's transaction."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:

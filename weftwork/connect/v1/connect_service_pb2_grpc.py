@@ -87,6 +87,51 @@ class ConnectServiceStub:
                 request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DismissIntegrationExceptionRequest.SerializeToString,
                 response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DismissIntegrationExceptionResponse.FromString,
                 _registered_method=True)
+        self.CreateWebhookEndpoint = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/CreateWebhookEndpoint',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.CreateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.CreateWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.UpdateWebhookEndpoint = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/UpdateWebhookEndpoint',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.UpdateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.UpdateWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/RotateWebhookSecret',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.RotateWebhookSecretRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.RotateWebhookSecretResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhookEndpoint = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/DeleteWebhookEndpoint',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DeleteWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookEndpoints = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/ListWebhookEndpoints',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookEndpointsRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookEndpointsResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookDeliveries = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/ListWebhookDeliveries',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.ReplayWebhookDeliveries = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/ReplayWebhookDeliveries',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReplayWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReplayWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.SetCrmWriteBack = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/SetCrmWriteBack',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.SetCrmWriteBackRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.SetCrmWriteBackResponse.FromString,
+                _registered_method=True)
+        self.ListCrmWriteBacks = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/ListCrmWriteBacks',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListCrmWriteBacksRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListCrmWriteBacksResponse.FromString,
+                _registered_method=True)
 
 
 class ConnectServiceServicer:
@@ -164,6 +209,74 @@ class ConnectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWebhookEndpoint(self, request, context):
+        """--- Outbound webhooks and CRM write-back (DESIGN.md §7 Outbound) ---------------------
+        Deliveries are made at least once, in event order per (endpoint, engagement), signed per
+        Standard Webhooks with webhook-id = the CloudEvent id; retried with backoff for the
+        configured window (at least 24 h in production), then FAILED and replayable.
+
+        Creates an endpoint; the answer carries its `whsec_` secret, the only time it is shown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWebhookEndpoint(self, request, context):
+        """Changes the fields that are set. Enabling a disabled endpoint resumes its deliveries.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """A new secret, shown once; the previous one keeps signing alongside for 24 hours.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhookEndpoint(self, request, context):
+        """Removes the endpoint and its deliveries.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookEndpoints(self, request, context):
+        """Every endpoint, oldest first (secrets are never shown).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeliveries(self, request, context):
+        """An endpoint's (or a CRM write-back's) deliveries, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayWebhookDeliveries(self, request, context):
+        """FAILED deliveries created since `since` are made again, with a fresh retry window.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCrmWriteBack(self, request, context):
+        """Creates or replaces the CRM write-back of an inbound source: the engagements whose
+        opportunity came from it get code, status, invoiced, paid and recognized amounts back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCrmWriteBacks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConnectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -206,6 +319,51 @@ def add_ConnectServiceServicer_to_server(servicer, server):
                     servicer.DismissIntegrationException,
                     request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DismissIntegrationExceptionRequest.FromString,
                     response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DismissIntegrationExceptionResponse.SerializeToString,
+            ),
+            'CreateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhookEndpoint,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.CreateWebhookEndpointRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.CreateWebhookEndpointResponse.SerializeToString,
+            ),
+            'UpdateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWebhookEndpoint,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.UpdateWebhookEndpointRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.UpdateWebhookEndpointResponse.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.RotateWebhookSecretRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.RotateWebhookSecretResponse.SerializeToString,
+            ),
+            'DeleteWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhookEndpoint,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DeleteWebhookEndpointRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DeleteWebhookEndpointResponse.SerializeToString,
+            ),
+            'ListWebhookEndpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookEndpoints,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookEndpointsRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookEndpointsResponse.SerializeToString,
+            ),
+            'ListWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeliveries,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookDeliveriesRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'ReplayWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayWebhookDeliveries,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReplayWebhookDeliveriesRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReplayWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'SetCrmWriteBack': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCrmWriteBack,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.SetCrmWriteBackRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.SetCrmWriteBackResponse.SerializeToString,
+            ),
+            'ListCrmWriteBacks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCrmWriteBacks,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListCrmWriteBacksRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListCrmWriteBacksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -437,6 +595,249 @@ class ConnectService:
             '/weftwork.connect.v1.ConnectService/DismissIntegrationException',
             weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DismissIntegrationExceptionRequest.SerializeToString,
             weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DismissIntegrationExceptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/CreateWebhookEndpoint',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.CreateWebhookEndpointRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.CreateWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/UpdateWebhookEndpoint',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.UpdateWebhookEndpointRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.UpdateWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/RotateWebhookSecret',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.RotateWebhookSecretRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.RotateWebhookSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/DeleteWebhookEndpoint',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.DeleteWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookEndpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/ListWebhookEndpoints',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookEndpointsRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/ListWebhookDeliveries',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/ReplayWebhookDeliveries',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReplayWebhookDeliveriesRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReplayWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCrmWriteBack(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/SetCrmWriteBack',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.SetCrmWriteBackRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.SetCrmWriteBackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCrmWriteBacks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/ListCrmWriteBacks',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListCrmWriteBacksRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ListCrmWriteBacksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -69,6 +69,31 @@ class ConnectServiceStub:
     """Closes an exception without an engagement, with a reason. FAILED_PRECONDITION when
     RESOLVED; dismissing a DISMISSED one again returns it unchanged.
     """
+    CreateWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.CreateWebhookEndpointRequest, _connect_service_pb2.CreateWebhookEndpointResponse]
+    """--- Outbound webhooks and CRM write-back (DESIGN.md §7 Outbound) ---------------------
+    Deliveries are made at least once, in event order per (endpoint, engagement), signed per
+    Standard Webhooks with webhook-id = the CloudEvent id; retried with backoff for the
+    configured window (at least 24 h in production), then FAILED and replayable.
+
+    Creates an endpoint; the answer carries its `whsec_` secret, the only time it is shown.
+    """
+    UpdateWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.UpdateWebhookEndpointRequest, _connect_service_pb2.UpdateWebhookEndpointResponse]
+    """Changes the fields that are set. Enabling a disabled endpoint resumes its deliveries."""
+    RotateWebhookSecret: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.RotateWebhookSecretRequest, _connect_service_pb2.RotateWebhookSecretResponse]
+    """A new secret, shown once; the previous one keeps signing alongside for 24 hours."""
+    DeleteWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.DeleteWebhookEndpointRequest, _connect_service_pb2.DeleteWebhookEndpointResponse]
+    """Removes the endpoint and its deliveries."""
+    ListWebhookEndpoints: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.ListWebhookEndpointsRequest, _connect_service_pb2.ListWebhookEndpointsResponse]
+    """Every endpoint, oldest first (secrets are never shown)."""
+    ListWebhookDeliveries: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.ListWebhookDeliveriesRequest, _connect_service_pb2.ListWebhookDeliveriesResponse]
+    """An endpoint's (or a CRM write-back's) deliveries, newest first."""
+    ReplayWebhookDeliveries: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.ReplayWebhookDeliveriesRequest, _connect_service_pb2.ReplayWebhookDeliveriesResponse]
+    """FAILED deliveries created since `since` are made again, with a fresh retry window."""
+    SetCrmWriteBack: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.SetCrmWriteBackRequest, _connect_service_pb2.SetCrmWriteBackResponse]
+    """Creates or replaces the CRM write-back of an inbound source: the engagements whose
+    opportunity came from it get code, status, invoiced, paid and recognized amounts back.
+    """
+    ListCrmWriteBacks: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.ListCrmWriteBacksRequest, _connect_service_pb2.ListCrmWriteBacksResponse]
 
 @_typing.type_check_only
 class ConnectServiceAsyncStub(ConnectServiceStub):
@@ -111,6 +136,31 @@ class ConnectServiceAsyncStub(ConnectServiceStub):
     """Closes an exception without an engagement, with a reason. FAILED_PRECONDITION when
     RESOLVED; dismissing a DISMISSED one again returns it unchanged.
     """
+    CreateWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.CreateWebhookEndpointRequest, _connect_service_pb2.CreateWebhookEndpointResponse]  # type: ignore[assignment]
+    """--- Outbound webhooks and CRM write-back (DESIGN.md §7 Outbound) ---------------------
+    Deliveries are made at least once, in event order per (endpoint, engagement), signed per
+    Standard Webhooks with webhook-id = the CloudEvent id; retried with backoff for the
+    configured window (at least 24 h in production), then FAILED and replayable.
+
+    Creates an endpoint; the answer carries its `whsec_` secret, the only time it is shown.
+    """
+    UpdateWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.UpdateWebhookEndpointRequest, _connect_service_pb2.UpdateWebhookEndpointResponse]  # type: ignore[assignment]
+    """Changes the fields that are set. Enabling a disabled endpoint resumes its deliveries."""
+    RotateWebhookSecret: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.RotateWebhookSecretRequest, _connect_service_pb2.RotateWebhookSecretResponse]  # type: ignore[assignment]
+    """A new secret, shown once; the previous one keeps signing alongside for 24 hours."""
+    DeleteWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.DeleteWebhookEndpointRequest, _connect_service_pb2.DeleteWebhookEndpointResponse]  # type: ignore[assignment]
+    """Removes the endpoint and its deliveries."""
+    ListWebhookEndpoints: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.ListWebhookEndpointsRequest, _connect_service_pb2.ListWebhookEndpointsResponse]  # type: ignore[assignment]
+    """Every endpoint, oldest first (secrets are never shown)."""
+    ListWebhookDeliveries: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.ListWebhookDeliveriesRequest, _connect_service_pb2.ListWebhookDeliveriesResponse]  # type: ignore[assignment]
+    """An endpoint's (or a CRM write-back's) deliveries, newest first."""
+    ReplayWebhookDeliveries: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.ReplayWebhookDeliveriesRequest, _connect_service_pb2.ReplayWebhookDeliveriesResponse]  # type: ignore[assignment]
+    """FAILED deliveries created since `since` are made again, with a fresh retry window."""
+    SetCrmWriteBack: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.SetCrmWriteBackRequest, _connect_service_pb2.SetCrmWriteBackResponse]  # type: ignore[assignment]
+    """Creates or replaces the CRM write-back of an inbound source: the engagements whose
+    opportunity came from it get code, status, invoiced, paid and recognized amounts back.
+    """
+    ListCrmWriteBacks: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.ListCrmWriteBacksRequest, _connect_service_pb2.ListCrmWriteBacksResponse]  # type: ignore[assignment]
 
 class ConnectServiceServicer(metaclass=_abc_1.ABCMeta):
     """The doors to the systems a firm already runs (DESIGN.md §7): inbound sources (HubSpot,
@@ -198,5 +248,84 @@ class ConnectServiceServicer(metaclass=_abc_1.ABCMeta):
         """Closes an exception without an engagement, with a reason. FAILED_PRECONDITION when
         RESOLVED; dismissing a DISMISSED one again returns it unchanged.
         """
+
+    @_abc_1.abstractmethod
+    def CreateWebhookEndpoint(
+        self,
+        request: _connect_service_pb2.CreateWebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.CreateWebhookEndpointResponse, _abc.Awaitable[_connect_service_pb2.CreateWebhookEndpointResponse]]:
+        """--- Outbound webhooks and CRM write-back (DESIGN.md §7 Outbound) ---------------------
+        Deliveries are made at least once, in event order per (endpoint, engagement), signed per
+        Standard Webhooks with webhook-id = the CloudEvent id; retried with backoff for the
+        configured window (at least 24 h in production), then FAILED and replayable.
+
+        Creates an endpoint; the answer carries its `whsec_` secret, the only time it is shown.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateWebhookEndpoint(
+        self,
+        request: _connect_service_pb2.UpdateWebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.UpdateWebhookEndpointResponse, _abc.Awaitable[_connect_service_pb2.UpdateWebhookEndpointResponse]]:
+        """Changes the fields that are set. Enabling a disabled endpoint resumes its deliveries."""
+
+    @_abc_1.abstractmethod
+    def RotateWebhookSecret(
+        self,
+        request: _connect_service_pb2.RotateWebhookSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.RotateWebhookSecretResponse, _abc.Awaitable[_connect_service_pb2.RotateWebhookSecretResponse]]:
+        """A new secret, shown once; the previous one keeps signing alongside for 24 hours."""
+
+    @_abc_1.abstractmethod
+    def DeleteWebhookEndpoint(
+        self,
+        request: _connect_service_pb2.DeleteWebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.DeleteWebhookEndpointResponse, _abc.Awaitable[_connect_service_pb2.DeleteWebhookEndpointResponse]]:
+        """Removes the endpoint and its deliveries."""
+
+    @_abc_1.abstractmethod
+    def ListWebhookEndpoints(
+        self,
+        request: _connect_service_pb2.ListWebhookEndpointsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.ListWebhookEndpointsResponse, _abc.Awaitable[_connect_service_pb2.ListWebhookEndpointsResponse]]:
+        """Every endpoint, oldest first (secrets are never shown)."""
+
+    @_abc_1.abstractmethod
+    def ListWebhookDeliveries(
+        self,
+        request: _connect_service_pb2.ListWebhookDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.ListWebhookDeliveriesResponse, _abc.Awaitable[_connect_service_pb2.ListWebhookDeliveriesResponse]]:
+        """An endpoint's (or a CRM write-back's) deliveries, newest first."""
+
+    @_abc_1.abstractmethod
+    def ReplayWebhookDeliveries(
+        self,
+        request: _connect_service_pb2.ReplayWebhookDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.ReplayWebhookDeliveriesResponse, _abc.Awaitable[_connect_service_pb2.ReplayWebhookDeliveriesResponse]]:
+        """FAILED deliveries created since `since` are made again, with a fresh retry window."""
+
+    @_abc_1.abstractmethod
+    def SetCrmWriteBack(
+        self,
+        request: _connect_service_pb2.SetCrmWriteBackRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.SetCrmWriteBackResponse, _abc.Awaitable[_connect_service_pb2.SetCrmWriteBackResponse]]:
+        """Creates or replaces the CRM write-back of an inbound source: the engagements whose
+        opportunity came from it get code, status, invoiced, paid and recognized amounts back.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCrmWriteBacks(
+        self,
+        request: _connect_service_pb2.ListCrmWriteBacksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.ListCrmWriteBacksResponse, _abc.Awaitable[_connect_service_pb2.ListCrmWriteBacksResponse]]: ...
 
 def add_ConnectServiceServicer_to_server(servicer: ConnectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
