@@ -25,6 +25,7 @@ from gateway.billing.mutations import BillingMutations
 from gateway.billing.queries import BillingQueries
 from gateway.connect.mutations import ConnectMutations
 from gateway.connect.queries import ConnectQueries
+from gateway.connect.webhooks import WebhookMutations, WebhookQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
 from gateway.engagements.mutations import EngagementMutations
@@ -57,11 +58,19 @@ Query = merge_types(
         RevenueQueries,
         OperationsQueries,
         ConnectQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (EngagementMutations, BillingMutations, RevenueMutations, CustomerMutations, ConnectMutations),
+    (
+        EngagementMutations,
+        BillingMutations,
+        RevenueMutations,
+        CustomerMutations,
+        ConnectMutations,
+        WebhookMutations,
+    ),
 )
 
 

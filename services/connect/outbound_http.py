@@ -139,7 +139,12 @@ class HttpSender:
             return Attempt(answer.status_code)
         retry_after = parse_retry_after(answer.headers.get("retry-after"), dt.datetime.now(dt.UTC))
         snippet = head[:300].decode("utf-8", "replace")
-        return Attempt(answer.status_code, f"HTTP {answer.status_code}: {snippet}", retry_after)
+        return Attempt(
+            answer.status_code,
+            f"HTTP {answer.status_code}: {snippet}",
+            retry_after,
+            transient=answer.status_code == 403 and b"REQUEST_LIMIT_EXCEEDED" in head,
+        )
 
 
 async def _read_capped(answer: httpx.Response) -> bytes:

@@ -71,6 +71,8 @@ class Attempt:
     status: int
     error: str = ""
     retry_after: float | None = None
+    # A 4xx that still passes: Salesforce's 403 REQUEST_LIMIT_EXCEEDED is a rate limit.
+    transient: bool = False
 
     @property
     def delivered(self) -> bool:
@@ -78,7 +80,7 @@ class Attempt:
 
     @property
     def permanent(self) -> bool:
-        return 400 <= self.status < 500 and self.status not in RETRYABLE_4XX
+        return 400 <= self.status < 500 and self.status not in RETRYABLE_4XX and not self.transient
 
 
 @dataclass(frozen=True)
