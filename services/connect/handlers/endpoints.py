@@ -152,8 +152,7 @@ async def list_deliveries(
     after: Cursor | None,
     page_size: int,
 ) -> tuple[list[Delivery], Cursor | None]:
-    if await repo.get_endpoint(endpoint_id) is None:
-        raise NotFound("webhook endpoint", str(endpoint_id))
+    await _target_exists(repo, endpoint_id)
     limit = page_limit(page_size)
     rows = await repo.deliveries_page(
         target_id=endpoint_id, status=status, after=after, limit=limit + 1
@@ -168,9 +167,14 @@ async def replay_deliveries(
 ) -> int:
     """FAILED deliveries of the endpoint (or write-back) created since `since` are PENDING
     again, with a fresh retry window; returns how many."""
+    await _target_exists(repo, target_id)
+    return await repo.replay_failed(target_id, since)
+
+
+async def _target_exists(repo: OutboundRepository, target_id: uuid.UUID) -> None:
+    """An endpoint's id, or a CRM write-back's: both have deliveries."""
     if await repo.get_endpoint(target_id) is None and not await repo.get_writebacks([target_id]):
         raise NotFound("webhook endpoint", str(target_id))
-    return await repo.replay_failed(target_id, since)
 
 
 async def set_writeback(

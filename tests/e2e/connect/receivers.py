@@ -80,7 +80,7 @@ class Receiver:
     hold: dict[str, asyncio.Event] = field(default_factory=dict)
     held: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
-    server: Server | None = None
+    server: Server = field(init=False)
 
     def __post_init__(self) -> None:
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST"])])
@@ -88,7 +88,6 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        assert self.server is not None
         return self.server.url
 
     def on(self, path: str) -> list[Received]:
@@ -117,9 +116,10 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def running(receiver_or_app: Receiver | Server) -> AsyncIterator[Server]:
-    server = receiver_or_app.server if isinstance(receiver_or_app, Receiver) else receiver_or_app
-    assert server is not None
+async def running(
+    receiver_or_app: Receiver | FakeHubSpot | FakeSalesforce | Server,
+) -> AsyncIterator[Server]:
+    server = receiver_or_app if isinstance(receiver_or_app, Server) else receiver_or_app.server
     await server.start()
     try:
         yield server
@@ -146,7 +146,7 @@ class FakeHubSpot:
     deals: dict[str, dict[str, str]] = field(default_factory=dict)
     throttle: int = 0  # the next N requests get 429 (Retry-After: 1)
     requests: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    server: Server | None = None
+    server: Server = field(init=False)
 
     def __post_init__(self) -> None:
         route = Route("/crm/v3/objects/deals/batch/update", self._update, methods=["POST"])
@@ -208,7 +208,7 @@ class FakeSalesforce:
     opportunities: dict[str, dict[str, Any]] = field(default_factory=dict)
     throttle: int = 0
     requests: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
-    server: Server | None = None
+    server: Server = field(init=False)
 
     def __post_init__(self) -> None:
         route = Route(
