@@ -109,11 +109,11 @@ class ConnectSettings:
 
 
 def _connect_settings(env: Mapping[str, str], data_dir: Path) -> ConnectSettings:
-    key = env.get("WEFTWORK_CONNECT_SECRET_KEY") or _read_secret(data_dir / CONNECT_KEY_FILE)
-    if key is not None and len(key) != 44:
-        raise SettingsError("WEFTWORK_CONNECT_SECRET_KEY must be a Fernet key (44 characters)")
+    # Checked by connect when it starts (services/connect/secrets.py): other processes load
+    # these settings too and never need the key.
     return ConnectSettings(
-        secret_key=key,
+        secret_key=env.get("WEFTWORK_CONNECT_SECRET_KEY")
+        or _read_secret(data_dir / CONNECT_KEY_FILE),
         max_body_bytes=_int(
             env, "WEFTWORK_CONNECT_MAX_BODY_BYTES", 1_000_000, low=1024, high=100_000_000
         ),

@@ -18,7 +18,12 @@ class FernetBox:
                 "set WEFTWORK_CONNECT_SECRET_KEY (a Fernet key: python -c 'from cryptography"
                 ".fernet import Fernet; print(Fernet.generate_key().decode())')"
             )
-        self._fernet = Fernet(key.encode())
+        try:
+            self._fernet = Fernet(key.encode())
+        except ValueError:
+            raise SecretKeyMissing(
+                "WEFTWORK_CONNECT_SECRET_KEY is not a Fernet key (urlsafe base64 of 32 bytes)"
+            ) from None
 
     def seal(self, plain: str) -> bytes:
         return self._fernet.encrypt(plain.encode())
