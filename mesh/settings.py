@@ -183,7 +183,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     data_dir = Path(env.get("WEFTWORK_DATA_DIR") or ".weftwork").resolve()
     host = env.get("WEFTWORK_HOST", "127.0.0.1")
     grpc_ports = {
-        name: _int(env, f"WEFTWORK_{name.upper()}_PORT", port, low=1, high=65535)
+        # 0 binds any free port; the process logs the one it got ("grpc serving") (tests).
+        name: _int(env, f"WEFTWORK_{name.upper()}_PORT", port, low=0, high=65535)
         for name, port in DEFAULT_GRPC_PORTS.items()
     }
     nats_port = _int(env, "WEFTWORK_NATS_PORT", 4223, low=1, high=65535)

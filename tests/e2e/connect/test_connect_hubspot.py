@@ -190,10 +190,10 @@ async def test_a_workflow_send_a_webhook_payload_becomes_an_engagement(
     answer = await connect_stack.hook(hubspot, body, signed(connect_stack, hubspot, body))
     assert answer.status_code == 202
 
-    async def engagement() -> dict[str, Any] | None:
-        found: dict[str, Any] | None = (
-            await connect_stack.gql(BY_OPPORTUNITY, s=hubspot, o="5150")
-        )["engagementByOpportunity"]
+    async def engagement() -> dict[str, Any]:
+        found: dict[str, Any] = (await connect_stack.gql(BY_OPPORTUNITY, s=hubspot, o="5150"))[
+            "engagementByOpportunity"
+        ]
         return found
 
     created = await eventually(engagement, within=30, what="the workflow deal's engagement")

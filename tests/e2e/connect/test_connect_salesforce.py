@@ -98,8 +98,8 @@ async def test_a_won_opportunity_is_acknowledged_and_becomes_an_engagement(
     assert answer.headers["content-type"].startswith("text/xml")
     assert acknowledged(answer.content)
 
-    async def engagement() -> dict[str, Any] | None:
-        found: dict[str, Any] | None = (
+    async def engagement() -> dict[str, Any]:
+        found: dict[str, Any] = (
             await connect_stack.gql(BY_OPPORTUNITY, s=salesforce, o="0065e00000AbCdEAAZ")
         )["engagementByOpportunity"]
         return found
