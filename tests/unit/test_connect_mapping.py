@@ -56,11 +56,9 @@ def test_every_mistake_is_named_with_its_path() -> None:
     }
     with pytest.raises(InvalidArgument):
         parse_mapping("{not json", SourceKind.HUBSPOT)
+    nan = {"rateCard": [{"role": "x", "billRate": "NaN", "costRate": "1"}]}
     with pytest.raises(InvalidArgument):
-        parse_mapping(
-            '{"defaults": {"template": {"rateCard": [{"role": "x", "billRate": "NaN", "costRate": "1"}]}}}',
-            SourceKind.HUBSPOT,
-        )
+        parse_mapping(json.dumps({"defaults": {"template": nan}}), SourceKind.HUBSPOT)
 
 
 def test_a_hubspot_deal_is_completed_from_defaults_and_template() -> None:
