@@ -112,3 +112,15 @@ def test_salesforce_org_ids_compare_on_their_15_character_form() -> None:
     )
     with pytest.raises(Forbidden):
         salesforce.events_of(envelope, ["00D5e000000KQ2e"])
+
+
+def test_without_a_secret_key_every_use_of_a_secret_fails_loudly() -> None:
+    from services.connect.secrets import FernetBox, SecretKeyMissing, generate_key
+
+    box = FernetBox(None)  # connect still starts: health, stored receipts
+    with pytest.raises(SecretKeyMissing, match="WEFTWORK_CONNECT_SECRET_KEY"):
+        box.seal("client-secret")
+    sealed = FernetBox(generate_key()).seal("client-secret")
+    assert b"client-secret" not in sealed
+    with pytest.raises(SecretKeyMissing, match="replaced"):
+        FernetBox(generate_key()).open(sealed)
