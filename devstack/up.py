@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from devstack import demo
+from devstack import demo, demo_connect
 from devstack.connect import local_key
 from devstack.entrypoints import GATEWAY, RUNNABLE
 from devstack.migrate import describe, migrate_services
@@ -71,6 +71,8 @@ async def seed_demo(url: str, token: str, stop: asyncio.Event) -> None:
             await asyncio.sleep(min(5.0, 0.5 * attempt))  # services still starting
             continue
         print("demo firm ready: " + ", ".join(f"{n} {w}" for w, n in counts.items()), flush=True)
+        for line in await demo_connect.seed(url, token):
+            print(line, flush=True)
         return
 
 

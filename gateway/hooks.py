@@ -63,7 +63,11 @@ def hook_endpoint(
             body=body,
         )
         try:
-            answer = await clients.connect.ReceiveWebhook(hook, timeout=CONNECT_DEADLINE)
+            # wait_for_ready: a connect restarting (a reconnect in backoff) is waited for within
+            # the deadline rather than refused at once.
+            answer = await clients.connect.ReceiveWebhook(
+                hook, timeout=CONNECT_DEADLINE, wait_for_ready=True
+            )
         except grpc.aio.AioRpcError as error:
             log.warning("connect did not take a webhook", extra={"code": error.code().name})
             return JSONResponse(

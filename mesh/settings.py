@@ -109,11 +109,11 @@ class ConnectSettings:
 
 
 def _connect_settings(env: Mapping[str, str], data_dir: Path) -> ConnectSettings:
-    key = env.get("WEFTWORK_CONNECT_SECRET_KEY") or _read_secret(data_dir / CONNECT_KEY_FILE)
-    if key is not None and len(key) != 44:
-        raise SettingsError("WEFTWORK_CONNECT_SECRET_KEY must be a Fernet key (44 characters)")
+    # Checked by connect when it starts (services/connect/secrets.py): other processes load
+    # these settings too and never need the key.
     return ConnectSettings(
-        secret_key=key,
+        secret_key=env.get("WEFTWORK_CONNECT_SECRET_KEY")
+        or _read_secret(data_dir / CONNECT_KEY_FILE),
         max_body_bytes=_int(
             env, "WEFTWORK_CONNECT_MAX_BODY_BYTES", 1_000_000, low=1024, high=100_000_000
         ),
@@ -227,7 +227,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     data_dir = Path(env.get("WEFTWORK_DATA_DIR") or ".weftwork").resolve()
     host = env.get("WEFTWORK_HOST", "127.0.0.1")
     grpc_ports = {
-        name: _int(env, f"WEFTWORK_{name.upper()}_PORT", port, low=1, high=65535)
+        # 0 binds any free port; the process logs the one it got ("grpc serving") (tests).
+        name: _int(env, f"WEFTWORK_{name.upper()}_PORT", port, low=0, high=65535)
         for name, port in DEFAULT_GRPC_PORTS.items()
     }
     nats_port = _int(env, "WEFTWORK_NATS_PORT", 4223, low=1, high=65535)

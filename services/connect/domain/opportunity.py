@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pycountry
+
 from mesh.money import bounded_amount, bounded_quantity, is_currency, parse_decimal
 
 BILLING_MODELS = ("TIME_AND_MATERIALS", "FIXED_FEE", "MILESTONE")
@@ -124,6 +126,18 @@ def currency_code(value: Any, name: str) -> str:
     return code
 
 
+def country_code(value: Any, name: str) -> str:
+    """ISO 3166-1 alpha-2 from a code or a name as CRMs keep it ("United States", "DEU")."""
+    raw = text(value, name)
+    if len(raw) == 2 and raw.isalpha():
+        return raw.upper()
+    try:
+        found = pycountry.countries.lookup(raw)
+    except LookupError:
+        raise Unmappable("INVALID_FIELD", f"{name} {raw[:60]!r} is not a country") from None
+    return str(found.alpha_2)
+
+
 def billing_model(value: Any, name: str) -> str:
     model = text(value, name).upper()
     if model not in BILLING_MODELS:
@@ -186,7 +200,7 @@ def opportunity_from_input(data: Any, source: str) -> OpportunityWon:
         account=Account(
             external_id=text(account.get("externalId"), "account.externalId"),
             name=text(account.get("name"), "account.name"),
-            country=text(account.get("country"), "account.country").upper(),
+            country=country_code(account.get("country"), "account.country"),
             domain=text(account.get("domain"), "account.domain", required=False),
             tax_id=text(account.get("taxId"), "account.taxId", required=False),
         ),

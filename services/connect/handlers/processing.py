@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from mesh.errors import FailedPrecondition
 from mesh.retry import backoff_delay
 from services.connect.domain import hubspot
 from services.connect.domain.mapping import Mapping, parse_mapping
@@ -79,6 +80,8 @@ async def decide(p: Processing, source: InboundSource | None, receipt: Receipt) 
         return Outcome(Result.EXCEPTION, exc.reason)
     except Transient as exc:
         return Outcome(Result.RETRY, exc.detail, retry_after=exc.retry_after)
+    except FailedPrecondition as exc:  # no secret key yet: retried until configured
+        return Outcome(Result.RETRY, exc.message)
     except Exception as exc:  # a mapping stored before a rule changed, a bug: never dropped
         return Outcome(Result.EXCEPTION, f"INVALID_MAPPING: {exc}"[:500])
     return Outcome(

@@ -94,8 +94,14 @@ async def connect_child_port(child: ServiceProcess) -> int:
 
 @contextlib.asynccontextmanager
 async def running_connect_stack(
-    database_url: str, nats_url: str, data_dir: Path, *, connect_as_child: bool = False
+    database_url: str,
+    nats_url: str,
+    data_dir: Path,
+    *,
+    connect_as_child: bool = False,
+    child_env: dict[str, str] | None = None,
 ) -> AsyncIterator[ConnectStack]:
+    """child_env: extra settings for the first connect child only (e.g. another project target)."""
     _, env = settings_for(database_url, nats_url, data_dir, WEFTWORK_JWT_SECRET=SECRET)
     env.update(
         WEFTWORK_CONNECT_DATABASE_URL=with_database(
@@ -118,7 +124,8 @@ async def running_connect_stack(
             env = _port(env, name, port)
         children: list[ServiceProcess] = []
         if connect_as_child:
-            child = ServiceProcess("connect", _port(env, "connect", 0), data_dir / "connect.log")
+            first_env = {**_port(env, "connect", 0), **(child_env or {})}
+            child = ServiceProcess("connect", first_env, data_dir / "connect.log")
             stack.callback(child.ensure_stopped)
             child.start()
             env = _port(env, "connect", await connect_child_port(child))
