@@ -154,8 +154,12 @@ def _dlq(args: argparse.Namespace) -> int:
 
 def _connect_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="action")
-    apply = actions.add_parser("apply", help="create or update inbound sources from a file")
-    apply.add_argument("file", help="YAML or JSON with a `sources:` list (docs/connect.md)")
+    apply = actions.add_parser(
+        "apply", help="create or update inbound sources, webhook endpoints and write-back"
+    )
+    apply.add_argument(
+        "file", help="YAML or JSON: `sources:`, `endpoints:`, `writebacks:` (docs/connect.md)"
+    )
 
 
 def _connect(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import yaml
 
+from devstack.connect_outbound import apply_outbound, read_outbound
 from mesh.grpc.client import open_channel
 from mesh.grpc.errors import field_violations
 from mesh.settings import CONNECT_KEY_FILE, Settings
@@ -69,15 +70,15 @@ def read_sources(path: Path, env: Mapping[str, str]) -> list[dict[str, Any]]:
         raise ApplyError(
             f"{path}: not {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
         ) from None
-    if not isinstance(document, dict) or not isinstance(document.get("sources"), list):
+    if not isinstance(document, dict) or not isinstance(document.get("sources", []), list):
         raise ApplyError(f"{path}: expected a top-level `sources:` list")
-    unknown = set(document) - {"sources"}
+    unknown = set(document) - {"sources", "endpoints", "writebacks"}
     if unknown:
         raise ApplyError(
-            f"{path}: unknown top-level keys {sorted(unknown)} (only `sources` so far)"
+            f"{path}: unknown top-level keys {sorted(unknown)} (sources, endpoints, writebacks)"
         )
     sources = []
-    for i, raw in enumerate(document["sources"]):
+    for i, raw in enumerate(document.get("sources", [])):
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             raise ApplyError(f"{path}: sources[{i}] needs a name")
         extra = set(raw) - _SOURCE_KEYS
@@ -141,13 +142,27 @@ async def apply_sources(
     return lines
 
 
+def read_document(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    try:
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
+        return {}  # read_sources says what is wrong
+    return document if isinstance(document, dict) else {}
+
+
 async def apply_file(settings: Settings, path: Path, env: Mapping[str, str]) -> list[str]:
     sources = read_sources(path, env)
+    endpoints, writebacks = read_outbound(
+        path, read_document(path), lambda value: _expand(value, env), ApplyError
+    )
     channel = open_channel(
         settings.grpc_target("connect"), deadline_seconds=settings.grpc_deadline_seconds
     )
     try:
-        return await apply_sources(pb_grpc.ConnectServiceStub(channel), sources)
+        stub = pb_grpc.ConnectServiceStub(channel)
+        lines = await apply_sources(stub, sources)
+        return lines + await apply_outbound(stub, endpoints, writebacks)
     except grpc.aio.AioRpcError as error:
         details = "; ".join(f"{v.field}: {v.description}" for v in field_violations(error))
         raise ApplyError(f"connect refused it: {error.details()} {details}".strip()) from None

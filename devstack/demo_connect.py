@@ -2,8 +2,8 @@
 posted to it, so a new user sees a webhook arrive, become a receipt and then an engagement.
 
 Idempotent: the source is created once (its secret is shown only then, so only the run that
-creates it posts the sample webhook). Outbound endpoints and the local receiver come with
-connect's outbound deliveries (not built yet).
+creates it posts the sample webhook). The outbound endpoint and its local receiver are
+devstack/demo_outbound.py.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from devstack import demo, demo_connect
+from devstack import demo, demo_connect, demo_outbound
 from devstack.connect import local_key
 from devstack.entrypoints import GATEWAY, RUNNABLE
 from devstack.migrate import describe, migrate_services
@@ -50,14 +50,24 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
         if dev:
             print(f"  GraphiQL: {url} (header Authorization: Bearer <admin token>)")
         print(f"  admin token (24 h): {token}", flush=True)
-        seeding = asyncio.create_task(seed_demo(url, token, stop)) if dev else None
+        seeding = receiving = None
+        if dev:
+            # A local receiver for the demo's outbound webhook endpoint (devstack/demo_outbound.py).
+            receiver = demo_outbound.DemoReceiver(lambda line: print(line, flush=True))
+            receiving = asyncio.create_task(
+                demo_outbound.run(receiver, settings.host, demo_outbound.PORT, stop)
+            )
+            seeding = asyncio.create_task(seed_demo(url, token, stop, receiver))
         await supervisor.run(stop)
-        if seeding is not None:
-            seeding.cancel()
+        for task in (seeding, receiving):
+            if task is not None:
+                task.cancel()
     return 0
 
 
-async def seed_demo(url: str, token: str, stop: asyncio.Event) -> None:
+async def seed_demo(
+    url: str, token: str, stop: asyncio.Event, receiver: demo_outbound.DemoReceiver | None = None
+) -> None:
     """Seed the demo firm once the gateway answers (idempotent: a restart adds nothing)."""
     attempt = 0
     while not stop.is_set():
@@ -71,6 +81,10 @@ async def seed_demo(url: str, token: str, stop: asyncio.Event) -> None:
             await asyncio.sleep(min(5.0, 0.5 * attempt))  # services still starting
             continue
         print("demo firm ready: " + ", ".join(f"{n} {w}" for w, n in counts.items()), flush=True)
+        if receiver is not None:
+            receiver_url = demo_outbound.url_of(url)
+            for line in await demo_outbound.seed(url, token, receiver, receiver_url):
+                print(line, flush=True)
         for line in await demo_connect.seed(url, token):
             print(line, flush=True)
         return
@@ -84,6 +98,8 @@ def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[
     env["WEFTWORK_NATS_URL"] = settings.nats_url
     if dev:
         env["WEFTWORK_DEV_MODE"] = "true"
+        # The demo's webhook receiver is on 127.0.0.1: development allows such targets.
+        env["WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE"] = "true"
     # The same interpreter, not whatever `weftwork` is first on PATH.
     serve = [sys.executable, "-m", "devstack.cli", "serve"]
     return [ChildSpec(name, [*serve, name], env) for name in names]
