@@ -81,6 +81,9 @@ class ServiceSpec:
     consumers: Callable[[ServiceContext], Sequence[EventConsumer]] = field(default=lambda ctx: ())
     # Any other loop the service runs until shutdown (connect's receipt worker), like consumers.
     workers: Callable[[ServiceContext], Sequence[BackgroundTask]] = field(default=lambda ctx: ())
+    # Database connections: each consumer's dead-letter replayer, the relay and every worker's
+    # wakeup hold one LISTEN connection for good; a service with many of them needs more.
+    pool_max_size: int = 10
 
 
 @contextlib.asynccontextmanager
@@ -88,7 +91,7 @@ async def running_service(
     spec: ServiceSpec, settings: Settings, *, port: int | None = None
 ) -> AsyncIterator[tuple[GrpcServer, ServiceContext]]:
     """Starts the service in this event loop (tests use port=0); stops it gracefully on exit."""
-    pool = await create_pool(settings.database_url_for(spec.name))
+    pool = await create_pool(settings.database_url_for(spec.name), max_size=spec.pool_max_size)
     async with pool.acquire() as conn:
         await migrate(conn, service_components(spec.name, spec.directory))
     nats = NatsConnection(settings.nats_url, name=f"weftwork-{spec.name}")

@@ -106,6 +106,9 @@ SPEC = ServiceSpec(
     bindings=bindings,
     consumers=consumers,
     workers=workers,
+    # Seven connections LISTEN for good (four dead-letter replayers, the relay, receipts and
+    # deliveries): the consumers, workers and API share the rest.
+    pool_max_size=24,
 )
 
 

@@ -128,7 +128,11 @@ async def running_outbound_stack(
     **extra_env: str,
 ) -> AsyncIterator[OutboundStack]:
     _, env = settings_for(
-        database_url, nats_url, data_dir, WEFTWORK_JWT_SECRET=SECRET, **SHORT_SCHEDULE, **extra_env
+        database_url,
+        nats_url,
+        data_dir,
+        WEFTWORK_JWT_SECRET=SECRET,
+        **{**SHORT_SCHEDULE, **extra_env},
     )
     env.update(
         WEFTWORK_CONNECT_DATABASE_URL=with_database(
@@ -174,3 +178,5 @@ async def running_outbound_stack(
             await client.aclose()
             server.should_exit = True
             await task
+            for child in children:  # restarted ones too (a test appends them)
+                child.ensure_stopped()
