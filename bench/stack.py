@@ -20,6 +20,7 @@ from pathlib import Path
 import asyncpg
 import grpc
 import psutil
+from cryptography.fernet import Fernet
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.processes import BenchError, Child, MemorySampler, cpu_seconds, spawn
@@ -37,13 +38,21 @@ CONSUMERS = (
     ("BILLING", "revenue-billing"),
     ("CUSTOMER", "billing-customer"),
     ("CUSTOMER", "project-customer"),
+    ("PROJECT", "connect-project"),
+    ("BILLING", "connect-billing"),
+    ("REVENUE", "connect-revenue"),
+    ("CUSTOMER", "connect-customer"),
 )
 HEALTH_NAMES = {
     "customer": "weftwork.customer.v1.CustomerService",
     "project": "weftwork.project.v1.ProjectService",
     "billing": "weftwork.billing.v1.BillingService",
     "revenue": "weftwork.revenue.v1.RevenueService",
+    "connect": "weftwork.connect.v1.ConnectService",
 }
+# Connect's secret box key (a fresh one per run) and its outbound webhooks to the bench's
+# receiver on 127.0.0.1, which production would refuse (bench/connect_bench.py).
+CONNECT_KEY = Fernet.generate_key().decode()
 
 
 def free_port() -> int:
@@ -81,6 +90,8 @@ class Platform:
             "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
             **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+            "WEFTWORK_CONNECT_SECRET_KEY": CONNECT_KEY,
+            "WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE": "true",
             # Any free port: a bench beside `weftwork up` must not lose the fixed ones.
             **{f"WEFTWORK_{name.upper()}_METRICS_PORT": "0" for name in SERVICES},
         }
@@ -131,7 +142,7 @@ class Platform:
 
 @contextlib.asynccontextmanager
 async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
-    """PostgreSQL, NATS, four services and the gateway; all stopped on exit, even on failure."""
+    """PostgreSQL, NATS, five services and the gateway; all stopped on exit, even on failure."""
     postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir), free_port())
     nats = EmbeddedNats(data_dir / "nats", port=free_port())
     platform: Platform | None = None
