@@ -72,6 +72,8 @@ def table(results: dict[str, Any]) -> str:
     _project(t, results["project_time"])
     _gateway(t, results["gateway"])
     _grpc(t, results["grpc"])
+    if "connect" in results:
+        _connect(t, results["connect"])
     _resources(t, results)
     m = results["machine"]
     header = [
@@ -153,6 +155,21 @@ def _grpc(t: Table, g: dict[str, Any]) -> None:
     t.row(f"BatchGetEngagements({g['ids']} ids) calls/s", _n(batch["rate"]),
           _n(batch["p50_ms"], 1), _n(batch["p99_ms"], 1), _n(echo["rate"]),
           _ratio(batch["rate"], echo["rate"]))  # fmt: skip
+
+
+def _connect(t: Table, c: dict[str, Any]) -> None:
+    """bench/connect_bench.py: webhooks in through the gateway, webhooks out to a receiver."""
+    inbound, outbound = c["inbound"], c["outbound"]
+    ours, bare, fixed = inbound["ours"], inbound["bare_starlette"], inbound["fixed_rate"]
+    t.section("Connect (issue #15); ceilings: bare Starlette verifying, bare httpx posting")
+    t.row(f"receipts/s, signed, stored, 202 (c={inbound['concurrency']})", _n(ours["rate"]),
+          _n(ours["p50_ms"], 1), _n(ours["p99_ms"], 1), _n(bare["rate"]),
+          _ratio(ours["rate"], bare["rate"]), "≥ 0.30")  # fmt: skip
+    t.row(f"acknowledgement at {fixed['rate']:.0f} receipts/s", "", _n(fixed["p50"], 1),
+          _n(fixed["p99"], 1), target="p99 ≤ 100 ms")  # fmt: skip
+    ours_out, bare_out = outbound["ours_per_s"], outbound["bare_httpx_per_s"]
+    t.row(f"deliveries/s to a local receiver ({outbound['deliveries']:,})", _n(ours_out),
+          ceiling=_n(bare_out), ratio=_ratio(ours_out, bare_out), target="≥ 0.30")  # fmt: skip
 
 
 def _resources(t: Table, results: dict[str, Any]) -> None:
