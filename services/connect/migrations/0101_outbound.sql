@@ -60,7 +60,8 @@ CREATE TABLE engagement_status (
 CREATE SEQUENCE delivery_seq;
 
 -- One row per (target, event): a webhook endpoint's or a CRM write-back's. Sent at least
--- once, in `seq` order per (target, order key) (the engagement, else the event's subject).
+-- once, in event order per (target, order key) (the engagement, else the event's subject):
+-- by the event's time, then by `seq`, the order connect fanned the events out in.
 CREATE TABLE deliveries (
     id              uuid        PRIMARY KEY,
     seq             bigint      NOT NULL DEFAULT nextval('delivery_seq'),
@@ -91,6 +92,7 @@ CREATE TABLE deliveries (
 
 -- The worker's queue, and the "is an earlier one still pending?" check of ordered delivery.
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 'PENDING';
-CREATE INDEX deliveries_chain ON deliveries (target_id, order_key, seq) WHERE status = 'PENDING';
+CREATE INDEX deliveries_chain ON deliveries (target_id, order_key, event_time, seq)
+    WHERE status = 'PENDING';
 CREATE INDEX deliveries_listing ON deliveries (target_id, created_at DESC, id DESC);
 CREATE INDEX deliveries_failed ON deliveries (target_id, created_at) WHERE status = 'FAILED';

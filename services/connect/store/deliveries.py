@@ -92,7 +92,8 @@ class DeliveryRows:
                    AND NOT EXISTS (
                        SELECT 1 FROM deliveries e
                         WHERE e.target_id = d.target_id AND e.order_key = d.order_key
-                          AND e.status = 'PENDING' AND e.seq < d.seq)
+                          AND e.status = 'PENDING'
+                          AND (e.event_time, e.seq) < (d.event_time, d.seq))
                  ORDER BY d.next_attempt_at, d.seq
                  LIMIT $1 FOR UPDATE OF d SKIP LOCKED""",
             limit,

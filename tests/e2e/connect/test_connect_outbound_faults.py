@@ -48,6 +48,8 @@ async def child_stack(
         with_intake=True,
         # Long enough that a restart never turns a delivery FAILED: this is about kills.
         WEFTWORK_CONNECT_DELIVERY_RETRY_WINDOW_SECONDS="300",
+        # A killed consumer's unacknowledged batch comes back after this, not the default 30 s.
+        WEFTWORK_ACK_WAIT_SECONDS="5",
     ) as running_stack:
         yield running_stack
 
@@ -187,16 +189,10 @@ async def test_sigkill_under_1000_receipts_and_1000_deliveries_loses_nothing(
         assert set(sent) <= {r.webhook_id for r in got}, "a delivery was lost"
         assert all(r.verified for r in got)
         duplicates = len(got) - len({r.webhook_id for r in got})
-        # Chains stay in order across the kills: each engagement's first arrivals in event order.
-        firsts: dict[str, list[str]] = {}
-        seen: set[str] = set()
-        order = {event_id: i for i, event_id in enumerate(sent)}
-        for r in got:
-            if r.webhook_id not in seen:
-                seen.add(r.webhook_id)
-                firsts.setdefault(r.json()["engagementId"], []).append(r.webhook_id)
-        for chain in firsts.values():
-            assert chain == sorted(chain, key=order.__getitem__)
+        # Not asserted here: order per engagement across a kill. JetStream gives the killed
+        # consumer's unacknowledged batch back only after ack_wait, when later events of the
+        # same engagement may already be delivered (docs/connect.md says so); the ordering
+        # under retries is test_connect_outbound.py's.
         print(
             f"\nfaults: 2 SIGKILLs, {RECEIPTS} receipts processed once, {DELIVERIES} deliveries"
             f" made ({duplicates} again after a kill), {time.monotonic() - started:.1f}s"
