@@ -22,7 +22,12 @@ from services.connect.domain.delivery import (
 )
 from services.connect.domain.outbound_events import DeliveryFailed, EndpointDisabled
 from services.connect.domain.webhooks import WebhookEndpoint
-from services.connect.domain.writeback import CrmWriteBack, hubspot_batch_update, salesforce_update
+from services.connect.domain.writeback import (
+    CrmKind,
+    CrmWriteBack,
+    hubspot_batch_update,
+    salesforce_update,
+)
 from services.connect.handlers.outbound_ports import OutboundRepository, Sender
 from services.connect.handlers.ports import SecretBox
 
@@ -49,6 +54,7 @@ async def deliver_due(p: Delivering, repo: OutboundRepository, limit: int) -> in
     writebacks = await repo.get_writebacks(
         [d.target_id for d in due if d.target_kind is not TargetKind.WEBHOOK]
     )
+    await _current_status(repo, due, writebacks)
     now = dt.datetime.now(dt.UTC)
     attempts = await _attempt_all(p, due, endpoints, writebacks, now)
     now = dt.datetime.now(dt.UTC)
@@ -94,6 +100,23 @@ async def _attempt_all(
         for delivery_id in ids:
             found[delivery_id] = attempt
     return found
+
+
+async def _current_status(
+    repo: OutboundRepository, due: Sequence[Delivery], writebacks: dict[uuid.UUID, CrmWriteBack]
+) -> None:
+    """A write-back sends the engagement's status as it is now, not as it was when the event
+    was consumed: events of three streams arrive in any order, and the CRM must end on the
+    latest state whatever order the deliveries go in. The payload records what was sent."""
+    for d in due:
+        writeback = writebacks.get(d.target_id)
+        if writeback is None or d.target_kind is TargetKind.WEBHOOK:
+            continue
+        status = await repo.get_engagement_status(d.engagement_id)
+        if status is not None:
+            salesforce = writeback.kind is CrmKind.SALESFORCE
+            fields = status.record_fields(writeback.field_names, numbers=salesforce)
+            d.payload = {**d.payload, "fields": fields}
 
 
 def webhook_request(

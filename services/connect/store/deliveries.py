@@ -103,7 +103,8 @@ class DeliveryRows:
     async def save_delivery(self, d: Delivery) -> None:
         await self.conn.execute(
             """UPDATE deliveries SET status = $2, attempts = $3, last_status = $4,
-                      last_error = $5, next_attempt_at = $6, version = $7, delivered_at = $8
+                      last_error = $5, next_attempt_at = $6, version = $7, delivered_at = $8,
+                      payload = $9
                 WHERE id = $1""",
             d.id,
             d.status.value,
@@ -113,6 +114,7 @@ class DeliveryRows:
             d.next_attempt_at,
             d.version,
             d.delivered_at,
+            d.payload,
         )
 
     async def get_delivery(self, delivery_id: uuid.UUID) -> Delivery | None:
