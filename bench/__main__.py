@@ -26,7 +26,16 @@ from typing import Any
 
 import uvloop
 
-from bench import ceilings, gateway_bench, grpc_bench, pipeline, project_time, report, seed
+from bench import (
+    ceilings,
+    connect_inbound,
+    gateway_bench,
+    grpc_bench,
+    pipeline,
+    project_time,
+    report,
+    seed,
+)
 from bench.stack import Platform, running_platform
 from mesh.events.nats import NatsConnection
 from mesh.grpc.client import open_channel
@@ -93,6 +102,8 @@ async def measure(args: argparse.Namespace, data_dir: Path, step: Progress) -> d
         results["gateway"] = await gateway_bench.run(platform, ids, args.runs, args.seconds)
         step("gRPC: BatchGetEngagements(100) and a bare echo")
         results["grpc"] = await grpc_bench.run(platform, ids, args.runs, args.seconds)
+        step("connect: signed webhooks to /hooks, and a bare Starlette endpoint")
+        results["connect_inbound"] = await connect_inbound.run(platform, args.runs, args.seconds)
         results["memory"] = {
             "pipeline": dict(platform.memory.windows.get("pipeline", {})),
             "whole_run": dict(platform.memory.whole),

@@ -30,6 +30,7 @@ from mesh.settings import SERVICES, local_socket_dir, with_database
 
 WEFTWORK = Path(sys.executable).parent / "weftwork"
 JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123"
+CONNECT_KEY = "YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMzI="  # Fernet: base64 of 32 bytes
 # Durable consumers of the platform: (stream, durable). Drained between phases.
 CONSUMERS = (
     ("PROJECT", "billing-project"),
@@ -43,6 +44,7 @@ HEALTH_NAMES = {
     "project": "weftwork.project.v1.ProjectService",
     "billing": "weftwork.billing.v1.BillingService",
     "revenue": "weftwork.revenue.v1.RevenueService",
+    "connect": "weftwork.connect.v1.ConnectService",
 }
 
 
@@ -78,6 +80,7 @@ class Platform:
             "WEFTWORK_DATABASE_URL": self.server_url,
             "WEFTWORK_NATS_URL": self.nats_url,
             "WEFTWORK_JWT_SECRET": JWT_SECRET,
+            "WEFTWORK_CONNECT_SECRET_KEY": CONNECT_KEY,
             "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
             **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},

@@ -12,8 +12,8 @@ from services.connect.domain.model import (
     ConnectEvent,
     ExceptionStatus,
     InboundSource,
-    IncomingEvent,
     IntegrationException,
+    NewReceipt,
     Receipt,
 )
 from services.connect.domain.opportunity import OpportunityWon
@@ -29,8 +29,9 @@ class ConnectRepository(Protocol):
     async def update_source(self, source: InboundSource) -> None: ...
     async def list_sources(self) -> list[InboundSource]: ...
 
-    async def add_receipts(self, source: str, events: Sequence[IncomingEvent]) -> list[Receipt]:
-        """Stores the events not stored before (ON CONFLICT (source, event_id) DO NOTHING)."""
+    async def add_receipts(self, new: Sequence[NewReceipt]) -> list[Receipt]:
+        """Stores the events not stored before (ON CONFLICT (source, event_id) DO NOTHING);
+        returns those it stored."""
         ...
 
     async def get_receipt(self, receipt_id: uuid.UUID) -> Receipt | None: ...
@@ -59,6 +60,7 @@ class ConnectRepository(Protocol):
     ) -> list[IntegrationException]: ...
 
     async def emit(self, event: ConnectEvent) -> None: ...
+    async def emit_all(self, events: Sequence[ConnectEvent]) -> None: ...
 
 
 Transact = Callable[[Callable[[ConnectRepository], Awaitable[T]]], Awaitable[T]]

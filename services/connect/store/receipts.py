@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.connect.domain.model import IncomingEvent, Receipt, ReceiptStatus
+from services.connect.domain.model import NewReceipt, Receipt, ReceiptStatus
 from services.connect.handlers.ports import Cursor
 
 # Wakes the receipt worker (services/connect/worker.py) when a receipt is stored or requeued.
@@ -39,21 +39,21 @@ def _receipt(row: asyncpg.Record) -> Receipt:
 class ReceiptRows:
     conn: asyncpg.Connection
 
-    async def add_receipts(self, source: str, events: Sequence[IncomingEvent]) -> list[Receipt]:
-        if not events:
+    async def add_receipts(self, new: Sequence[NewReceipt]) -> list[Receipt]:
+        if not new:
             return []
         rows = await self.conn.fetch(
             f"""INSERT INTO receipts (id, source, event_id, external_id, payload)
-                SELECT id, $1, event_id, external_id, payload::jsonb
-                  FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[])
-                       AS e(id, event_id, external_id, payload)
+                SELECT id, source, event_id, external_id, payload::jsonb
+                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+                       AS e(id, source, event_id, external_id, payload)
                 ON CONFLICT (source, event_id) DO NOTHING
                 RETURNING {_COLUMNS}""",
-            source,
-            [uuid.uuid4() for _ in events],
-            [e.event_id for e in events],
-            [e.external_id for e in events],
-            [json.dumps(e.payload) for e in events],
+            [n.id for n in new],
+            [n.source for n in new],
+            [n.event.event_id for n in new],
+            [n.event.external_id for n in new],
+            [json.dumps(n.event.payload) for n in new],
         )
         if rows:
             await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
