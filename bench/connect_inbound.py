@@ -145,8 +145,14 @@ async def run(platform: Platform, runs: int, seconds: float) -> dict[str, Any]:
     secret = created.secret
     gateway = platform.ports["gateway"]
     budget = int(seconds * 3000)  # more than intake can take in `seconds`
+    cpu_before = platform.cpu_seconds()
     ours = [await closed_loop(gateway, signed_requests(gateway, secret, budget), seconds)
             for _ in range(runs)]  # fmt: skip
+    received = sum(len(r.latencies) for r in ours)
+    cpu = {
+        name: round((used - cpu_before.get(name, 0.0)) * 1000 / max(1, received), 3)
+        for name, used in platform.cpu_seconds().items()
+    }
     fixed = await offered(
         gateway, signed_requests(gateway, secret, int(OFFERED_RATE * seconds * 2)), OFFERED_RATE
     )
@@ -167,6 +173,9 @@ async def run(platform: Platform, runs: int, seconds: float) -> dict[str, Any]:
         bare.stop()
     return {
         "closed_loop": {**summarize(ours), "concurrency": CONCURRENCY},
+        # CPU ms per acknowledged receipt, by process, while the closed loop ran (the worker
+        # and relay keep running after it; "machine" includes everyone on this box).
+        "cpu_ms_per_receipt": cpu,
         "offered": fixed,
         "ceiling": summarize(ceiling),
     }

@@ -73,22 +73,27 @@ class ReceiptRows:
         )
         return [_receipt(row) for row in rows]
 
-    async def save_receipt(self, r: Receipt, *, retry_in: float | None = None) -> None:
-        await self.conn.execute(
+    async def save_receipts(self, settled: Sequence[tuple[Receipt, float | None]]) -> None:
+        await self.conn.executemany(
             """UPDATE receipts SET status = $2, attempts = $3, last_error = $4,
                       engagement_id = $5, customer_matched_by = $6, exception_id = $7,
                       processed_at = $8,
                       next_attempt_at = now() + make_interval(secs => $9)
                 WHERE id = $1""",
-            r.id,
-            r.status.value,
-            r.attempts,
-            r.last_error,
-            r.engagement_id,
-            r.customer_matched_by,
-            r.exception_id,
-            r.processed_at,
-            retry_in or 0.0,
+            [
+                (
+                    r.id,
+                    r.status.value,
+                    r.attempts,
+                    r.last_error,
+                    r.engagement_id,
+                    r.customer_matched_by,
+                    r.exception_id,
+                    r.processed_at,
+                    retry_in or 0.0,
+                )
+                for r, retry_in in settled
+            ],
         )
 
     async def requeue_receipt(self, receipt_id: uuid.UUID) -> None:
