@@ -8,7 +8,8 @@ the submit/approve path of the project service (bench/project_time.py), the even
 full speed and at a fixed offered rate (bench/pipeline.py) against raw JetStream and COPY
 (bench/ceilings.py), the gateway against a bare Strawberry server (bench/gateway_bench.py),
 a batch gRPC read against a bare echo (bench/grpc_bench.py), connect's webhooks in and out
-against bare Starlette and httpx (bench/connect_bench.py), and memory and CPU per process.
+against bare Starlette and httpx (bench/connect_inbound.py, bench/connect_outbound.py), and
+memory and CPU per process.
 Prints one table and writes bench/results/<time>.json. Nothing here asserts a speed.
 """
 
@@ -29,7 +30,8 @@ import uvloop
 
 from bench import (
     ceilings,
-    connect_bench,
+    connect_inbound,
+    connect_outbound,
     gateway_bench,
     grpc_bench,
     pipeline,
@@ -103,10 +105,10 @@ async def measure(args: argparse.Namespace, data_dir: Path, step: Progress) -> d
         results["gateway"] = await gateway_bench.run(platform, ids, args.runs, args.seconds)
         step("gRPC: BatchGetEngagements(100) and a bare echo")
         results["grpc"] = await grpc_bench.run(platform, ids, args.runs, args.seconds)
-        step("connect: signed receipts through /hooks, deliveries to a local receiver")
-        results["connect"] = await connect_bench.run(
-            platform, nats.jetstream, runs=args.runs, seconds=args.seconds, deliveries=5000
-        )
+        step("connect: signed webhooks to /hooks, and a bare Starlette endpoint")
+        results["connect_inbound"] = await connect_inbound.run(platform, args.runs, args.seconds)
+        step("connect: 5,000 outbound deliveries to a local receiver, and bare httpx")
+        results["connect_outbound"] = await connect_outbound.run(platform, nats.jetstream, 5000)
         results["memory"] = {
             "pipeline": dict(platform.memory.windows.get("pipeline", {})),
             "whole_run": dict(platform.memory.whole),

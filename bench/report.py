@@ -9,7 +9,7 @@ from typing import Any
 
 import psutil
 
-SERVICES = ("customer", "project", "billing", "revenue", "gateway")
+SERVICES = ("customer", "project", "billing", "revenue", "connect", "gateway")
 MB = 1024 * 1024
 COLUMNS = ("", "ours", "p50 ms", "p99 ms", "ceiling", "ratio", "target")
 WIDTHS = (50, 10, 8, 8, 10, 6, 27)
@@ -72,8 +72,10 @@ def table(results: dict[str, Any]) -> str:
     _project(t, results["project_time"])
     _gateway(t, results["gateway"])
     _grpc(t, results["grpc"])
-    if "connect" in results:
-        _connect(t, results["connect"])
+    from bench import connect_inbound, connect_outbound  # they use this module's helpers
+
+    connect_inbound.rows(t, results.get("connect_inbound"))
+    connect_outbound.rows(t, results.get("connect_outbound"))
     _resources(t, results)
     m = results["machine"]
     header = [
@@ -85,7 +87,14 @@ def table(results: dict[str, Any]) -> str:
         f" asyncpg {m['asyncpg']}, nats-py {m['nats-py']}, uvicorn {m['uvicorn']};"
         f" medians of {results['runs']} runs where repeated",
     ]
-    return "\n".join([*header, _line(COLUMNS), *(_line(r) for r in t.rows)])
+    return "\n".join([*header, *render(t.rows)])
+
+
+def render(rows: list[tuple[str, ...]]) -> list[str]:
+    return [_line(COLUMNS), *(_line(r) for r in rows)]
+
+
+n, ratio = _n, _ratio  # for the sections kept in their own modules (bench/connect_inbound.py)
 
 
 def _pipeline(t: Table, pipe: dict[str, Any]) -> None:
@@ -155,21 +164,6 @@ def _grpc(t: Table, g: dict[str, Any]) -> None:
     t.row(f"BatchGetEngagements({g['ids']} ids) calls/s", _n(batch["rate"]),
           _n(batch["p50_ms"], 1), _n(batch["p99_ms"], 1), _n(echo["rate"]),
           _ratio(batch["rate"], echo["rate"]))  # fmt: skip
-
-
-def _connect(t: Table, c: dict[str, Any]) -> None:
-    """bench/connect_bench.py: webhooks in through the gateway, webhooks out to a receiver."""
-    inbound, outbound = c["inbound"], c["outbound"]
-    ours, bare, fixed = inbound["ours"], inbound["bare_starlette"], inbound["fixed_rate"]
-    t.section("Connect (issue #15); ceilings: bare Starlette verifying, bare httpx posting")
-    t.row(f"receipts/s, signed, stored, 202 (c={inbound['concurrency']})", _n(ours["rate"]),
-          _n(ours["p50_ms"], 1), _n(ours["p99_ms"], 1), _n(bare["rate"]),
-          _ratio(ours["rate"], bare["rate"]), "≥ 0.30")  # fmt: skip
-    t.row(f"acknowledgement at {fixed['rate']:.0f} receipts/s", "", _n(fixed["p50"], 1),
-          _n(fixed["p99"], 1), target="p99 ≤ 100 ms")  # fmt: skip
-    ours_out, bare_out = outbound["ours_per_s"], outbound["bare_httpx_per_s"]
-    t.row(f"deliveries/s to a local receiver ({outbound['deliveries']:,})", _n(ours_out),
-          ceiling=_n(bare_out), ratio=_ratio(ours_out, bare_out), target="≥ 0.30")  # fmt: skip
 
 
 def _resources(t: Table, results: dict[str, Any]) -> None:

@@ -20,7 +20,6 @@ from pathlib import Path
 import asyncpg
 import grpc
 import psutil
-from cryptography.fernet import Fernet
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.processes import BenchError, Child, MemorySampler, cpu_seconds, spawn
@@ -31,6 +30,7 @@ from mesh.settings import SERVICES, local_socket_dir, with_database
 
 WEFTWORK = Path(sys.executable).parent / "weftwork"
 JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123"
+CONNECT_KEY = "YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMzI="  # Fernet: base64 of 32 bytes
 # Durable consumers of the platform: (stream, durable). Drained between phases.
 CONSUMERS = (
     ("PROJECT", "billing-project"),
@@ -50,9 +50,6 @@ HEALTH_NAMES = {
     "revenue": "weftwork.revenue.v1.RevenueService",
     "connect": "weftwork.connect.v1.ConnectService",
 }
-# Connect's secret box key (a fresh one per run) and its outbound webhooks to the bench's
-# receiver on 127.0.0.1, which production would refuse (bench/connect_bench.py).
-CONNECT_KEY = Fernet.generate_key().decode()
 
 
 def free_port() -> int:
@@ -87,10 +84,11 @@ class Platform:
             "WEFTWORK_DATABASE_URL": self.server_url,
             "WEFTWORK_NATS_URL": self.nats_url,
             "WEFTWORK_JWT_SECRET": JWT_SECRET,
+            "WEFTWORK_CONNECT_SECRET_KEY": CONNECT_KEY,
             "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
             **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
-            "WEFTWORK_CONNECT_SECRET_KEY": CONNECT_KEY,
+            # Outbound webhooks to the bench's receiver on 127.0.0.1, which production refuses.
             "WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE": "true",
             # Any free port: a bench beside `weftwork up` must not lose the fixed ones.
             **{f"WEFTWORK_{name.upper()}_METRICS_PORT": "0" for name in SERVICES},

@@ -8,9 +8,10 @@ from typing import Any
 from services.connect import convert
 from services.connect.domain.intake import RawHook
 from services.connect.grpc_outbound import OutboundApi
-from services.connect.handlers import exceptions, intake, sources
+from services.connect.handlers import exceptions, sources
 from services.connect.handlers.endpoints import EndpointRules
 from services.connect.handlers.ports import SecretBox, Transact
+from services.connect.receiving import WebhookIntake
 from weftwork.connect.v1 import connect_service_pb2 as pb
 from weftwork.connect.v1 import connect_service_pb2_grpc as pb_grpc
 
@@ -27,6 +28,7 @@ class ConnectServicer(OutboundApi, pb_grpc.ConnectServiceServicer):
         self.read = read
         self.box = box
         self.rules = rules or EndpointRules(event_types=(), allow_insecure=False)
+        self.intake = WebhookIntake(read, transact, box)
 
     async def ReceiveWebhook(
         self, request: pb.ReceiveWebhookRequest, context: Any
@@ -38,9 +40,7 @@ class ConnectServicer(OutboundApi, pb_grpc.ConnectServiceServicer):
             headers={h.name.lower(): h.value for h in request.headers},
             body=request.body,
         )
-        answer = await intake.receive_webhook(
-            self.read, self.transact, self.box, hook, now_ms=int(time.time() * 1000)
-        )
+        answer = await self.intake.receive(hook, now_ms=int(time.time() * 1000))
         return pb.ReceiveWebhookResponse(
             http_status=answer.http_status,
             content_type=answer.content_type,
@@ -65,6 +65,7 @@ class ConnectServicer(OutboundApi, pb_grpc.ConnectServiceServicer):
         source, secret = await self.transact(
             lambda repo: sources.create_source(repo, self.box, draft)
         )
+        self.intake.forget(request.name)
         return pb.CreateInboundSourceResponse(source=convert.source_to_proto(source), secret=secret)
 
     async def UpdateInboundSource(
@@ -83,6 +84,7 @@ class ConnectServicer(OutboundApi, pb_grpc.ConnectServiceServicer):
         source = await self.transact(
             lambda repo: sources.update_source(repo, self.box, request.name, changes)
         )
+        self.intake.forget(request.name)
         return pb.UpdateInboundSourceResponse(source=convert.source_to_proto(source))
 
     async def ListInboundSources(

@@ -70,6 +70,9 @@ class ReceiptWorker:
             outcomes = await asyncio.gather(
                 *(processing.decide(self.p, sources.get(r.source), r) for r in receipts)
             )
-            for receipt, outcome in zip(receipts, outcomes, strict=True):
-                await processing.record(store, self.p, receipt, outcome)
+            settled = [
+                (receipt, await processing.record(store, self.p, receipt, outcome))
+                for receipt, outcome in zip(receipts, outcomes, strict=True)
+            ]
+            await store.save_receipts(settled)
         return len(receipts)

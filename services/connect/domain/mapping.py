@@ -9,6 +9,7 @@ a Standard Webhooks `opportunity.won` take the same road to project.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,8 +140,12 @@ def default_document(kind: SourceKind) -> dict[str, Any]:
     return copy
 
 
+@functools.lru_cache(maxsize=256)
 def parse_mapping(document: str, kind: SourceKind) -> Mapping:
-    """The validated mapping; INVALID_ARGUMENT lists every mistake as `mapping.<path>`."""
+    """The validated mapping; INVALID_ARGUMENT lists every mistake as `mapping.<path>`.
+
+    Cached by document: the worker applies a source's mapping to every receipt, and a
+    Mapping is never changed after it is built."""
     errors = Violations()
     if len(document) > MAX_DOCUMENT:
         raise InvalidArgument.one("mapping", f"at most {MAX_DOCUMENT} characters")

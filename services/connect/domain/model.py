@@ -77,6 +77,15 @@ class IncomingEvent:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class NewReceipt:
+    """An event about to be stored under the id it will have if it is new."""
+
+    id: uuid.UUID
+    source: str
+    event: IncomingEvent
+
+
 @dataclass
 class Receipt:
     id: uuid.UUID

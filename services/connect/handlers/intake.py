@@ -7,18 +7,19 @@ left to the receipt worker (processing.py), so the sender's answer never waits o
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from services.connect.domain import hubspot, salesforce, standard
 from services.connect.domain.intake import HookAnswer, RawHook, Refused, Unauthorized
 from services.connect.domain.model import (
     InboundSource,
     IncomingEvent,
+    NewReceipt,
     ReceiptAccepted,
     SourceKind,
 )
-from services.connect.handlers.ports import ConnectRepository, SecretBox, Transact
+from services.connect.handlers.ports import ConnectRepository, SecretBox
 
 JSON = "application/json"
 
@@ -59,25 +60,19 @@ def refusal(source: InboundSource, refused: Refused) -> HookAnswer:
 
 
 async def store_receipts(
-    repo: ConnectRepository, source: InboundSource, events: Sequence[IncomingEvent]
-) -> HookAnswer:
-    """One receipt per event not seen before, each with receipt.accepted, in one transaction."""
-    stored = await repo.add_receipts(source.name, events)
-    for receipt in stored:
-        await repo.emit(ReceiptAccepted(receipt))
-    return answer_for(source, len(stored), len(events) - len(stored))
-
-
-async def receive_webhook(
-    read: Transact[Any], transact: Transact[Any], box: SecretBox, hook: RawHook, *, now_ms: int
-) -> HookAnswer:
-    """Look the source up, verify outside any transaction, then store in one."""
-    source: InboundSource | None = await read(lambda repo: repo.get_source(hook.source))
-    if source is None or not source.enabled:
-        return not_found(hook.source)
-    try:
-        events = verified_events(source, box, hook, now_ms=now_ms)
-    except Refused as refused:
-        return refusal(source, refused)
-    answer: HookAnswer = await transact(lambda repo: store_receipts(repo, source, events))
-    return answer
+    repo: ConnectRepository, requests: Sequence[tuple[InboundSource, Sequence[IncomingEvent]]]
+) -> list[HookAnswer]:
+    """The events of several verified requests in the caller's one transaction: one receipt
+    (and receipt.accepted) per event not seen before; one answer per request, in order."""
+    planned = [
+        [NewReceipt(uuid.uuid4(), source.name, event) for event in events]
+        for source, events in requests
+    ]
+    stored = await repo.add_receipts([n for plan in planned for n in plan])
+    await repo.emit_all([ReceiptAccepted(receipt) for receipt in stored])
+    new = {r.id for r in stored}
+    answers = []
+    for (source, _), plan in zip(requests, planned, strict=True):
+        accepted = sum(n.id in new for n in plan)
+        answers.append(answer_for(source, accepted, len(plan) - accepted))
+    return answers

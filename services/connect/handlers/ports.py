@@ -12,8 +12,8 @@ from services.connect.domain.model import (
     ConnectEvent,
     ExceptionStatus,
     InboundSource,
-    IncomingEvent,
     IntegrationException,
+    NewReceipt,
     Receipt,
 )
 from services.connect.domain.opportunity import OpportunityWon
@@ -30,8 +30,9 @@ class ConnectRepository(OutboundRepository, Protocol):
     async def update_source(self, source: InboundSource) -> None: ...
     async def list_sources(self) -> list[InboundSource]: ...
 
-    async def add_receipts(self, source: str, events: Sequence[IncomingEvent]) -> list[Receipt]:
-        """Stores the events not stored before (ON CONFLICT (source, event_id) DO NOTHING)."""
+    async def add_receipts(self, new: Sequence[NewReceipt]) -> list[Receipt]:
+        """Stores the events not stored before (ON CONFLICT (source, event_id) DO NOTHING);
+        returns those it stored."""
         ...
 
     async def get_receipt(self, receipt_id: uuid.UUID) -> Receipt | None: ...
@@ -39,7 +40,10 @@ class ConnectRepository(OutboundRepository, Protocol):
         """PENDING receipts whose time has come, locked FOR UPDATE SKIP LOCKED."""
         ...
 
-    async def save_receipt(self, receipt: Receipt, *, retry_in: float | None = None) -> None: ...
+    async def save_receipts(self, settled: Sequence[tuple[Receipt, float | None]]) -> None:
+        """Each receipt's state, and in how many seconds a PENDING one is due again."""
+        ...
+
     async def requeue_receipt(self, receipt_id: uuid.UUID) -> None: ...
     async def receipts_page(
         self, *, source: str | None, after: Cursor | None, limit: int
@@ -60,6 +64,7 @@ class ConnectRepository(OutboundRepository, Protocol):
     ) -> list[IntegrationException]: ...
 
     async def emit(self, event: ConnectEvent) -> None: ...
+    async def emit_all(self, events: Sequence[ConnectEvent]) -> None: ...
 
 
 Transact = Callable[[Callable[[ConnectRepository], Awaitable[T]]], Awaitable[T]]

@@ -157,8 +157,10 @@ async def _read(p: Processing, source: InboundSource, deal_id: str) -> Any:
 
 async def record(
     repo: ConnectRepository, p: Processing, receipt: Receipt, outcome: Outcome
-) -> None:
-    """Write the outcome onto the receipt (and its exception), in the caller's transaction."""
+) -> float | None:
+    """Apply the outcome to the receipt and write its exception (if any) in the caller's
+    transaction; returns in how many seconds to try again (None: settled). The caller saves
+    the receipts of a batch together (ConnectRepository.save_receipts)."""
     receipt.attempts += 1
     now = dt.datetime.now(dt.UTC)
     if outcome.result is Result.RETRY:
@@ -167,8 +169,7 @@ async def record(
             delay = outcome.retry_after
             if delay is None:
                 delay = backoff_delay(receipt.attempts, base=1.0, cap=p.retry_cap)
-            await repo.save_receipt(receipt, retry_in=min(delay, p.retry_cap))
-            return
+            return min(delay, p.retry_cap)
         detail = f"UNAVAILABLE: {outcome.detail} (gave up after {receipt.attempts} attempts)"
         outcome = Outcome(Result.EXCEPTION, detail)
     receipt.processed_at = now
@@ -183,7 +184,7 @@ async def record(
     else:
         receipt.status = ReceiptStatus.EXCEPTION
         await _open(repo, receipt, outcome.detail)
-    await repo.save_receipt(receipt)
+    return None
 
 
 async def _resolve(repo: ConnectRepository, receipt: Receipt, engagement_id: str) -> None:

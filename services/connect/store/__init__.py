@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
-from mesh.events.outbox import add_event
+from mesh.events.outbox import OutgoingEvent, add_events
 from services.connect import events
 from services.connect.domain.model import ConnectEvent
 from services.connect.store.deliveries import DeliveryRows
@@ -21,12 +23,12 @@ class ConnectStore(SourceRows, ReceiptRows, ExceptionRows, EndpointRows, Deliver
         self.conn = conn
 
     async def emit(self, event: ConnectEvent) -> None:
-        subject, aggregate_id, version, message = events.to_message(event)
-        await add_event(
+        await self.emit_all([event])
+
+    async def emit_all(self, found: Sequence[ConnectEvent]) -> None:
+        """Every event in one insert (and one NOTIFY to the relay)."""
+        await add_events(
             self.conn,
             source="connect",
-            subject=subject,
-            aggregate_id=aggregate_id,
-            aggregate_version=version,
-            message=message,
+            events=[OutgoingEvent(*events.to_message(event)) for event in found],
         )

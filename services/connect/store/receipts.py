@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.connect.domain.model import IncomingEvent, Receipt, ReceiptStatus
+from services.connect.domain.model import NewReceipt, Receipt, ReceiptStatus
 from services.connect.handlers.ports import Cursor
 
 # Wakes the receipt worker (services/connect/worker.py) when a receipt is stored or requeued.
@@ -39,21 +39,21 @@ def _receipt(row: asyncpg.Record) -> Receipt:
 class ReceiptRows:
     conn: asyncpg.Connection
 
-    async def add_receipts(self, source: str, events: Sequence[IncomingEvent]) -> list[Receipt]:
-        if not events:
+    async def add_receipts(self, new: Sequence[NewReceipt]) -> list[Receipt]:
+        if not new:
             return []
         rows = await self.conn.fetch(
             f"""INSERT INTO receipts (id, source, event_id, external_id, payload)
-                SELECT id, $1, event_id, external_id, payload::jsonb
-                  FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[])
-                       AS e(id, event_id, external_id, payload)
+                SELECT id, source, event_id, external_id, payload::jsonb
+                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+                       AS e(id, source, event_id, external_id, payload)
                 ON CONFLICT (source, event_id) DO NOTHING
                 RETURNING {_COLUMNS}""",
-            source,
-            [uuid.uuid4() for _ in events],
-            [e.event_id for e in events],
-            [e.external_id for e in events],
-            [json.dumps(e.payload) for e in events],
+            [n.id for n in new],
+            [n.source for n in new],
+            [n.event.event_id for n in new],
+            [n.event.external_id for n in new],
+            [json.dumps(n.event.payload) for n in new],
         )
         if rows:
             await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
@@ -73,22 +73,27 @@ class ReceiptRows:
         )
         return [_receipt(row) for row in rows]
 
-    async def save_receipt(self, r: Receipt, *, retry_in: float | None = None) -> None:
-        await self.conn.execute(
+    async def save_receipts(self, settled: Sequence[tuple[Receipt, float | None]]) -> None:
+        await self.conn.executemany(
             """UPDATE receipts SET status = $2, attempts = $3, last_error = $4,
                       engagement_id = $5, customer_matched_by = $6, exception_id = $7,
                       processed_at = $8,
                       next_attempt_at = now() + make_interval(secs => $9)
                 WHERE id = $1""",
-            r.id,
-            r.status.value,
-            r.attempts,
-            r.last_error,
-            r.engagement_id,
-            r.customer_matched_by,
-            r.exception_id,
-            r.processed_at,
-            retry_in or 0.0,
+            [
+                (
+                    r.id,
+                    r.status.value,
+                    r.attempts,
+                    r.last_error,
+                    r.engagement_id,
+                    r.customer_matched_by,
+                    r.exception_id,
+                    r.processed_at,
+                    retry_in or 0.0,
+                )
+                for r, retry_in in settled
+            ],
         )
 
     async def requeue_receipt(self, receipt_id: uuid.UUID) -> None:

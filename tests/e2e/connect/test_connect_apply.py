@@ -53,5 +53,5 @@ async def test_apply_creates_then_updates_sources(
     path.write_text(
         SOURCES.replace("wonStages: [closedwon, contractsigned]", "wonStages: closedwon")
     )
-    with pytest.raises(ApplyError, match="mapping.wonStages"):
+    with pytest.raises(ApplyError, match=r"mapping\.wonStages"):
         await apply_file(settings, path, env)

@@ -7,6 +7,7 @@ gateway, customer and project keep running."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import uuid
@@ -14,6 +15,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import httpx
 import pytest
 
 from tests.conftest import Stack
@@ -127,3 +130,96 @@ async def test_receipts_stored_before_a_sigkill_are_processed_exactly_once_after
         found = (await stack.gql(BY_OPPORTUNITY, s=name, o=opportunity))["engagementByOpportunity"]
         assert found["id"] in engagements
     third.stop()
+
+
+# WEFTWORK_CONNECT_CRASH_RECEIPTS=1000 is the issue's full size; the default keeps `make test`
+# within a couple of minutes on a shared 2-core machine.
+STREAM = int(os.environ.get("WEFTWORK_CONNECT_CRASH_RECEIPTS", "200"))
+
+
+@pytest.fixture
+async def child_stack(
+    stack: Stack, module_nats: str, tmp_path: Path
+) -> AsyncIterator[ConnectStack]:
+    async with running_connect_stack(
+        stack.database_url, module_nats, tmp_path, connect_as_child=True
+    ) as running:
+        yield running
+
+
+async def counts(dsn: str, query: str, *args: object) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {row[0]: row[1] for row in await conn.fetch(query, *args)}
+    finally:
+        await conn.close()
+
+
+async def test_a_stream_of_receipts_survives_sigkills_each_processed_once(
+    child_stack: ConnectStack, tmp_path: Path
+) -> None:
+    stack = child_stack
+    name = f"stream-{uuid.uuid4().hex[:6]}"
+    created = await stack.gql(CREATE_SOURCE, i={"name": name, "kind": "STANDARD_WEBHOOKS"})
+    secret = created["createInboundSource"]["secret"]
+    acknowledged = 0
+    opportunities = [f"S-{i:04d}" for i in range(STREAM)]
+    queue = iter(opportunities)
+
+    async def sender() -> None:
+        nonlocal acknowledged
+        for opportunity in queue:
+            body = standard_body(won_data(opportunity))
+            webhook_id = f"msg_{name}_{opportunity}"
+            while True:  # a sender retries until acknowledged (re-signing: fresh timestamp)
+                try:
+                    answer = await stack.hook(
+                        name, body, standard_headers(secret, body, webhook_id=webhook_id)
+                    )
+                except httpx.HTTPError:
+                    answer = None
+                if answer is not None and answer.status_code == 202:
+                    acknowledged += 1
+                    break
+                assert answer is None or answer.status_code == 503, answer.text
+                await asyncio.sleep(0.2)
+
+    async def past(mark: int) -> None:
+        async def reached() -> bool:
+            return acknowledged >= mark
+
+        await eventually(reached, within=120, what=f"{mark} receipts acknowledged")
+
+    senders = asyncio.gather(*(sender() for _ in range(8)))
+    for kill, at in enumerate((STREAM // 3, 2 * STREAM // 3), start=2):
+        await past(at)
+        assert stack.children[-1].signal(signal.SIGKILL) == -signal.SIGKILL
+        restart(stack, tmp_path / f"connect-{kill}.log")
+    await asyncio.wait_for(senders, 300)
+
+    connect_db = stack.env["WEFTWORK_CONNECT_DATABASE_URL"]
+    by_status = await eventually(
+        lambda: counts(
+            connect_db,
+            "SELECT status, count(*) FROM receipts WHERE source = $1 GROUP BY status",
+            name,
+        ),
+        until=lambda c: c.get("PROCESSED") == STREAM,
+        within=300,
+        what=f"{STREAM} receipts processed",
+    )
+    assert by_status == {"PROCESSED": STREAM}, "every receipt stored once and processed"
+    engagements = await counts(
+        stack.env["WEFTWORK_PROJECT_DATABASE_URL"],
+        "SELECT opportunity_system, count(*) FROM engagements WHERE opportunity_system = $1"
+        " GROUP BY opportunity_system",
+        name,
+    )
+    assert engagements == {name: STREAM}, "one engagement per opportunity, none twice"
+    distinct = await counts(
+        connect_db,
+        "SELECT 'ids', count(DISTINCT engagement_id) FROM receipts WHERE source = $1",
+        name,
+    )
+    assert distinct == {"ids": STREAM}
+    stack.children[-1].stop()
