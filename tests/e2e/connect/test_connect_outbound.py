@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from mesh.tokens import issue_token
 from services.revenue.domain.facts import BillingModel
 from tests.conftest import Stack
 from tests.e2e.connect.outbound_stack import (
+    CREATE_ENDPOINT,
     ENDPOINTS,
     REPLAY,
+    SECRET,
     OutboundStack,
     running_outbound_stack,
 )
@@ -23,6 +26,10 @@ from tests.support import eventually
 from tests.unit.revenue_fakes import Engagement
 
 ISSUED = "weftwork.billing.invoice.issued.v1"
+UPDATE = """mutation($id: ID!, $i: WebhookEndpointUpdate!) {
+  updateWebhookEndpoint(id: $id, input: $i) { id enabled description }
+}"""
+DELETE = """mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }"""
 D = dt.date(2026, 3, 31)
 
 
@@ -192,3 +199,48 @@ async def test_production_refuses_plain_http_and_private_targets(outbound: Outbo
     endpoints = (await outbound.gql(ENDPOINTS))["webhookEndpoints"]
     assert all(e["url"] != "https://example.com/hook" for e in endpoints)
     await eventually(lambda: outbound.gql(ENDPOINTS), what="endpoints listed")
+
+
+async def test_admin_manages_finance_reads_and_a_disabled_or_deleted_endpoint_gets_nothing(
+    outbound: OutboundStack, receiver: Receiver
+) -> None:
+    token = issue_token(SECRET, subject="f", roles=["finance"], entities=["*"])
+    finance = {"Authorization": f"Bearer {token}"}
+    spec = {"url": receiver.url, "eventTypes": [ISSUED]}
+    refused = await outbound.client.post(
+        f"{outbound.base}/graphql",
+        json={"query": CREATE_ENDPOINT, "variables": {"i": spec}},
+        headers=finance,
+    )
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    endpoint_id, _ = await outbound.endpoint(f"{receiver.url}/managed", ISSUED)
+    listed = await outbound.client.post(
+        f"{outbound.base}/graphql", json={"query": ENDPOINTS}, headers=finance
+    )
+    assert endpoint_id in {e["id"] for e in listed.json()["data"]["webhookEndpoints"]}
+
+    updated = await outbound.gql(
+        UPDATE, id=endpoint_id, i={"enabled": False, "description": "paused"}
+    )
+    assert updated["updateWebhookEndpoint"]["enabled"] is False
+    e, invoice = engagement(), uuid.uuid4()
+    await outbound.publish("billing", e.issued(invoice, D, "10.00"), str(invoice))
+    # A later event for an endpoint that takes it shows the first one was consumed meanwhile.
+    await outbound.endpoint(f"{receiver.url}/witness", ISSUED)
+    invoice = uuid.uuid4()
+    later = await outbound.publish("billing", e.issued(invoice, D, "11.00"), str(invoice))
+
+    async def witnessed() -> list[str]:
+        return [r.webhook_id for r in receiver.on("/witness")]
+
+    await eventually(witnessed, until=lambda ids: later in ids, what="the later event")
+    assert await outbound.deliveries(endpoint_id) == []
+    assert receiver.on("/managed") == []
+
+    assert (await outbound.gql(DELETE, id=endpoint_id))["deleteWebhookEndpoint"] is True
+    assert (await outbound.gql(DELETE, id=endpoint_id))["deleteWebhookEndpoint"] is False
+    gone = await outbound.post(
+        "query($e: ID!) { webhookDeliveries(endpointId: $e) { edges { node { id } } } }",
+        e=endpoint_id,
+    )
+    assert gone["errors"][0]["extensions"]["code"] == "NOT_FOUND"
