@@ -3,14 +3,18 @@ their message types, and what each one changes in an engagement's written-back s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.type import money_pb2
 
+from mesh.events.handlers import Event
 from services.connect.domain.writeback import EngagementStatus, apply_activation, apply_recognition
+from services.connect.handlers.fanout import PassedEvent
 from weftwork.billing.v1 import events_pb2 as billing
 from weftwork.customer.v1 import events_pb2 as customer
 from weftwork.project.v1 import events_pb2 as project
@@ -113,3 +117,26 @@ STATUS_CHANGES: Mapping[str, Callable[[EngagementStatus, Message], bool]] = {
     "weftwork.billing.payment.recorded.v1": _paid,
     "weftwork.revenue.revenue.recognized.v1": _recognized,
 }
+
+
+def passed_event(event: Event[Any]) -> PassedEvent:
+    message = event.message
+    change = STATUS_CHANGES.get(event.type)
+    return PassedEvent(
+        id=event.id,
+        type=event.type,
+        time=event.time,
+        subject=event.aggregate_id,
+        engagement_id=engagement_of(message),
+        legal_entity=legal_entity_of(message),
+        data=as_json(message),
+        change=functools.partial(_change, change, message) if change else None,
+    )
+
+
+def _change(
+    change: Callable[[EngagementStatus, Message], bool],
+    message: Message,
+    status: EngagementStatus,
+) -> bool:
+    return change(status, message)

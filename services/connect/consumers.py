@@ -4,47 +4,22 @@ of outbound webhooks and CRM write-back (one table for the four consumers)."""
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import DecodeError
 
 from mesh.events.handlers import Delivery, Event, EventHandlers
 from services.connect import catalogue
-from services.connect.domain.writeback import EngagementStatus
-from services.connect.handlers.fanout import PassedEvent, fan_out
+from services.connect.handlers.fanout import fan_out
 from services.connect.store import ConnectStore
 
 STREAMS = ("project", "billing", "revenue", "customer")
 
 
-def passed_event(event: Event[Any]) -> PassedEvent:
-    message = event.message
-    change = catalogue.STATUS_CHANGES.get(event.type)
-    return PassedEvent(
-        id=event.id,
-        type=event.type,
-        time=event.time,
-        subject=event.aggregate_id,
-        engagement_id=catalogue.engagement_of(message),
-        legal_entity=catalogue.legal_entity_of(message),
-        data=catalogue.as_json(message),
-        change=functools.partial(_change, change, message) if change else None,
-    )
-
-
-def _change(
-    change: Callable[[EngagementStatus, Message], bool],
-    message: Message,
-    status: EngagementStatus,
-) -> bool:
-    return change(status, message)
-
-
 async def _handle(conn: asyncpg.Connection, event: Event[Any]) -> None:
-    await fan_out(ConnectStore(conn), passed_event(event))
+    await fan_out(ConnectStore(conn), catalogue.passed_event(event))
 
 
 async def lock_engagements(conn: asyncpg.Connection, batch: Sequence[Delivery]) -> None:

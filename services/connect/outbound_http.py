@@ -134,6 +134,8 @@ class HttpSender:
         except httpx.TimeoutException as exc:
             return Attempt(0, f"timeout: {type(exc).__name__}")
         except (httpx.HTTPError, httpcore.ConnectError, OSError) as exc:
+            if isinstance(exc.__cause__, RefusedAddress):  # httpx wraps httpcore's errors
+                return Attempt(0, f"refused: {exc.__cause__}")
             return Attempt(0, f"{type(exc).__name__}: {exc}"[:300])
         if 200 <= answer.status_code < 300:
             return Attempt(answer.status_code)

@@ -212,3 +212,15 @@ def test_an_older_recognition_never_overwrites_a_newer_one() -> None:
     assert apply_recognition(s, Decimal("900"), 3)
     assert not apply_recognition(s, Decimal("400"), 2)
     assert s.recognized == Decimal("900")
+
+
+async def test_production_sender_refuses_this_host_before_any_byte_is_sent() -> None:
+    from services.connect.outbound_http import HttpSender, client
+
+    http = client(timeout=2, allow_insecure=False)
+    try:
+        attempt = await HttpSender(http).post_webhook("https://localhost:9/hook", b"{}", {})
+        assert attempt.status == 0 and attempt.error.startswith("refused:"), attempt
+        assert settle(delivery(), attempt, PRODUCTION, NOW).status is DeliveryStatus.PENDING
+    finally:
+        await http.aclose()
