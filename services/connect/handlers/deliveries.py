@@ -58,9 +58,9 @@ async def deliver_due(p: Delivering, repo: OutboundRepository, limit: int) -> in
     now = dt.datetime.now(dt.UTC)
     attempts = await _attempt_all(p, due, endpoints, writebacks, now)
     now = dt.datetime.now(dt.UTC)
-    for delivery in due:
-        outcome = settle(delivery, attempts[delivery.id], p.policy, now)
-        await repo.save_delivery(delivery)
+    outcomes = [settle(d, attempts[d.id], p.policy, now) for d in due]
+    await repo.save_deliveries(due)
+    for delivery, outcome in zip(due, outcomes, strict=True):
         if outcome.status is DeliveryStatus.FAILED:
             await repo.emit_outbound(DeliveryFailed(delivery))
     await _note_endpoints(p, repo, due, attempts, now)
@@ -75,12 +75,16 @@ async def _attempt_all(
     now: dt.datetime,
 ) -> dict[uuid.UUID, Attempt]:
     calls: list[tuple[list[uuid.UUID], asyncio.Future[Attempt]]] = []
+    secrets = {
+        e.id: e.signing_secrets(p.box.open, now) for e in endpoints.values()
+    }  # opened once per batch, not per delivery
     hubspot: dict[uuid.UUID, list[Delivery]] = {}
     for d in due:
         if d.target_kind is TargetKind.WEBHOOK:
             endpoint = endpoints.get(d.target_id)
             if endpoint is not None:
-                calls.append(([d.id], asyncio.ensure_future(_post(p, endpoint, d, now))))
+                post = _post(p, endpoint, secrets[endpoint.id], d, now)
+                calls.append(([d.id], asyncio.ensure_future(post)))
         elif d.target_kind is TargetKind.HUBSPOT:
             hubspot.setdefault(d.target_id, []).append(d)
         else:
@@ -135,8 +139,9 @@ def webhook_request(
     return body, headers
 
 
-async def _post(p: Delivering, endpoint: WebhookEndpoint, d: Delivery, now: dt.datetime) -> Attempt:
-    secrets = endpoint.signing_secrets(p.box.open, now)
+async def _post(
+    p: Delivering, endpoint: WebhookEndpoint, secrets: list[str], d: Delivery, now: dt.datetime
+) -> Attempt:
     body, headers = webhook_request(endpoint, d, secrets, now)
     return await p.sender.post_webhook(endpoint.url, body, headers)
 

@@ -100,22 +100,18 @@ class DeliveryRows:
         )
         return [_delivery(row) for row in rows]
 
-    async def save_delivery(self, d: Delivery) -> None:
-        await self.conn.execute(
+    async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        await self.conn.executemany(
             """UPDATE deliveries SET status = $2, attempts = $3, last_status = $4,
                       last_error = $5, next_attempt_at = $6, version = $7, delivered_at = $8,
                       payload = $9
                 WHERE id = $1""",
-            d.id,
-            d.status.value,
-            d.attempts,
-            d.last_status,
-            d.last_error,
-            d.next_attempt_at,
-            d.version,
-            d.delivered_at,
-            d.payload,
-        )
+            [
+                (d.id, d.status.value, d.attempts, d.last_status, d.last_error,
+                 d.next_attempt_at, d.version, d.delivered_at, d.payload)
+                for d in deliveries
+            ],
+        )  # fmt: skip
 
     async def get_delivery(self, delivery_id: uuid.UUID) -> Delivery | None:
         row = await self.conn.fetchrow(

@@ -103,6 +103,8 @@ class EndpointRows:
         return _endpoint(row) if row else None
 
     async def get_endpoints(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WebhookEndpoint]:
+        if not ids:
+            return {}
         rows = await self.conn.fetch(f"{_ENDPOINT} WHERE id = ANY($1::uuid[])", list(set(ids)))
         return {row["id"]: _endpoint(row) for row in rows}
 
@@ -176,6 +178,8 @@ class EndpointRows:
         return _writeback(row) if row else None
 
     async def get_writebacks(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CrmWriteBack]:
+        if not ids:
+            return {}
         rows = await self.conn.fetch(f"{_WRITEBACK} WHERE id = ANY($1::uuid[])", list(set(ids)))
         return {row["id"]: _writeback(row) for row in rows}
 
