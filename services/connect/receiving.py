@@ -38,17 +38,19 @@ class WebhookIntake:
         self.read = read
         self.transact = transact
         self.box = box
-        self._sources: dict[str, tuple[float, InboundSource | None]] = {}
+        # name -> (expiry, source and its opened secret, or None for no such source)
+        self._sources: dict[str, tuple[float, tuple[InboundSource, str] | None]] = {}
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writers: list[asyncio.Task[None]] = []
 
     async def receive(self, hook: RawHook, *, now_ms: int) -> HookAnswer:
         """Look the source up, verify outside any transaction, then store and answer."""
-        source = await self._source(hook.source)
-        if source is None or not source.enabled:
+        found = await self._source(hook.source)
+        if found is None or not found[0].enabled:
             return intake.not_found(hook.source)
+        source, secret = found
         try:
-            events = intake.verified_events(source, self.box, hook, now_ms=now_ms)
+            events = intake.verified_events(source, secret, hook, now_ms=now_ms)
         except Refused as refused:
             return intake.refusal(source, refused)
         return await self._store(source, events)
@@ -57,11 +59,13 @@ class WebhookIntake:
         """A source changed here: the next request reads it again."""
         self._sources.pop(name, None)
 
-    async def _source(self, name: str) -> InboundSource | None:
+    async def _source(self, name: str) -> tuple[InboundSource, str] | None:
+        """The source and its secret, opened once per SOURCE_TTL rather than per request."""
         cached = self._sources.get(name)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        found: InboundSource | None = await self.read(lambda repo: repo.get_source(name))
+        source: InboundSource | None = await self.read(lambda repo: repo.get_source(name))
+        found = None if source is None else (source, intake.opened_secret(source, self.box))
         if len(self._sources) > 1000:  # unknown names from strangers must not grow it forever
             self._sources.clear()
         self._sources[name] = (time.monotonic() + SOURCE_TTL, found)

@@ -32,11 +32,16 @@ def not_found(name: str) -> HookAnswer:
     return _json(404, error=f"no inbound source {name[:64]!r}")
 
 
+def opened_secret(source: InboundSource, box: SecretBox) -> str:
+    """The source's signing (or client) secret in the clear; "" when it has none."""
+    return box.open(source.secret) if source.secret else ""
+
+
 def verified_events(
-    source: InboundSource, box: SecretBox, hook: RawHook, *, now_ms: int
+    source: InboundSource, secret: str, hook: RawHook, *, now_ms: int
 ) -> list[IncomingEvent]:
-    """The request's events once its signature (or organization) checks out; raises Refused."""
-    secret = box.open(source.secret) if source.secret else ""
+    """The request's events once its signature (or organization) checks out; raises Refused.
+    `secret` is opened_secret(source, …)."""
     if source.kind is SourceKind.STANDARD_WEBHOOKS:
         standard.verify(secret, hook)
         return standard.events_of(hook)
