@@ -244,3 +244,17 @@ async def test_admin_manages_finance_reads_and_a_disabled_or_deleted_endpoint_ge
         e=endpoint_id,
     )
     assert gone["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_receiver_that_times_out_gets_it_again(
+    outbound: OutboundStack, receiver: Receiver
+) -> None:
+    receiver.hold["/slow"] = receiver.release  # the first request never gets an answer
+    endpoint_id, _ = await outbound.endpoint(f"{receiver.url}/slow", ISSUED)
+    e, invoice = engagement(), uuid.uuid4()
+    event_id = await outbound.publish("billing", e.issued(invoice, D, "10.00"), str(invoice))
+
+    [delivery] = await outbound.settled(endpoint_id, 1)  # after the 2 s request timeout
+    receiver.release.set()
+    assert (delivery["status"], delivery["attempts"]) == ("DELIVERED", 2)
+    assert [r.webhook_id for r in receiver.on("/slow")] == [event_id, event_id]
