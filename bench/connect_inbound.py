@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import uvicorn
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
@@ -153,6 +154,7 @@ async def run(platform: Platform, runs: int, seconds: float) -> dict[str, Any]:
         name: round((used - cpu_before.get(name, 0.0)) * 1000 / max(1, received), 3)
         for name, used in platform.cpu_seconds().items()
     }
+    await _processed(platform)  # the offered run starts with the worker idle
     fixed = await offered(
         gateway, signed_requests(gateway, secret, int(OFFERED_RATE * seconds * 2)), OFFERED_RATE
     )
@@ -179,6 +181,19 @@ async def run(platform: Platform, runs: int, seconds: float) -> dict[str, Any]:
         "offered": fixed,
         "ceiling": summarize(ceiling),
     }
+
+
+async def _processed(platform: Platform, within: float = 180.0) -> None:
+    """Until the receipt worker has settled everything stored so far."""
+    deadline = time.monotonic() + within
+    conn = await asyncpg.connect(platform.service_dsn("connect"))
+    try:
+        while await conn.fetchval("SELECT count(*) FROM receipts WHERE status = 'PENDING'"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"receipts still pending after {within:.0f} s")
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
 
 
 async def _listening(port: int, within: float = 30.0) -> None:

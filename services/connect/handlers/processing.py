@@ -139,6 +139,12 @@ async def _hubspot_input(
         account = props.get("associatedcompanyid") or f"deal-{deal_id}"
         return mapping.deal_input(deal_id, props, {}, account)
     kind = payload.get("subscriptionType")
+    if kind == "deal.creation":  # e.g. imported already won: the deal's own stage decides
+        deal = await _read(p, source, deal_id)
+        stage = str(deal.properties.get("dealstage") or "")
+        if not mapping.is_won(stage):
+            return _skip(f"created in dealstage {stage[:64]!r}, not a won stage")
+        return mapping.deal_input(deal_id, deal.properties, deal.company, deal.company_id)
     if kind != "deal.propertyChange" or payload.get("propertyName") != "dealstage":
         return _skip(f"{kind} of {payload.get('propertyName')} is not a deal stage change")
     stage = str(payload.get("propertyValue", ""))

@@ -199,3 +199,35 @@ async def test_a_workflow_send_a_webhook_payload_becomes_an_engagement(
     created = await eventually(engagement, within=30, what="the workflow deal's engagement")
     assert created["currency"] == "USD"
     assert created["customer"]["name"] == "Initech LLC"  # the company, read back from the CRM
+
+
+async def test_a_deal_created_already_won_becomes_an_engagement(
+    connect_stack: ConnectStack, hubspot: str, crm: tuple[FakeHubSpot, str]
+) -> None:
+    fake, _ = crm
+    fake.deals["6060"] = {
+        "company": "9001",
+        "properties": {
+            "dealname": "Imported win",
+            "amount": "5000",
+            "closedate": "2026-10-01",
+            "dealstage": "closedwon",
+            "deal_currency_code": "USD",
+        },
+    }
+    created = {**stage_change(4001, 6060, ""), "subscriptionType": "deal.creation"}
+    del created["propertyName"], created["propertyValue"]
+    body = batch(created)
+    assert (
+        await connect_stack.hook(hubspot, body, signed(connect_stack, hubspot, body))
+    ).status_code == 202
+
+    async def engagement() -> dict[str, Any]:
+        found: dict[str, Any] = (await connect_stack.gql(BY_OPPORTUNITY, s=hubspot, o="6060"))[
+            "engagementByOpportunity"
+        ]
+        return found
+
+    assert (await eventually(engagement, within=30, what="the imported deal's engagement"))[
+        "customer"
+    ]["name"] == "Globex Corporation"
