@@ -2,12 +2,14 @@
 
     .venv/bin/python -m bench [--entries 100000] [--rate-entries 60000] [--batch 100] ...
 
-Starts embedded PostgreSQL and NATS in a temporary directory, the four services and the
+Starts embedded PostgreSQL and NATS in a temporary directory, the five services and the
 gateway as their own processes, then measures (see each module's docstring for exactly how):
 the submit/approve path of the project service (bench/project_time.py), the event pipeline at
 full speed and at a fixed offered rate (bench/pipeline.py) against raw JetStream and COPY
 (bench/ceilings.py), the gateway against a bare Strawberry server (bench/gateway_bench.py),
-a batch gRPC read against a bare echo (bench/grpc_bench.py), and memory and CPU per process.
+a batch gRPC read against a bare echo (bench/grpc_bench.py), connect's webhooks in and out
+against bare Starlette and httpx (bench/connect_inbound.py, bench/connect_outbound.py), and
+memory and CPU per process.
 Prints one table and writes bench/results/<time>.json. Nothing here asserts a speed.
 """
 
@@ -26,7 +28,17 @@ from typing import Any
 
 import uvloop
 
-from bench import ceilings, gateway_bench, grpc_bench, pipeline, project_time, report, seed
+from bench import (
+    ceilings,
+    connect_inbound,
+    connect_outbound,
+    gateway_bench,
+    grpc_bench,
+    pipeline,
+    project_time,
+    report,
+    seed,
+)
 from bench.stack import Platform, running_platform
 from mesh.events.nats import NatsConnection
 from mesh.grpc.client import open_channel
@@ -93,6 +105,10 @@ async def measure(args: argparse.Namespace, data_dir: Path, step: Progress) -> d
         results["gateway"] = await gateway_bench.run(platform, ids, args.runs, args.seconds)
         step("gRPC: BatchGetEngagements(100) and a bare echo")
         results["grpc"] = await grpc_bench.run(platform, ids, args.runs, args.seconds)
+        step("connect: signed webhooks to /hooks, and a bare Starlette endpoint")
+        results["connect_inbound"] = await connect_inbound.run(platform, args.runs, args.seconds)
+        step("connect: 5,000 outbound deliveries to a local receiver, and bare httpx")
+        results["connect_outbound"] = await connect_outbound.run(platform, nats.jetstream, 5000)
         results["memory"] = {
             "pipeline": dict(platform.memory.windows.get("pipeline", {})),
             "whole_run": dict(platform.memory.whole),

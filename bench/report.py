@@ -9,7 +9,7 @@ from typing import Any
 
 import psutil
 
-SERVICES = ("customer", "project", "billing", "revenue", "gateway")
+SERVICES = ("customer", "project", "billing", "revenue", "connect", "gateway")
 MB = 1024 * 1024
 COLUMNS = ("", "ours", "p50 ms", "p99 ms", "ceiling", "ratio", "target")
 WIDTHS = (50, 10, 8, 8, 10, 6, 27)
@@ -72,6 +72,10 @@ def table(results: dict[str, Any]) -> str:
     _project(t, results["project_time"])
     _gateway(t, results["gateway"])
     _grpc(t, results["grpc"])
+    from bench import connect_inbound, connect_outbound  # they use this module's helpers
+
+    connect_inbound.rows(t, results.get("connect_inbound"))
+    connect_outbound.rows(t, results.get("connect_outbound"))
     _resources(t, results)
     m = results["machine"]
     header = [
@@ -83,7 +87,14 @@ def table(results: dict[str, Any]) -> str:
         f" asyncpg {m['asyncpg']}, nats-py {m['nats-py']}, uvicorn {m['uvicorn']};"
         f" medians of {results['runs']} runs where repeated",
     ]
-    return "\n".join([*header, _line(COLUMNS), *(_line(r) for r in t.rows)])
+    return "\n".join([*header, *render(t.rows)])
+
+
+def render(rows: list[tuple[str, ...]]) -> list[str]:
+    return [_line(COLUMNS), *(_line(r) for r in rows)]
+
+
+n, ratio = _n, _ratio  # for the sections kept in their own modules (bench/connect_inbound.py)
 
 
 def _pipeline(t: Table, pipe: dict[str, Any]) -> None:

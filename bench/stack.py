@@ -32,6 +32,7 @@ from mesh.settings import SERVICES, local_socket_dir, with_database
 
 WEFTWORK = Path(sys.executable).parent / "weftwork"
 JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123"
+CONNECT_KEY = "YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMzI="  # Fernet: base64 of 32 bytes
 # Durable consumers of the platform: (stream, durable). Drained between phases.
 CONSUMERS = (
     ("PROJECT", "billing-project"),
@@ -39,12 +40,17 @@ CONSUMERS = (
     ("BILLING", "revenue-billing"),
     ("CUSTOMER", "billing-customer"),
     ("CUSTOMER", "project-customer"),
+    ("PROJECT", "connect-project"),
+    ("BILLING", "connect-billing"),
+    ("REVENUE", "connect-revenue"),
+    ("CUSTOMER", "connect-customer"),
 )
 HEALTH_NAMES = {
     "customer": "weftwork.customer.v1.CustomerService",
     "project": "weftwork.project.v1.ProjectService",
     "billing": "weftwork.billing.v1.BillingService",
     "revenue": "weftwork.revenue.v1.RevenueService",
+    "connect": "weftwork.connect.v1.ConnectService",
 }
 
 
@@ -75,9 +81,12 @@ class Platform:
             "WEFTWORK_DATABASE_URL": self.server_url,
             "WEFTWORK_NATS_URL": user_url(self.nats_url, name),
             "WEFTWORK_JWT_SECRET": JWT_SECRET,
+            "WEFTWORK_CONNECT_SECRET_KEY": CONNECT_KEY,
             "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
             **{f"WEFTWORK_{other.upper()}_PORT": str(port) for other, port in self.ports.items()},
+            # Outbound webhooks to the bench's receiver on 127.0.0.1, which production refuses.
+            "WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE": "true",
             # Any free port: a bench beside `weftwork up` must not lose the fixed ones.
             **{f"WEFTWORK_{service.upper()}_METRICS_PORT": "0" for service in SERVICES},
         }
@@ -128,7 +137,7 @@ class Platform:
 
 @contextlib.asynccontextmanager
 async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
-    """PostgreSQL, NATS, four services and the gateway; all stopped on exit, even on failure."""
+    """PostgreSQL, NATS, five services and the gateway; all stopped on exit, even on failure."""
     postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir))
     nats = EmbeddedNats(data_dir / "nats")
     platform: Platform | None = None

@@ -162,6 +162,31 @@ def _dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connect_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="action")
+    apply = actions.add_parser(
+        "apply", help="create or update inbound sources, webhook endpoints and write-back"
+    )
+    apply.add_argument(
+        "file", help="YAML or JSON: `sources:`, `endpoints:`, `writebacks:` (docs/connect.md)"
+    )
+
+
+def _connect(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from devstack.connect import ApplyError, apply_file
+
+    try:
+        lines = asyncio.run(apply_file(load_settings(), Path(args.file), os.environ))
+    except (ApplyError, OSError) as exc:
+        print(f"weftwork connect apply: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
 # The subcommand table. Each run() imports its module lazily (so `weftwork --help` stays fast
 # and free of I/O libraries).
 COMMANDS: dict[str, Command] = {
@@ -176,6 +201,9 @@ COMMANDS: dict[str, Command] = {
     "token": Command("print a signed token for the local gateway", _token, _token_arguments),
     "demo": Command("seed a realistic demo firm through the gateway's GraphQL API", _demo),
     "dlq": Command("list, replay or discard dead letters", _dlq, _dlq_arguments),
+    "connect": Command(
+        "connect's sources as code: `connect apply FILE`", _connect, _connect_arguments
+    ),
 }
 
 

@@ -196,3 +196,6 @@ def main() -> None:
     url = f"http://{settings.host}:{settings.gateway_port}/graphql"
     counts = asyncio.run(seed(url, token))
     print("demo firm ready: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    from devstack import demo_connect
+
+    print("\n".join(asyncio.run(demo_connect.seed(url, token))))

@@ -39,6 +39,12 @@ def _revenue() -> ModuleType:
     return main
 
 
+def _connect() -> ModuleType:
+    from services.connect import main
+
+    return main
+
+
 def _gateway() -> ModuleType:
     from gateway import app
 
@@ -50,6 +56,7 @@ _ENTRY_MODULES: dict[str, Callable[[], ModuleType]] = {
     "project": _project,
     "billing": _billing,
     "revenue": _revenue,
+    "connect": _connect,
     GATEWAY: _gateway,
 }
 

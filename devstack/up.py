@@ -12,8 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from devstack import demo
+from devstack import demo, demo_connect, demo_outbound
 from devstack.certs import ensure_certificates, tls_dir
+from devstack.connect import local_key
 from devstack.entrypoints import GATEWAY, RUNNABLE
 from devstack.errors import StackError
 from devstack.liveness import Liveness, grpc_serving, http_ok
@@ -41,6 +42,7 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
             "(or nothing), not WEFTWORK_TLS_CA/CERT/KEY"
         )
     ensure_certificates(local_tls_dir(settings))  # gRPC runs over mutual TLS
+    local_key(settings.data_dir)  # connect encrypts its sources' secrets with it
     # Exiting the stack stops NATS, then PostgreSQL: after the services, which stop in run().
     with contextlib.ExitStack() as servers:
         live = servers.enter_context(local_postgres(settings))
@@ -62,14 +64,24 @@ async def run_up(settings: Settings, *, dev: bool = False) -> int:
         print(f"  admin token (24 h): {token}", flush=True)
         # The console consumes the fragment and removes it from the address bar.
         print(f"  console (signed in as admin): {url.removesuffix('graphql')}#token={token}")
-        seeding = asyncio.create_task(seed_demo(url, token, stop)) if dev else None
+        seeding = receiving = None
+        if dev:
+            # A local receiver for the demo's outbound webhook endpoint (devstack/demo_outbound.py).
+            receiver = demo_outbound.DemoReceiver(lambda line: print(line, flush=True))
+            receiving = asyncio.create_task(
+                demo_outbound.run(receiver, settings.host, demo_outbound.PORT, stop)
+            )
+            seeding = asyncio.create_task(seed_demo(url, token, stop, receiver))
         await supervisor.run(stop)
-        if seeding is not None:
-            seeding.cancel()
+        for task in (seeding, receiving):
+            if task is not None:
+                task.cancel()
     return 0
 
 
-async def seed_demo(url: str, token: str, stop: asyncio.Event) -> None:
+async def seed_demo(
+    url: str, token: str, stop: asyncio.Event, receiver: demo_outbound.DemoReceiver | None = None
+) -> None:
     """Seed the demo firm once the gateway answers (idempotent: a restart adds nothing)."""
     attempt = 0
     while not stop.is_set():
@@ -83,6 +95,12 @@ async def seed_demo(url: str, token: str, stop: asyncio.Event) -> None:
             await asyncio.sleep(min(5.0, 0.5 * attempt))  # services still starting
             continue
         print("demo firm ready: " + ", ".join(f"{n} {w}" for w, n in counts.items()), flush=True)
+        if receiver is not None:
+            receiver_url = demo_outbound.url_of(url)
+            for line in await demo_outbound.seed(url, token, receiver, receiver_url):
+                print(line, flush=True)
+        for line in await demo_connect.seed(url, token):
+            print(line, flush=True)
         return
 
 
@@ -103,6 +121,8 @@ def child_specs(settings: Settings, names: Sequence[str], *, dev: bool) -> list[
     env["WEFTWORK_GATEWAY_PORT"] = str(settings.gateway_port)
     if dev:
         env["WEFTWORK_DEV_MODE"] = "true"
+        # The demo's webhook receiver is on 127.0.0.1: development allows such targets.
+        env["WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE"] = "true"
     # The same interpreter, not whatever `weftwork` is first on PATH.
     serve = [sys.executable, "-m", "devstack.cli", "serve"]
     return [

@@ -24,6 +24,7 @@ from gateway.clients import ServiceClients
 from gateway.console.pages import Console
 from gateway.context import Context
 from gateway.errors import with_codes
+from gateway.hooks import hook_endpoint
 from gateway.metrics import GraphQLMetrics
 from gateway.schema import build_schema
 from mesh.events.nats import NatsConnection, nats_tls
@@ -173,6 +174,11 @@ def create_app(settings: Settings) -> Starlette:
                 methods=["GET", "POST"],
             ),
             WebSocketRoute("/graphql", graphql),
+            Route(
+                "/hooks/{source}",
+                hook_endpoint(clients, settings.connect.max_body_bytes),
+                methods=["POST"],
+            ),
             Route("/healthz", healthz),
             Route("/readyz", healthz),
             # Prometheus, from inside the cluster: the Ingress does not route it (k8s/base).

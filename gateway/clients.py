@@ -11,6 +11,7 @@ import grpc
 from mesh.grpc.client import open_channel
 from mesh.settings import GATEWAY, Settings
 from weftwork.billing.v1 import billing_service_pb2_grpc
+from weftwork.connect.v1 import connect_service_pb2_grpc
 from weftwork.customer.v1 import customer_service_pb2_grpc
 from weftwork.mesh.v1 import integration_service_pb2_grpc, lineage_service_pb2_grpc
 from weftwork.project.v1 import project_service_pb2_grpc
@@ -57,6 +58,16 @@ class ServiceClients:
             name: integration_service_pb2_grpc.IntegrationServiceStub(channel)
             for name, channel in self._channels.items()
         }
+        # Connect (webhooks, DESIGN.md §7) stays out of lineage and integrationStatus above, so
+        # stacks and tests that do not run it keep a settled status.
+        self._channels["connect"] = open_channel(
+            settings.grpc_target("connect"),
+            deadline_seconds=settings.grpc_deadline_seconds,
+            interceptors=[self.counter],
+            tls=settings.tls_identity(GATEWAY),
+            server_name="connect",
+        )
+        self.connect = connect_service_pb2_grpc.ConnectServiceStub(self._channels["connect"])
 
     async def close(self) -> None:
         for channel in self._channels.values():

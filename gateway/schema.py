@@ -23,6 +23,9 @@ from strawberry.types import ExecutionContext
 
 from gateway.billing.mutations import BillingMutations
 from gateway.billing.queries import BillingQueries
+from gateway.connect.mutations import ConnectMutations
+from gateway.connect.queries import ConnectQueries
+from gateway.connect.webhooks import WebhookMutations, WebhookQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
 from gateway.engagements.mutations import EngagementMutations
@@ -58,6 +61,8 @@ Query = merge_types(
         OperationsQueries,
         DeadLetterQueries,
         ViewerQueries,
+        ConnectQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -68,6 +73,8 @@ Mutation = merge_types(
         RevenueMutations,
         CustomerMutations,
         DeadLetterMutations,
+        ConnectMutations,
+        WebhookMutations,
     ),
 )
 

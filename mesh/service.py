@@ -30,7 +30,7 @@ from mesh.events.relay import OutboxRelay
 from mesh.events.streams import ensure_stream, stream_name
 from mesh.grpc.callers import Callers, callers_of
 from mesh.grpc.client import open_channel
-from mesh.grpc.server import GrpcServer, ServiceBinding
+from mesh.grpc.server import BackgroundTask, GrpcServer, ServiceBinding
 from mesh.logging import configure_logging
 from mesh.metrics import ServiceMetrics, open_endpoint
 from mesh.migrations import migrate, service_components
@@ -105,6 +105,11 @@ class ServiceSpec:
     # Who may call each method of its API (mesh.grpc.callers.callers_of), enforced when gRPC
     # runs over mutual TLS; None refuses every call to the API under TLS (and is logged).
     callers: Callers | None = None
+    # Any other loop the service runs until shutdown (connect's receipt worker), like consumers.
+    workers: Callable[[ServiceContext], Sequence[BackgroundTask]] = field(default=lambda ctx: ())
+    # Database connections: each consumer's dead-letter replayer, the relay and every worker's
+    # wakeup hold one LISTEN connection for good; a service with many of them needs more.
+    pool_max_size: int = 10
 
 
 @contextlib.asynccontextmanager
@@ -112,7 +117,7 @@ async def running_service(
     spec: ServiceSpec, settings: Settings, *, port: int | None = None
 ) -> AsyncIterator[tuple[GrpcServer, ServiceContext]]:
     """Starts the service in this event loop (tests use port=0); stops it gracefully on exit."""
-    pool = await create_pool(settings.database_url_for(spec.name))
+    pool = await create_pool(settings.database_url_for(spec.name), max_size=spec.pool_max_size)
     async with pool.acquire() as conn:
         await migrate(conn, service_components(spec.name, spec.directory))
     tls = settings.tls_identity(spec.name)
@@ -161,7 +166,11 @@ async def running_service(
         [*spec.bindings(ctx), *kit],
         address=f"{settings.host}:{bind_port}",
         grace_seconds=settings.shutdown_grace_seconds,
-        background=[provision_then_relay, *(c.run for c in spec.consumers(ctx))],
+        background=[
+            provision_then_relay,
+            *(c.run for c in spec.consumers(ctx)),
+            *spec.workers(ctx),
+        ],
         metrics=ctx.metrics,
         tls=tls,
         callers={**KIT_CALLERS, **(spec.callers or {})},

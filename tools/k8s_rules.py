@@ -20,7 +20,7 @@ Doc = Mapping[str, Any]
 SERVICES = tuple(DEFAULT_GRPC_PORTS)
 GATEWAY = "gateway"
 # DESIGN.md section 1: the synchronous calls. Everything talks to NATS; each service to its DB.
-CALLS = {GATEWAY: set(SERVICES), "project": {"customer"}}
+CALLS = {GATEWAY: set(SERVICES), "project": {"customer"}, "connect": {"project"}}
 
 
 def full_service_name(service: str) -> str:

@@ -21,6 +21,8 @@ from tools.k8s_rules import (
 # Reached from outside the namespace: the ingress controller, and the CloudNativePG operator.
 OUTSIDE_IN = {GATEWAY: {8000}, "database": {8000}}
 DNS, KUBE_API, OTLP = 53, (443, 6443), 4317
+# Processes that call APIs on the internet over HTTPS (connect: the CRMs' APIs).
+CALLS_OUT_HTTPS = {"connect"}
 
 
 def network_problems(docs: Sequence[Doc]) -> list[str]:
@@ -41,6 +43,7 @@ def network_problems(docs: Sequence[Doc]) -> list[str]:
     pods = {p.name for p in found} | {"nats"} | clusters
     outside_out = {(pod, DNS) for pod in pods} | {(c, port) for c in clusters for port in KUBE_API}
     outside_out |= {(p.name, OTLP) for p in found if "OTEL_EXPORTER_OTLP_ENDPOINT" in p.env}
+    outside_out |= {(p.name, 443) for p in found if p.name in CALLS_OUT_HTTPS}
     denies_all = [
         p
         for p in by_kind(docs, "NetworkPolicy").values()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError
 
-DOMAINS = ("customer", "project", "billing", "revenue")
+DOMAINS = ("customer", "project", "billing", "revenue", "connect")
 NAMESPACE = "weftwork"
 # Nats-Msg-Id dedup covers a relay re-publishing after a crash; it must outlast any outage
 # the relay is expected to ride out between publishing and marking rows published.

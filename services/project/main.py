@@ -13,9 +13,9 @@ from mesh.events.consumer import EventConsumer
 from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
+from services.project.adapters.customers import CustomerDirectory
 from services.project.consumers import customer_events_handlers
 from services.project.grpc_api import ProjectServicer
-from services.project.grpc_api.customers import CustomerDirectory
 from services.project.handlers import ProjectRepository, Transact
 from services.project.store import ProjectStore
 from weftwork.project.v1 import project_service_pb2, project_service_pb2_grpc

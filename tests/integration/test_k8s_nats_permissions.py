@@ -29,6 +29,7 @@ CONSUMES = {  # DESIGN.md section 1
     "project": ("customer",),
     "billing": ("project", "customer"),
     "revenue": ("project", "billing"),
+    "connect": ("project", "billing", "revenue", "customer"),
 }
 DENIED = "permissions violation"  # nats-py reports the server's -ERR in lower case
 

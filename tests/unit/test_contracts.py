@@ -29,6 +29,12 @@ EVENTS = {
     "weftwork.billing.payment.recorded.v1": "PaymentRecorded",
     "weftwork.revenue.revenue.recognized.v1": "RevenueRecognized",
     "weftwork.revenue.period.closed.v1": "PeriodClosed",
+    # DESIGN.md §7 (connect).
+    "weftwork.connect.receipt.accepted.v1": "ReceiptAccepted",
+    "weftwork.connect.exception.opened.v1": "ExceptionOpened",
+    "weftwork.connect.exception.resolved.v1": "ExceptionResolved",
+    "weftwork.connect.delivery.failed.v1": "DeliveryFailed",
+    "weftwork.connect.endpoint.disabled.v1": "EndpointDisabled",
 }
 
 # Writes that move money take an idempotency key (DESIGN.md §2, gRPC): domain, request.
@@ -46,7 +52,9 @@ MONEY_WRITES = [
     ("billing", "RecordPaymentRequest"),
 ]
 
-SUBJECT = re.compile(r"^weftwork\.(customer|project|billing|revenue)\.[a-z_]+\.[a-z_]+\.v1$")
+SUBJECT = re.compile(
+    r"^weftwork\.(customer|project|billing|revenue|connect)\.[a-z_]+\.[a-z_]+\.v1$"
+)
 # "// Subject `weftwork.x.y.z.v1`: ..." followed (after more comment lines) by "message Name {".
 DOCUMENTED_SUBJECT = re.compile(r"// Subject `([^`]+)`.*?\nmessage (\w+) \{", re.DOTALL)
 
@@ -76,7 +84,7 @@ def test_generated_code_matches_the_protos() -> None:
 
 
 def test_generated_modules_cover_every_domain() -> None:
-    for domain in ("customer", "project", "billing", "revenue"):
+    for domain in ("customer", "project", "billing", "revenue", "connect"):
         package = f"weftwork.{domain}.v1"
         assert f"{package}.{domain}_service_pb2" in generated_modules()
         assert f"{package}.{domain}_service_pb2_grpc" in generated_modules()

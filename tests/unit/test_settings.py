@@ -17,12 +17,14 @@ def test_defaults_describe_the_local_stack() -> None:
         "project": 50052,
         "billing": 50053,
         "revenue": 50054,
+        "connect": 50055,
     }
     assert settings.metrics_ports == {
         "customer": 9451,
         "project": 9452,
         "billing": 9453,
         "revenue": 9454,
+        "connect": 9455,
     }
     assert settings.nats_url == "nats://127.0.0.1:4223"
     assert settings.database_url_for("billing").startswith(

@@ -1,0 +1,1 @@
+"""Connect's use cases: sources, intake, processing and exceptions (ports in ports.py)."""

@@ -1,0 +1,1 @@
+"""Project's doors to other services: the customer service's gRPC API."""
