@@ -23,7 +23,7 @@ def production_rights() -> dict[str, tuple[set[str], set[str]]]:
 
 def test_every_production_user_has_the_same_rights_locally() -> None:
     production = production_rights()
-    assert set(production) == {"customer", "project", "billing", "revenue", "gateway"}
+    assert set(production) == {"customer", "project", "billing", "revenue", "connect", "gateway"}
     for user, (publish, subscribe) in production.items():
         assert set(publish_rights(user)) == publish, user
         assert set(subscribe_rights(user)) == subscribe, user
