@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.auth import TokenVerifier
+from gateway.budget import CostBudget
 from gateway.clients import ServiceClients
 from gateway.context import Context
-from gateway.errors import with_codes
+from gateway.gate import Admission
+from gateway.limits import BodyLimit, BoundedConcurrency, HeaderLimit
 from gateway.metrics import GraphQLMetrics
 from gateway.schema import build_schema
+from gateway.sockets import GuardedSocket, SocketCounts
 from mesh.events.nats import NatsConnection
 from mesh.logging import configure_logging
 from mesh.settings import Settings, load_settings
@@ -32,6 +36,8 @@ from mesh.telemetry import configure_tracing
 
 
 class WeftworkGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = GuardedSocket
+
     def __init__(
         self,
         settings: Settings,
@@ -40,14 +46,23 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         nats: NatsConnection,
         metrics: GraphQLMetrics,
     ) -> None:
+        admission = Admission(
+            max_cost=settings.gateway_max_cost,
+            budget=CostBudget(settings.gateway_cost_per_minute),
+            hide_suggestions=not settings.dev_mode,
+            socket_turns=settings.gateway_max_concurrent_operations,
+        )
         super().__init__(
-            build_schema(dev_mode=settings.dev_mode, metrics=metrics),
+            build_schema(dev_mode=settings.dev_mode, metrics=metrics, admission=admission),
             graphql_ide="graphiql" if settings.dev_mode else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=settings.gateway_max_subscriptions_per_connection,
         )
         self.settings = settings
         self.clients = clients
         self.verifier = verifier
         self.nats = nats
+        self.sockets = SocketCounts(settings.gateway_max_connections_per_principal)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -62,78 +77,18 @@ class WeftworkGraphQL(GraphQL[Context, None]):
             response=response,
         )
 
-    async def process_result(
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        if result.errors:
-            result.errors = [with_codes(error) for error in result.errors]
-        return await super().process_result(request, result)
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """connection_init: a valid token, and a free socket of the principal's, or 4403."""
+        self.sockets.admit(context)
+        unset: UnsetType = UNSET
+        return unset
 
-
-class BodyLimit:
-    """Refuses request bodies over the cap before the GraphQL layer reads them."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _TooLarge
-            return message
-
+    def decode_json(self, data: str | bytes) -> Any:
+        """A body that is not UTF-8 JSON is the client's mistake: 400, never a traceback."""
         try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = {
-            "errors": [
-                {
-                    "message": f"request body over {self.max_bytes} bytes",
-                    "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                }
-            ]
-        }
-        await JSONResponse(body, status_code=413)(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class BoundedConcurrency:
-    """At most `limit` GraphQL requests over HTTP run at once; the others wait their turn.
-
-    Execution is CPU-bound, so more at once adds no throughput, only memory: a page of 100
-    engagements holds megabytes of objects while it runs, and 64 of them at once took the
-    gateway past 240 MB. Nobody is refused; subscriptions (WebSocket) are not counted.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.turns = asyncio.Semaphore(limit)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        async with self.turns:
-            await self.app(scope, receive, send)
+            return json.loads(data)
+        except (UnicodeDecodeError, RecursionError):
+            raise HTTPException(400, "the body is not UTF-8 JSON of a reasonable depth") from None
 
 
 async def healthz(_: Request) -> Response:
@@ -150,7 +105,7 @@ async def dashboard(_: Request) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     clients = ServiceClients(settings)
-    verifier = TokenVerifier(secret=settings.jwt_secret, public_key=settings.jwt_public_key)
+    verifier = TokenVerifier.from_settings(settings)
     # Subscriptions read live events from NATS; connected in the background, never blocking start.
     nats = NatsConnection(settings.nats_url, name="weftwork-gateway")
     metrics = GraphQLMetrics()
@@ -177,7 +132,10 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", metrics.endpoint),
             Route("/", dashboard),
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)],
+        middleware=[
+            Middleware(HeaderLimit, max_bytes=settings.gateway_max_authorization_bytes),
+            Middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.clients = clients
@@ -200,4 +158,5 @@ def main() -> None:
         http="httptools",
         log_config=None,
         access_log=False,
+        ws_max_size=settings.gateway_max_body_bytes,
     )

@@ -7,7 +7,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
+
+from mesh.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER
 
 SERVICES = ("customer", "project", "billing", "revenue")
 DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
@@ -104,6 +107,15 @@ class Settings:
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
     # WEFTWORK_<SERVICE>_METRICS_PORT; 0 binds any free port (tests).
     metrics_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
+    # The gateway's trust boundary (DESIGN.md §6): tokens, request cost, sockets.
+    jwt_issuer: str = LOCAL_ISSUER  # WEFTWORK_JWT_ISSUER: the `iss` every token must carry
+    jwt_audience: str = LOCAL_AUDIENCE  # WEFTWORK_JWT_AUDIENCE: the `aud` it must name
+    jwt_max_lifetime_seconds: int = 86_400  # exp - iat of an acceptable token
+    gateway_max_authorization_bytes: int = 8_192  # a longer Authorization header is 431
+    gateway_max_cost: int = 50_000  # nodes one GraphQL operation may return (gateway/cost.py)
+    gateway_cost_per_minute: int = 1_000_000  # each principal's budget of cost points
+    gateway_max_connections_per_principal: int = 8  # open subscription sockets
+    gateway_max_subscriptions_per_connection: int = 20
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -180,7 +192,37 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             name: _int(env, f"WEFTWORK_{name.upper()}_METRICS_PORT", port, low=0, high=65535)
             for name, port in DEFAULT_METRICS_PORTS.items()
         },
+        **_gateway_trust(env),
     )
+
+
+def _gateway_trust(env: Mapping[str, str]) -> dict[str, Any]:
+    """The gateway's token, cost and socket limits; the budget must admit the costliest request."""
+    max_cost = _int(env, "WEFTWORK_GATEWAY_MAX_COST", 50_000, low=1, high=10**9)
+    per_minute = _int(env, "WEFTWORK_GATEWAY_COST_PER_MINUTE", 1_000_000, low=1, high=10**12)
+    if max_cost > per_minute:
+        raise SettingsError(
+            "WEFTWORK_GATEWAY_MAX_COST is above WEFTWORK_GATEWAY_COST_PER_MINUTE: the costliest "
+            "request allowed could never run"
+        )
+    return {
+        "jwt_issuer": env.get("WEFTWORK_JWT_ISSUER", "").strip() or LOCAL_ISSUER,
+        "jwt_audience": env.get("WEFTWORK_JWT_AUDIENCE", "").strip() or LOCAL_AUDIENCE,
+        "jwt_max_lifetime_seconds": _int(
+            env, "WEFTWORK_JWT_MAX_LIFETIME_SECONDS", 86_400, low=60, high=31 * 86_400
+        ),
+        "gateway_max_authorization_bytes": _int(
+            env, "WEFTWORK_GATEWAY_MAX_AUTHORIZATION_BYTES", 8_192, low=256, high=65_536
+        ),
+        "gateway_max_cost": max_cost,
+        "gateway_cost_per_minute": per_minute,
+        "gateway_max_connections_per_principal": _int(
+            env, "WEFTWORK_GATEWAY_MAX_CONNECTIONS_PER_PRINCIPAL", 8, low=1, high=10_000
+        ),
+        "gateway_max_subscriptions_per_connection": _int(
+            env, "WEFTWORK_GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, low=1, high=10_000
+        ),
+    }
 
 
 def _read_secret(path: Path) -> str | None:

@@ -11,7 +11,8 @@ import strawberry
 
 from gateway.common import date_input
 from gateway.context import Info
-from gateway.engagements.types import Engagement, EngagementStatus
+from gateway.engagements.types import EngagementStatus
+from gateway.engagements.view import Engagement
 from gateway.errors import NotFound, call
 from gateway.pagination import Connection, paginate
 from gateway.scope import list_scope
