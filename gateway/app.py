@@ -90,6 +90,12 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         except (UnicodeDecodeError, RecursionError):
             raise HTTPException(400, "the body is not UTF-8 JSON of a reasonable depth") from None
 
+    def parse_json(self, data: str | bytes) -> Any:
+        body = super().parse_json(data)
+        if not isinstance(body, dict | list):  # `null`, `1`, `"x"`: no request at all
+            raise HTTPException(400, "the body must be a JSON object")
+        return body
+
 
 async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
@@ -140,6 +146,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.clients = clients
     app.state.metrics = metrics
+    app.state.schema = graphql.schema  # what the fuzz suite generates requests from
     return app
 
 

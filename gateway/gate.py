@@ -22,7 +22,7 @@ from strawberry.types.graphql import OperationType
 
 from gateway.budget import CostBudget
 from gateway.cost import operation_cost
-from gateway.errors import CostLimitExceeded, GatewayError, RateLimited
+from gateway.errors import BadUserInput, CostLimitExceeded, GatewayError, RateLimited
 from gateway.validation import variable_refusals
 
 
@@ -44,6 +44,12 @@ class Admission:
         operation = get_operation_ast(document, context.operation_name) if document else None
         if document is None or operation is None:
             return []  # nothing to run; graphql-core answers that itself
+        if context.operation_type is OperationType.SUBSCRIPTION and not _over_socket(context):
+            return [
+                BadUserInput(
+                    "subscriptions are served over the graphql-transport-ws WebSocket at /graphql"
+                )
+            ]
         schema = context.schema._schema
         variables = context.variables or {}
         refused = variable_refusals(
@@ -99,8 +105,12 @@ class OperationGate(SchemaExtension):
                 data=None,
                 errors=[GraphQLError(r.args[0], original_error=r) for r in refused],
             )
-        if isinstance(getattr(context.context, "request", None), WebSocket):
+        if _over_socket(context):
             async with self.admission._turns:
                 yield
         else:
             yield
+
+
+def _over_socket(context: ExecutionContext) -> bool:
+    return isinstance(getattr(context.context, "request", None), WebSocket)
