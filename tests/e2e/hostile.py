@@ -26,7 +26,7 @@ class HealthProbe:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=1.0) as client:
             while not self._stop.is_set():
                 started = time.perf_counter()
                 try:
@@ -55,12 +55,14 @@ class HealthProbe:
             await asyncio.to_thread(thread.join, 5)
 
     def assert_healthy(self) -> None:
-        """Every probe answered; within 100 ms, but for one outlier a loaded machine may cause
-        (a stalled gateway fails every probe, not one)."""
+        """Every probe answered, and typically within 100 ms: the median, and all but a tenth
+        (a shared, loaded machine delays some; a stalled gateway fails every probe, not a few)."""
         assert not self.failures, self.failures
         assert len(self.latencies) >= 3, self.latencies
-        slow = [t for t in self.latencies if t > HEALTHY_SECONDS]
-        assert len(slow) <= 1, f"/healthz slower than 100 ms {len(slow)} times: {slow}"
+        ordered = sorted(self.latencies)
+        slow = [t for t in ordered if t > HEALTHY_SECONDS]
+        assert ordered[len(ordered) // 2] <= HEALTHY_SECONDS, ordered
+        assert len(slow) <= max(1, len(ordered) // 10), f"/healthz slower than 100 ms: {slow}"
 
 
 def healthz_url(graphql_url: str) -> str:

@@ -77,7 +77,7 @@ async def test_a_payment_of_an_unbounded_amount_is_refused_while_the_gateway_sta
         assert codes(body) == ["BAD_USER_INPUT"], body
         assert fields(body) & {"a", "amount"}, body
     invoice = (await gql(api, INVOICE, id=issued["invoice"]))["invoice"]
-    assert (invoice["status"], Decimal(invoice["amountPaid"]["amount"])) == ("ISSUED", 0)
+    assert (invoice["status"], Decimal(invoice["amountPaid"]["amount"])) == ("ISSUED", Decimal(0))
 
 
 CLOSE_WON = """mutation($input: OpportunityWonInput!) {
