@@ -147,6 +147,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.clients = clients
     app.state.metrics = metrics
     app.state.schema = graphql.schema  # what the fuzz suite generates requests from
+    app.state.settings = settings
     return app
 
 
