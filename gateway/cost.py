@@ -1,9 +1,11 @@
 """What an operation may cost, known before it runs: the nodes it may return (DESIGN.md §6).
 
 Like GitHub's node limit: a connection's `first` (its default when absent, at most 100)
-multiplies everything below it, and each object a field may return counts one node at the
-multiplier it is found under. A list without `first` counts a declared estimate of its
-length. A connection's edges, edge nodes and pageInfo are its own nodes, not more.
+multiplies everything below it; each item of a list counts one node (a list without `first`
+counts a declared estimate of its length), and so does each single object with an `id` (an
+engagement's customer: something a service is asked for), at the multiplier it is found
+under. Values such as Money count nothing; a connection's edges, edge nodes and pageInfo are
+its own nodes, not more.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from graphql import (
     get_named_type,
     get_nullable_type,
     is_list_type,
-    is_object_type,
 )
 
 from gateway.pagination import DEFAULT_FIRST, MAX_FIRST
@@ -104,7 +105,7 @@ class _Walk:
         if field is None or node.selection_set is None:
             return 0  # a scalar, or __typename and friends
         named = get_named_type(field.type)
-        if not is_object_type(named):
+        if not isinstance(named, GraphQLObjectType):
             return 0
         if _is_connection_part(parent.name, node.name.value):
             return self.cost(node.selection_set, named)
@@ -114,6 +115,8 @@ class _Walk:
             size = LIST_ESTIMATES.get(f"{parent.name}.{node.name.value}", DEFAULT_LIST_ESTIMATE)
         else:
             size = 1
+            if "id" not in named.fields:  # a value (Money, Budget), not a node
+                return self.cost(node.selection_set, named)
         return size * (1 + self.cost(node.selection_set, named))
 
     def _first(self, node: FieldNode) -> int:

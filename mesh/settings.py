@@ -113,7 +113,7 @@ class Settings:
     jwt_max_lifetime_seconds: int = 86_400  # exp - iat of an acceptable token
     gateway_max_authorization_bytes: int = 8_192  # a longer Authorization header is 431
     gateway_max_cost: int = 50_000  # nodes one GraphQL operation may return (gateway/cost.py)
-    gateway_cost_per_minute: int = 1_000_000  # each principal's budget of cost points
+    gateway_cost_per_minute: int = 5_000_000  # each principal's budget of cost points
     gateway_max_connections_per_principal: int = 8  # open subscription sockets
     gateway_max_subscriptions_per_connection: int = 20
 
@@ -199,7 +199,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def _gateway_trust(env: Mapping[str, str]) -> dict[str, Any]:
     """The gateway's token, cost and socket limits; the budget must admit the costliest request."""
     max_cost = _int(env, "WEFTWORK_GATEWAY_MAX_COST", 50_000, low=1, high=10**9)
-    per_minute = _int(env, "WEFTWORK_GATEWAY_COST_PER_MINUTE", 1_000_000, low=1, high=10**12)
+    per_minute = _int(env, "WEFTWORK_GATEWAY_COST_PER_MINUTE", 5_000_000, low=1, high=10**12)
     if max_cost > per_minute:
         raise SettingsError(
             "WEFTWORK_GATEWAY_MAX_COST is above WEFTWORK_GATEWAY_COST_PER_MINUTE: the costliest "

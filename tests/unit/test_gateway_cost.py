@@ -53,6 +53,10 @@ def test_lists_without_first_count_their_estimate_and_objects_count_one() -> Non
     assert cost('{ engagement(id: "x") { timeline { type } } }') == 1 + 100
     assert cost('{ engagement(id: "x") { customer { name } invoices { id } } }') == 1 + 1 + 20
     assert cost("{ __typename }") == 1
+    values = (
+        '{ engagement(id: "x") { contractValue { amount } budget { hours } setup { billing } } }'
+    )
+    assert cost(values) == 1  # Money, Budget and Setup are values, not nodes
 
 
 def test_the_reported_attack_costs_millions() -> None:
