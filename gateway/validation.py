@@ -47,6 +47,9 @@ MAX_TOKENS = 2_000
 
 
 NUL = "\x00"
+# Items of one list a variable may hold (ids to approve, entries to submit): more is a batch
+# for several requests. A literal list is bounded by MAX_TOKENS already.
+MAX_LIST_ITEMS = 1_000
 
 
 def _nul_paths(value: object, path: list[str | int]) -> Iterator[list[str | int]]:
@@ -68,6 +71,18 @@ def _nul_paths(value: object, path: list[str | int]) -> Iterator[list[str | int]
     elif isinstance(value, list):
         for n, element in enumerate(value):
             yield from _nul_paths(element, [*path, n])
+
+
+def _long_lists(value: object, path: list[str | int]) -> Iterator[list[str | int]]:
+    if isinstance(value, list):
+        if len(value) > MAX_LIST_ITEMS:
+            yield path
+            return
+        for n, element in enumerate(value):
+            yield from _long_lists(element, [*path, n])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _long_lists(item, [*path, str(key)])
 
 
 def _reported(refusal: BadUserInput, node: ValueNode) -> GraphQLError:
@@ -211,4 +226,13 @@ def variable_refusals(
 
         validate_input_value(value, declared, on_error, hide_suggestions)
         refusals.extend(_nul_refusal(field_name(name, path)) for path in _nul_paths(value, []))
+        refusals.extend(
+            BadUserInput(
+                f"{field_name(name, path)}: at most {MAX_LIST_ITEMS} items per request",
+                fieldViolations=[
+                    {"field": field_name(name, path), "description": "too many items"}
+                ],
+            )
+            for path in _long_lists(value, [])
+        )
     return refusals

@@ -14,6 +14,7 @@ from gateway.errors import BadUserInput
 from gateway.gate import Admission
 from gateway.numbers import DECIMAL, money_input, quantity
 from gateway.schema import build_schema
+from gateway.validation import variable_refusals
 
 SCHEMA = build_schema(
     dev_mode=False,
@@ -133,6 +134,21 @@ def test_the_decimal_scalar_takes_strings_and_json_numbers() -> None:
     for wrong in (True, None, [1], {"a": 1}, float("nan"), float("inf")):
         with pytest.raises(BadUserInput):
             parse_value(wrong)
+
+
+def test_a_variable_list_longer_than_a_thousand_items_is_refused_naming_it() -> None:
+    schema = SCHEMA
+    document = parse("mutation($ids: [ID!]!) { approveTime(ids: $ids) { id } }")
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    definitions = operation.variable_definitions or ()
+    assert (
+        variable_refusals(schema, definitions, {"ids": ["x"] * 1000}, hide_suggestions=True) == []
+    )
+    [refusal] = variable_refusals(schema, definitions, {"ids": ["x"] * 1001}, hide_suggestions=True)
+    assert refusal.extensions["fieldViolations"] == [
+        {"field": "ids", "description": "too many items"}
+    ]
 
 
 def test_each_field_applies_its_own_bound_and_names_itself() -> None:
