@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -50,7 +51,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
             max_cost=settings.gateway_max_cost,
             budget=CostBudget(settings.gateway_cost_per_minute),
             hide_suggestions=not settings.dev_mode,
-            socket_turns=settings.gateway_max_concurrent_operations,
+            socket_turns=asyncio.Semaphore(settings.gateway_max_concurrent_operations),
         )
         super().__init__(
             build_schema(dev_mode=settings.dev_mode, metrics=metrics, admission=admission),
@@ -84,11 +85,12 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         return unset
 
     def decode_json(self, data: str | bytes) -> Any:
-        """A body that is not UTF-8 JSON is the client's mistake: 400, never a traceback."""
+        """Not UTF-8, or nested too deep: unreadable like any malformed JSON, so the client's
+        mistake is a 400 over HTTP and a 4400 close on a socket, never a traceback."""
         try:
             return json.loads(data)
-        except (UnicodeDecodeError, RecursionError):
-            raise HTTPException(400, "the body is not UTF-8 JSON of a reasonable depth") from None
+        except (UnicodeDecodeError, RecursionError) as error:
+            raise json.JSONDecodeError(type(error).__name__, "", 0) from None
 
     def parse_json(self, data: str | bytes) -> Any:
         body = super().parse_json(data)

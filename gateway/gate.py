@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from graphql import ExecutionResult, GraphQLError, get_operation_ast
 from starlette.responses import Response
@@ -31,13 +31,9 @@ class Admission:
     max_cost: int
     budget: CostBudget
     hide_suggestions: bool
-    # Operations over WebSockets run at most this many at once (HTTP has its own, in limits.py);
-    # a subscription holds a turn only while it starts.
-    socket_turns: int
-    _turns: asyncio.Semaphore = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_turns", asyncio.Semaphore(self.socket_turns))
+    # Operations over WebSockets run a few at once (HTTP has its own turns, in limits.py); a
+    # subscription holds a turn only while it starts.
+    socket_turns: asyncio.Semaphore
 
     def refusals(self, context: ExecutionContext) -> list[GatewayError]:
         document = context.graphql_document
@@ -106,7 +102,7 @@ class OperationGate(SchemaExtension):
                 errors=[GraphQLError(r.args[0], original_error=r) for r in refused],
             )
         if _over_socket(context):
-            async with self.admission._turns:
+            async with self.admission.socket_turns:
                 yield
         else:
             yield

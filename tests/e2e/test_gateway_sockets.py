@@ -15,7 +15,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from mesh.tokens import issue_token
-from tests.e2e.hostile import HealthProbe, healthz_url
+from tests.e2e.hostile import HealthProbe, captured_logs, healthz_url
 from tests.e2e.platform import SECRET, Platform
 from tests.e2e.test_gateway_flows import close_won, opportunity
 
@@ -129,3 +129,17 @@ async def test_a_message_over_the_body_cap_closes_the_socket(api: Platform) -> N
         await ws.send(json.dumps({"type": "ping", "payload": {"x": "x" * 2_000_000}}))
         assert await close_code(ws) == 1009
     probe.assert_healthy()
+
+
+async def test_an_unreadable_message_closes_the_socket_as_the_clients_mistake(
+    api: Platform,
+) -> None:
+    with captured_logs() as logs:
+        async with socket(api) as ws:
+            await init(ws, {"Authorization": token("nested")})
+            assert await acknowledged(ws)
+            await ws.send('{"type": "ping", "payload": ' + "[" * 200_000 + "]" * 200_000 + "}")
+            assert await close_code(ws) == 4400
+    assert [
+        line for line in logs.loud() if line.startswith(("gateway", "strawberry", "uvicorn"))
+    ] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,10 @@ from gateway.validation import variable_refusals
 SCHEMA = build_schema(
     dev_mode=False,
     admission=Admission(
-        max_cost=50_000, budget=CostBudget(10**6), hide_suggestions=True, socket_turns=1
+        max_cost=50_000,
+        budget=CostBudget(10**6),
+        hide_suggestions=True,
+        socket_turns=asyncio.Semaphore(1),
     ),
 )._schema
 
