@@ -69,6 +69,12 @@ clean:
 bench: $(STAMP)
 	$(PY) -m bench
 
+# The GraphQL fuzz suite at full size (tests/e2e/test_gateway_fuzz.py): 20,000 generated
+# requests over every query and mutation; `make test` sends 2,000. WEFTWORK_FUZZ_SEED=<n> replays.
+.PHONY: fuzz
+fuzz: $(STAMP)
+	WEFTWORK_FUZZ_REQUESTS=$${WEFTWORK_FUZZ_REQUESTS:-20000} $(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_gateway_fuzz.py
+
 # The fault-injection suite at full size (>= 10,000 money events): kills, restarts, pauses and
 # network faults under load, then prints faults injected, events, lost and duplicated.
 # WEFTWORK_FAULT_SEED=<n> replays a run.

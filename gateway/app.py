@@ -5,28 +5,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import uvicorn
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.auth import TokenVerifier
+from gateway.budget import CostBudget
 from gateway.clients import ServiceClients
 from gateway.console.pages import Console
 from gateway.context import Context
-from gateway.errors import with_codes
+from gateway.gate import Admission
 from gateway.hooks import hook_endpoint
+from gateway.limits import BodyLimit, BoundedConcurrency, HeaderLimit
 from gateway.metrics import GraphQLMetrics
 from gateway.schema import build_schema
+from gateway.sockets import GuardedSocket, SocketCounts
 from mesh.events.nats import NatsConnection, nats_tls
 from mesh.logging import configure_logging
 from mesh.settings import GATEWAY, Settings, load_settings
@@ -34,6 +39,8 @@ from mesh.telemetry import configure_tracing
 
 
 class WeftworkGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = GuardedSocket
+
     def __init__(
         self,
         settings: Settings,
@@ -43,14 +50,23 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         metrics: GraphQLMetrics,
         ide: Callable[[Request], Awaitable[Response]] | None = None,
     ) -> None:
+        admission = Admission(
+            max_cost=settings.gateway_max_cost,
+            budget=CostBudget(settings.gateway_cost_per_minute),
+            hide_suggestions=not settings.dev_mode,
+            socket_turns=asyncio.Semaphore(settings.gateway_max_concurrent_operations),
+        )
         super().__init__(
-            build_schema(dev_mode=settings.dev_mode, metrics=metrics),
+            build_schema(dev_mode=settings.dev_mode, metrics=metrics, admission=admission),
             graphql_ide="graphiql" if settings.dev_mode else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=settings.gateway_max_subscriptions_per_connection,
         )
         self.settings = settings
         self.clients = clients
         self.verifier = verifier
         self.nats = nats
+        self.sockets = SocketCounts(settings.gateway_max_connections_per_principal)
         self.ide = ide
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -71,78 +87,25 @@ class WeftworkGraphQL(GraphQL[Context, None]):
             response=response,
         )
 
-    async def process_result(
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        if result.errors:
-            result.errors = [with_codes(error) for error in result.errors]
-        return await super().process_result(request, result)
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """connection_init: a valid token, and a free socket of the principal's, or 4403."""
+        self.sockets.admit(context)
+        unset: UnsetType = UNSET
+        return unset
 
-
-class BodyLimit:
-    """Refuses request bodies over the cap before the GraphQL layer reads them."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _TooLarge
-            return message
-
+    def decode_json(self, data: str | bytes) -> Any:
+        """Not UTF-8, or nested too deep: unreadable like any malformed JSON, so the client's
+        mistake is a 400 over HTTP and a 4400 close on a socket, never a traceback."""
         try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+            return json.loads(data)
+        except (UnicodeDecodeError, RecursionError) as error:
+            raise json.JSONDecodeError(type(error).__name__, "", 0) from None
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = {
-            "errors": [
-                {
-                    "message": f"request body over {self.max_bytes} bytes",
-                    "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                }
-            ]
-        }
-        await JSONResponse(body, status_code=413)(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class BoundedConcurrency:
-    """At most `limit` GraphQL requests over HTTP run at once; the others wait their turn.
-
-    Execution is CPU-bound, so more at once adds no throughput, only memory: a page of 100
-    engagements holds megabytes of objects while it runs, and 64 of them at once took the
-    gateway past 240 MB. Nobody is refused; subscriptions (WebSocket) are not counted.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.turns = asyncio.Semaphore(limit)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        async with self.turns:
-            await self.app(scope, receive, send)
+    def parse_json(self, data: str | bytes) -> Any:
+        body = super().parse_json(data)
+        if not isinstance(body, dict | list):  # `null`, `1`, `"x"`: no request at all
+            raise HTTPException(400, "the body must be a JSON object")
+        return body
 
 
 async def healthz(_: Request) -> Response:
@@ -151,7 +114,7 @@ async def healthz(_: Request) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     clients = ServiceClients(settings)
-    verifier = TokenVerifier(secret=settings.jwt_secret, public_key=settings.jwt_public_key)
+    verifier = TokenVerifier.from_settings(settings)
     # Subscriptions read live events from NATS; connected in the background, never blocking start.
     tls = nats_tls(settings.tls_identity(GATEWAY))  # used when NATS requires TLS
     nats = NatsConnection(settings.nats_url, name="weftwork-gateway", tls=tls)
@@ -185,11 +148,16 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", metrics.endpoint),
             *console.routes(),  # the web console at / (gateway/console)
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)],
+        middleware=[
+            Middleware(HeaderLimit, max_bytes=settings.gateway_max_authorization_bytes),
+            Middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.clients = clients
     app.state.metrics = metrics
+    app.state.schema = graphql.schema  # what the fuzz suite generates requests from
+    app.state.settings = settings
     return app
 
 
@@ -208,4 +176,5 @@ def main() -> None:
         http="httptools",
         log_config=None,
         access_log=False,
+        ws_max_size=settings.gateway_max_body_bytes,
     )

@@ -8,10 +8,8 @@ from decimal import Decimal
 import strawberry
 from google.type import date_pb2, money_pb2
 
-from gateway.errors import BadUserInput
-from mesh.grpc.convert import date_to_proto, money_from_proto, money_to_proto
-from mesh.money import Money as KitMoney
-from mesh.money import is_currency, round_amount
+from mesh.grpc.convert import date_to_proto, money_from_proto
+from mesh.money import round_amount
 
 
 @strawberry.type(description="An amount in one currency; never summed across currencies.")
@@ -29,15 +27,6 @@ def money(message: money_pb2.Money | None) -> Money | None:
 
 def money_required(message: money_pb2.Money, currency: str) -> Money:
     return money(message) or Money(amount=round_amount(Decimal(0), currency), currency=currency)
-
-
-def money_input(amount: Decimal, currency: str, field: str) -> money_pb2.Money:
-    if not is_currency(currency):
-        raise BadUserInput(
-            f"{currency!r} is not an ISO 4217 currency",
-            fieldViolations=[{"field": field, "description": "unknown currency"}],
-        )
-    return money_to_proto(KitMoney(amount, currency))
 
 
 def decimal(text: str) -> Decimal | None:

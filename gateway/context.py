@@ -26,6 +26,8 @@ class Context:
     response: Any = None
     # Set by the websocket protocol from the connection_init payload.
     connection_params: dict[str, Any] | None = None
+    # The principal whose socket this connection holds (gateway/sockets.py), until it closes.
+    socket_holder: str | None = None
     # Created per request: a loader's cache must never outlive one caller's request.
     loaders: Loaders = field(init=False)
 

@@ -7,8 +7,8 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import grpc
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from mesh.grpc.errors import field_violations
 
@@ -48,6 +48,18 @@ class Unavailable(GatewayError):
     code = "UNAVAILABLE"
 
 
+class CostLimitExceeded(GatewayError):
+    """The operation may return more nodes than one request is allowed (gateway/cost.py)."""
+
+    code = "COST_LIMIT_EXCEEDED"
+
+
+class RateLimited(GatewayError):
+    """The caller spent its cost budget for now; HTTP 429 with Retry-After."""
+
+    code = "RATE_LIMITED"
+
+
 _BY_STATUS: dict[grpc.StatusCode, type[GatewayError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: BadUserInput,
     grpc.StatusCode.OUT_OF_RANGE: BadUserInput,
@@ -63,6 +75,21 @@ _BY_STATUS: dict[grpc.StatusCode, type[GatewayError]] = {
 }
 
 
+def error_reason(error: grpc.aio.AioRpcError) -> str | None:
+    """The `reason` of a google.rpc.ErrorInfo the server attached (e.g. IDEMPOTENCY_KEY_REUSED)."""
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:  # details that contradict the call's own status: ignore them
+        return None
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            if info.reason:
+                return str(info.reason)
+    return None
+
+
 def from_rpc_error(error: grpc.aio.AioRpcError, service: str) -> GatewayError:
     kind = _BY_STATUS.get(error.code())
     if kind is None:
@@ -70,12 +97,14 @@ def from_rpc_error(error: grpc.aio.AioRpcError, service: str) -> GatewayError:
         return GatewayError("internal error")
     if kind is Unavailable:
         return Unavailable(f"the {service} service is unavailable; retry later")
+    reason = error_reason(error)
+    extra = {"reason": reason} if reason else {}
     if kind is BadUserInput:
         violations = [
             {"field": v.field, "description": v.description} for v in field_violations(error)
         ]
-        return BadUserInput(error.details() or "invalid input", fieldViolations=violations)
-    return kind(error.details() or kind.code.lower())
+        return BadUserInput(error.details() or "invalid input", fieldViolations=violations, **extra)
+    return kind(error.details() or kind.code.lower(), **extra)
 
 
 async def call(service: str, pending: Awaitable[T]) -> T:
@@ -84,39 +113,3 @@ async def call(service: str, pending: Awaitable[T]) -> T:
         return await pending
     except grpc.aio.AioRpcError as error:
         raise from_rpc_error(error, service) from None
-
-
-def _is_ours(error: GraphQLError) -> bool:
-    # Validation errors (no original error) speak about the query; ours carry a code.
-    return error.original_error is None or isinstance(error.original_error, GatewayError)
-
-
-class MaskUnexpectedErrors(MaskErrors):
-    """Anything that is not a GatewayError or a query error becomes a bare INTERNAL_SERVER_ERROR:
-    no exception text or stack trace reaches a client."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            should_mask_error=lambda error: not _is_ours(error), error_message="internal error"
-        )
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        # The client gets nothing; the log gets everything (masking runs before logging would).
-        log.error(
-            "unexpected error in %s",
-            ".".join(str(p) for p in error.path or ()),
-            exc_info=error.original_error,
-        )
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
-        return masked
-
-
-def with_codes(error: GraphQLError) -> GraphQLError:
-    """Our errors' extensions onto the GraphQL error; query errors are GRAPHQL_VALIDATION_FAILED."""
-    original = error.original_error
-    if isinstance(original, GatewayError):
-        error.extensions = {**(error.extensions or {}), **original.extensions}
-    elif original is None and not (error.extensions or {}).get("code"):
-        error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
-    return error

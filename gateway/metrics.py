@@ -46,7 +46,7 @@ class GraphQLMetrics:
 
 
 def error_code(error: GraphQLError) -> str:
-    """The code gateway.errors.with_codes gives the client, masked or not."""
+    """The code the client sees (gateway/masking.py), masked or not."""
     code = (error.extensions or {}).get("code")
     if isinstance(code, str):
         return code

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import GraphQLError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from gateway.billing.mutations import BillingMutations
 from gateway.billing.queries import BillingQueries
@@ -31,25 +31,18 @@ from gateway.customers.queries import CustomerQueries
 from gateway.engagements.mutations import EngagementMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
-from gateway.errors import GatewayError, MaskUnexpectedErrors
+from gateway.gate import Admission, OperationGate
+from gateway.masking import ClientErrors, shown
 from gateway.metrics import GraphQLMetrics
+from gateway.numbers import DECIMAL
 from gateway.operations.dead_letters import DeadLetterMutations, DeadLetterQueries
 from gateway.operations.queries import OperationsQueries
 from gateway.operations.viewer import ViewerQueries
 from gateway.revenue.mutations import RevenueMutations
 from gateway.revenue.queries import RevenueQueries
+from gateway.validation import MAX_TOKENS, ValidationRules
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 2_000
 VALIDATION_CACHE_SIZE = 256  # distinct documents parsed and validated once each
-# The rule classes are built once: ValidationCache keys its entries on them, and
-# QueryDepthLimiter/MaxAliasesLimiter build new classes per instance, i.e. per request, which
-# would make every validation a cache miss.
-LIMIT_RULES: list[type[ASTValidationRule]] = [
-    depth_rule(MAX_DEPTH, None),
-    aliases_rule(MAX_ALIASES),
-]
 
 Query = merge_types(
     "Query",
@@ -108,37 +101,54 @@ _tracer = trace.get_tracer("weftwork.gateway")
 
 
 class WeftworkSchema(strawberry.Schema):
+    hide_suggestions = True
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = [
+                shown(e, hide_suggestions=self.hide_suggestions) for e in result.errors
+            ]
+        return result
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Log only what is a bug: a user's mistake is answered, not logged as an error."""
-        bugs = [
-            e for e in errors if e.original_error and not isinstance(e.original_error, GatewayError)
-        ]
-        if bugs:
-            super().process_errors(bugs, execution_context)
+        """Nothing here: gateway.masking logs each bug once, and a user's mistake not as one."""
 
 
 Subscription = merge_types("Subscription", (EngagementSubscriptions,))
 
 
-def build_schema(*, dev_mode: bool, metrics: GraphQLMetrics | None = None) -> strawberry.Schema:
-    """Abuse limits always; introspection (and GraphiQL, in the app) only in development mode."""
+def build_schema(
+    *, dev_mode: bool, admission: Admission, metrics: GraphQLMetrics | None = None
+) -> strawberry.Schema:
+    """Abuse limits always; introspection (and GraphiQL, in the app) only in development mode,
+    and field suggestions ("Did you mean …") only with introspection."""
     # Factories: strawberry makes fresh extension instances per operation.
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: AddValidationRules(LIMIT_RULES),
+        ValidationRules,  # first: the others add to the rules it sets
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # Parse and validate each distinct document once (module-level caches): 3-4x on small
         # queries.
         lambda: ParserCache(maxsize=VALIDATION_CACHE_SIZE),
         lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
-        MaskUnexpectedErrors,
+        lambda: ClientErrors(hide_suggestions=not dev_mode),
         OperationSpans,
+        lambda: OperationGate(admission),
     ]
     if not dev_mode:
         extensions.append(DisableIntrospection)
     if metrics is not None:  # outermost: times the whole operation, sees the masked errors
         extensions.insert(0, metrics.extension)
-    return WeftworkSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    schema = WeftworkSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(
+            disable_field_suggestions=not dev_mode, scalar_map={decimal.Decimal: DECIMAL}
+        ),
     )
+    schema.hide_suggestions = not dev_mode
+    return schema

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from mesh.connect_settings import CONNECT_KEY_FILE as CONNECT_KEY_FILE
+from mesh.connect_settings import ConnectSettings as ConnectSettings
+from mesh.connect_settings import OutboundSettings as OutboundSettings
+from mesh.connect_settings import _connect_settings, _outbound_settings
+
 # Re-exported: services, tests and the dev stack import them from here.
 from mesh.dsn import local_socket_dir as local_socket_dir
 from mesh.dsn import with_database as with_database
+from mesh.envparse import SettingsError as SettingsError
+from mesh.envparse import _bool, _float, _int, _parsed, _read_secret, _url
 from mesh.legal_entities import LegalEntitySetting, parse_legal_entities
+from mesh.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER
+from mesh.trust_settings import TlsFiles as TlsFiles
+from mesh.trust_settings import _gateway_trust, _public_key, _tls_dir, _tls_files
 
 SERVICES = ("customer", "project", "billing", "revenue", "connect")
 DEFAULT_GRPC_PORTS = {
@@ -38,151 +48,6 @@ IDENTITIES = (*SERVICES, GATEWAY, OPS)
 _ACCOUNT = re.compile(r"^[a-z][a-z_]{0,31}$")
 _ACCOUNT_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,19}$")
 T = TypeVar("T")
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or malformed."""
-
-
-def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not an integer") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={value} is outside {low}..{high}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, *, low: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if value < low:
-        raise SettingsError(f"{name}={value} is below {low}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name}={raw!r} is not a boolean (use true/false)")
-
-
-def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    if not raw.startswith(tuple(f"{s}://" for s in schemes)):
-        raise SettingsError(
-            f"{name} must start with one of {', '.join(s + '://' for s in schemes)}"
-        )
-    return raw.strip()
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    """PEM files of one identity: the CA every peer must chain to, its certificate, its key."""
-
-    ca: Path
-    cert: Path
-    key: Path
-
-
-# --- connect (services/connect, gateway/hooks.py): one block -------------------------------
-CONNECT_KEY_FILE = "connect-key"  # the local stack's key, generated into the data dir
-
-
-@dataclass(frozen=True)
-class ConnectSettings:
-    """Inbound webhooks: where secrets' key comes from, body cap, worker pacing, CRM API."""
-
-    # Fernet key (urlsafe base64 of 32 bytes) that encrypts sources' secrets at rest:
-    # WEFTWORK_CONNECT_SECRET_KEY, else data_dir/connect-key (the local stack makes one).
-    secret_key: str | None = None
-    max_body_bytes: int = 1_000_000  # WEFTWORK_CONNECT_MAX_BODY_BYTES: larger hooks are 413
-    hubspot_api_url: str = "https://api.hubapi.com"  # WEFTWORK_CONNECT_HUBSPOT_API_URL
-    poll_seconds: float = 1.0  # WEFTWORK_CONNECT_POLL_SECONDS: the worker's NOTIFY fallback
-    max_attempts: int = 12  # WEFTWORK_CONNECT_MAX_ATTEMPTS: transient failures, then exception
-    retry_cap_seconds: float = 300.0  # WEFTWORK_CONNECT_RETRY_CAP_SECONDS: longest backoff
-    worker_batch: int = 16  # WEFTWORK_CONNECT_WORKER_BATCH: receipts claimed per transaction
-
-
-def _connect_settings(env: Mapping[str, str], data_dir: Path) -> ConnectSettings:
-    # Checked by connect when it starts (services/connect/adapters/secrets.py): other processes load
-    # these settings too and never need the key.
-    return ConnectSettings(
-        secret_key=env.get("WEFTWORK_CONNECT_SECRET_KEY")
-        or _read_secret(data_dir / CONNECT_KEY_FILE),
-        max_body_bytes=_int(
-            env, "WEFTWORK_CONNECT_MAX_BODY_BYTES", 1_000_000, low=1024, high=100_000_000
-        ),
-        hubspot_api_url=_url(env, "WEFTWORK_CONNECT_HUBSPOT_API_URL", ("https", "http"))
-        or "https://api.hubapi.com",
-        poll_seconds=_float(env, "WEFTWORK_CONNECT_POLL_SECONDS", 1.0, low=0.01),
-        max_attempts=_int(env, "WEFTWORK_CONNECT_MAX_ATTEMPTS", 12, low=1, high=1000),
-        retry_cap_seconds=_float(env, "WEFTWORK_CONNECT_RETRY_CAP_SECONDS", 300.0, low=0.01),
-        worker_batch=_int(env, "WEFTWORK_CONNECT_WORKER_BATCH", 16, low=1, high=1000),
-    )
-
-
-# --- end of connect's block ------------------------------------------------------------------
-
-
-# --- connect outbound (services/connect: webhooks and CRM write-back): one block ------------
-@dataclass(frozen=True)
-class OutboundSettings:
-    """Outbound webhooks and CRM write-back: targets allowed, retry window, pacing."""
-
-    # WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE: http:// and loopback/private targets
-    # (development and tests only; production is https to public addresses).
-    allow_insecure: bool = False
-    retry_window_seconds: float = 108_000.0  # WEFTWORK_CONNECT_DELIVERY_RETRY_WINDOW_SECONDS
-    backoff_base_seconds: float = 5.0  # WEFTWORK_CONNECT_DELIVERY_BACKOFF_BASE_SECONDS
-    backoff_cap_seconds: float = 10_800.0  # WEFTWORK_CONNECT_DELIVERY_BACKOFF_CAP_SECONDS
-    timeout_seconds: float = 15.0  # WEFTWORK_CONNECT_DELIVERY_TIMEOUT_SECONDS: per request
-    disable_after_seconds: float = 432_000.0  # WEFTWORK_CONNECT_ENDPOINT_DISABLE_AFTER_SECONDS
-    batch: int = 32  # WEFTWORK_CONNECT_DELIVERY_BATCH: deliveries claimed per transaction
-    lanes: int = 2  # WEFTWORK_CONNECT_DELIVERY_LANES: batches in flight side by side
-    poll_seconds: float = 1.0  # WEFTWORK_CONNECT_DELIVERY_POLL_SECONDS: NOTIFY fallback
-
-
-def _outbound_settings(env: Mapping[str, str]) -> OutboundSettings:
-    return OutboundSettings(
-        allow_insecure=_bool(env, "WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE", False),
-        retry_window_seconds=_float(
-            env, "WEFTWORK_CONNECT_DELIVERY_RETRY_WINDOW_SECONDS", 108_000.0, low=0.1
-        ),
-        backoff_base_seconds=_float(
-            env, "WEFTWORK_CONNECT_DELIVERY_BACKOFF_BASE_SECONDS", 5.0, low=0.001
-        ),
-        backoff_cap_seconds=_float(
-            env, "WEFTWORK_CONNECT_DELIVERY_BACKOFF_CAP_SECONDS", 10_800.0, low=0.001
-        ),
-        timeout_seconds=_float(env, "WEFTWORK_CONNECT_DELIVERY_TIMEOUT_SECONDS", 15.0, low=0.1),
-        disable_after_seconds=_float(
-            env, "WEFTWORK_CONNECT_ENDPOINT_DISABLE_AFTER_SECONDS", 432_000.0, low=0.1
-        ),
-        batch=_int(env, "WEFTWORK_CONNECT_DELIVERY_BATCH", 32, low=1, high=1000),
-        lanes=_int(env, "WEFTWORK_CONNECT_DELIVERY_LANES", 2, low=1, high=16),
-        poll_seconds=_float(env, "WEFTWORK_CONNECT_DELIVERY_POLL_SECONDS", 1.0, low=0.01),
-    )
-
-
-# --- end of connect outbound's block ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -226,6 +91,15 @@ class Settings:
     account_codes: Mapping[str, str] = field(default_factory=dict)
     connect: ConnectSettings = field(default_factory=ConnectSettings)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    # The gateway's trust boundary (DESIGN.md §6): tokens, request cost, sockets.
+    jwt_issuer: str = LOCAL_ISSUER  # WEFTWORK_JWT_ISSUER: the `iss` every token must carry
+    jwt_audience: str = LOCAL_AUDIENCE  # WEFTWORK_JWT_AUDIENCE: the `aud` it must name
+    jwt_max_lifetime_seconds: int = 86_400  # exp - iat of an acceptable token
+    gateway_max_authorization_bytes: int = 8_192  # a longer Authorization header is 431
+    gateway_max_cost: int = 50_000  # nodes one GraphQL operation may return (gateway/cost.py)
+    gateway_cost_per_minute: int = 5_000_000  # each principal's budget of cost points
+    gateway_max_connections_per_principal: int = 8  # open subscription sockets
+    gateway_max_subscriptions_per_connection: int = 20
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -317,37 +191,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         account_codes=_parsed(env, "WEFTWORK_REVENUE_ACCOUNT_CODES", _account_codes),
         connect=_connect_settings(env, data_dir),
         outbound=_outbound_settings(env),
+        **_gateway_trust(env),
     )
-
-
-_TLS_PARTS = ("WEFTWORK_TLS_CA", "WEFTWORK_TLS_CERT", "WEFTWORK_TLS_KEY")
-
-
-def _tls_files(env: Mapping[str, str]) -> TlsFiles | None:
-    """All three of WEFTWORK_TLS_CA/CERT/KEY or none (files are read when a server or channel
-    starts, so a missing one stops the process there, naming it)."""
-    given = {name: env.get(name, "").strip() for name in _TLS_PARTS}
-    missing = [name for name, value in given.items() if not value]
-    if len(missing) == len(_TLS_PARTS):
-        return None
-    if missing:
-        raise SettingsError(f"{', '.join(_TLS_PARTS)} go together; missing {', '.join(missing)}")
-    if env.get("WEFTWORK_TLS_DIR", "").strip():
-        raise SettingsError("set WEFTWORK_TLS_DIR or WEFTWORK_TLS_CA/CERT/KEY, not both")
-    ca, cert, key = (Path(given[name]) for name in _TLS_PARTS)
-    return TlsFiles(ca=ca, cert=cert, key=key)
-
-
-def _tls_dir(env: Mapping[str, str]) -> Path | None:
-    raw = env.get("WEFTWORK_TLS_DIR", "").strip()
-    return Path(raw).resolve() if raw else None
-
-
-def _parsed(env: Mapping[str, str], name: str, parse: Callable[[str], T]) -> T:
-    try:
-        return parse(env.get(name, ""))
-    except ValueError as exc:
-        raise SettingsError(f"{name}: {exc}") from None
 
 
 def _account_codes(text: str) -> dict[str, str]:
@@ -360,19 +205,3 @@ def _account_codes(text: str) -> dict[str, str]:
         if found.setdefault(account, code) != code:
             raise ValueError(f"{entry!r}: {account} is given twice")
     return found
-
-
-def _read_secret(path: Path) -> str | None:
-    try:
-        return path.read_text().strip() or None
-    except OSError:
-        return None
-
-
-def _public_key(env: Mapping[str, str]) -> str | None:
-    raw = env.get("WEFTWORK_JWT_PUBLIC_KEY")
-    if raw is None or raw.strip() == "":
-        return None
-    if "BEGIN PUBLIC KEY" not in raw:
-        raise SettingsError("WEFTWORK_JWT_PUBLIC_KEY must be a PEM public key (BEGIN PUBLIC KEY)")
-    return raw

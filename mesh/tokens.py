@@ -12,16 +12,30 @@ from pathlib import Path
 import jwt
 
 ROLES = frozenset({"admin", "sales", "delivery", "finance", "executive"})
+# The local stack's issuer and audience: the gateway's defaults (WEFTWORK_JWT_ISSUER/_AUDIENCE).
+LOCAL_ISSUER = "weftwork"
+LOCAL_AUDIENCE = "weftwork-gateway"
 
 
 def issue_token(
-    secret: str, *, subject: str, roles: list[str], entities: list[str], ttl_seconds: int = 86_400
+    secret: str,
+    *,
+    subject: str,
+    roles: list[str],
+    entities: list[str],
+    ttl_seconds: int = 86_400,
+    issuer: str = LOCAL_ISSUER,
+    audience: str = LOCAL_AUDIENCE,
 ) -> str:
     unknown = set(roles) - ROLES
     if unknown or not roles:
         raise ValueError(f"roles must be some of {', '.join(sorted(ROLES))}; got {roles}")
+    if not entities or ("*" in entities and len(entities) > 1):
+        raise ValueError(f'entities must be legal entities, or "*" alone; got {entities}')
     now = int(time.time())
     claims = {
+        "iss": issuer,
+        "aud": audience,
         "sub": subject,
         "roles": roles,
         "entities": entities,

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import strawberry
 
-from gateway.billing.types import Invoice, InvoiceStatus
+from gateway.billing.types import InvoiceStatus
 from gateway.context import Info
+from gateway.engagements.view import Invoice
 from gateway.errors import call
 from gateway.pagination import Connection, paginate
 from gateway.scope import list_scope

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
+from typing import Self
 
 import strawberry
 
 from gateway.common import Money, date, money_required
 from gateway.context import Info
 from gateway.customers.types import Customer
-from gateway.engagements.types import Engagement
 from weftwork.billing.v1 import billing_service_pb2 as pb
 
 
@@ -41,7 +41,9 @@ class InvoiceLine:
 
 
 @strawberry.type
-class Invoice:
+class InvoiceFacts:
+    """An invoice as billing holds it; gateway/engagements/view.py adds its engagement."""
+
     id: strawberry.ID
     number: str | None
     status: InvoiceStatus
@@ -63,17 +65,12 @@ class Invoice:
     customer_id: strawberry.Private[str]
 
     @strawberry.field
-    async def engagement(self, info: Info) -> Engagement | None:
-        found = await info.context.loaders.engagements.load(self.engagement_id)
-        return Engagement.from_proto(found) if found else None
-
-    @strawberry.field
     async def customer(self, info: Info) -> Customer | None:
         found = await info.context.loaders.customers.load(self.customer_id)
         return Customer.from_proto(found) if found else None
 
     @classmethod
-    def from_proto(cls, i: pb.Invoice) -> Invoice:
+    def from_proto(cls, i: pb.Invoice) -> Self:
         c = i.currency
         return cls(
             id=strawberry.ID(i.id),

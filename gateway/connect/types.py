@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 
 from gateway.context import Info
 from gateway.engagements.mutations import CustomerMatch
-from gateway.engagements.types import Engagement
+from gateway.engagements.view import Engagement
 from weftwork.connect.v1 import connect_service_pb2 as pb
 
 

@@ -6,19 +6,52 @@ import strawberry
 
 from gateway.context import Info
 from gateway.customers.types import Customer
-from gateway.errors import call
+from gateway.errors import Forbidden, call
 from weftwork.customer.v1 import customer_service_pb2 as pb
+from weftwork.project.v1 import project_service_pb2 as project_pb
+
+
+async def _within(info: Info, customer_id: str, entities: frozenset[str]) -> bool:
+    """Whether the customer does business only with these legal entities: it has engagements,
+    and every one of them is in one of the entities (customers belong to no entity themselves,
+    their engagements do)."""
+    token, seen = "", False
+    while True:
+        page = await call(
+            "project",
+            info.context.clients.project.ListEngagements(
+                project_pb.ListEngagementsRequest(
+                    customer_id=customer_id, page_size=100, page_token=token
+                )
+            ),
+        )
+        if any(e.legal_entity not in entities for e in page.engagements):
+            return False
+        seen = seen or bool(page.engagements)
+        token = page.next_page_token
+        if not token:
+            return seen
 
 
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation(
-        description="Merge `mergedId` into `survivorId`; the merged id stays an alias."
+        description="Merge `mergedId` into `survivorId`; the merged id stays an alias. A caller "
+        "scoped to some legal entities may merge only customers whose engagements are all in "
+        "them."
     )
     async def merge_customers(
         self, info: Info, survivor_id: strawberry.ID, merged_id: strawberry.ID
     ) -> Customer:
-        info.context.principal.require("mergeCustomers")
+        principal = info.context.principal
+        principal.require("mergeCustomers")
+        if principal.entities is not None:
+            for customer_id in (str(survivor_id), str(merged_id)):
+                if not await _within(info, customer_id, principal.entities):
+                    raise Forbidden(
+                        "mergeCustomers: both customers must do business only with your legal "
+                        "entities"
+                    )
         answer = await call(
             "customer",
             info.context.clients.customer.MergeCustomers(

@@ -1,4 +1,7 @@
-"""GraphQL inputs of the engagement mutations (DESIGN.md §4 names)."""
+"""GraphQL inputs of the engagement mutations (DESIGN.md §4 names), and the requests they make.
+
+Every number is bounded here, naming its field, before anything converts it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,12 @@ import datetime as dt
 from decimal import Decimal
 
 import strawberry
+from google.type import money_pb2
 
+from gateway.common import date_input
 from gateway.engagements.types import BillingModel
+from gateway.numbers import money_input, optional_quantity, quantity
+from weftwork.project.v1 import project_service_pb2 as pb
 
 
 @strawberry.input
@@ -74,3 +81,73 @@ class ExpenseInput:
     billable: bool = True
     description: str = ""
     external_id: str | None = None
+
+
+@strawberry.input
+class PersonInput:
+    id: strawberry.ID = strawberry.field(description="The HR system's stable employee id.")
+    name: str
+    home_entity: str
+    weekly_capacity_hours: Decimal | None = None
+
+
+def opportunity_request(i: OpportunityWonInput) -> pb.CreateEngagementFromOpportunityRequest:
+    c = i.currency
+
+    def amount(value: Decimal, field: str) -> money_pb2.Money:
+        return money_input(value, c, f"input.{field}", currency_field="input.currency")
+
+    return pb.CreateEngagementFromOpportunityRequest(
+        source=i.source,
+        opportunity_id=i.opportunity_id,
+        account=pb.OpportunityAccount(
+            external_id=i.account.external_id,
+            name=i.account.name,
+            domain=i.account.domain or "",
+            tax_id=i.account.tax_id or "",
+            country=i.account.country,
+        ),
+        name=i.name,
+        legal_entity=i.legal_entity,
+        currency=c,
+        billing_model=i.billing_model.value,
+        contract_value=amount(i.contract_value, "contractValue")
+        if i.contract_value is not None
+        else None,
+        budget_hours=optional_quantity(i.budget_hours, "input.budgetHours"),
+        start_date=date_input(i.start_date),
+        end_date=date_input(i.end_date),
+        rate_card=[
+            pb.RateCardLine(
+                role=r.role,
+                bill_rate=quantity(r.bill_rate, f"input.rateCard[{n}].billRate"),
+                cost_rate=quantity(r.cost_rate, f"input.rateCard[{n}].costRate"),
+            )
+            for n, r in enumerate(i.rate_card)
+        ],
+        milestones=[
+            pb.MilestoneInput(
+                name=m.name,
+                amount=amount(m.amount, f"milestones[{n}].amount"),
+                due_date=date_input(m.due_date),
+            )
+            for n, m in enumerate(i.milestones)
+        ],
+        payment_terms_days=i.payment_terms_days,
+        expense_markup_percent=optional_quantity(
+            i.expense_markup_percent, "input.expenseMarkupPercent"
+        ),
+    )
+
+
+def time_entry_request(e: TimeEntryInput, n: int) -> pb.TimeEntryInput:
+    return pb.TimeEntryInput(
+        engagement_id=str(e.engagement_id),
+        person_id=e.person_id,
+        role=e.role,
+        date=date_input(e.date),
+        hours=quantity(e.hours, f"entries[{n}].hours"),
+        billable=e.billable,
+        description=e.description,
+        external_id=e.external_id or "",
+    )

@@ -11,7 +11,8 @@ import strawberry
 
 from gateway.common import date_input
 from gateway.context import Info
-from gateway.engagements.types import Engagement, EngagementStatus
+from gateway.engagements.types import EngagementStatus
+from gateway.engagements.view import Engagement
 from gateway.errors import NotFound, call
 from gateway.pagination import Connection, paginate
 from gateway.scope import list_scope
@@ -40,14 +41,12 @@ def _visible(info: Info, engagement: pb.Engagement | None) -> Engagement | None:
 class EngagementQueries:
     @strawberry.field
     async def engagement(self, info: Info, id: strawberry.ID) -> Engagement | None:
-        _ = info.context.principal
         return _visible(info, await info.context.loaders.engagements.load(str(id)))
 
     @strawberry.field
     async def engagement_by_opportunity(
         self, info: Info, source: str, opportunity_id: str
     ) -> Engagement | None:
-        _ = info.context.principal
         try:
             answer = await call(
                 "project",

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncGenerator
 
 import strawberry
 
-from gateway.clients import ServiceClients
-from gateway.errors import call
 from mesh.events.cloudevents import ENGAGEMENT_HEADER, InvalidEventHeaders, parse_event_headers
 from mesh.events.nats import NatsConnection
 from weftwork.mesh.v1 import lineage_service_pb2 as pb
-
-# Services whose events can belong to an engagement (customer events never do).
-PRODUCERS = ("project", "billing", "revenue")
 
 
 @strawberry.type(description="One event in an engagement's life, as its producer recorded it.")
@@ -28,44 +22,17 @@ class LifecycleEvent:
     time: dt.datetime
     published: bool
 
-
-async def _service_timeline(
-    clients: ServiceClients, service: str, engagement_id: str
-) -> list[LifecycleEvent]:
-    events: list[LifecycleEvent] = []
-    token = ""
-    while True:
-        page = await call(
-            service,
-            clients.lineage[service].ListEngagementEvents(
-                pb.ListEngagementEventsRequest(
-                    engagement_id=engagement_id, page_size=500, page_token=token
-                )
-            ),
+    @classmethod
+    def from_proto(cls, e: pb.LineageEvent) -> LifecycleEvent:
+        return cls(
+            id=strawberry.ID(e.id),
+            type=e.type,
+            source=e.source,
+            aggregate_id=e.aggregate_id,
+            aggregate_version=e.aggregate_version,
+            time=e.time.ToDatetime(dt.UTC),
+            published=e.published,
         )
-        events += [
-            LifecycleEvent(
-                id=strawberry.ID(e.id),
-                type=e.type,
-                source=e.source,
-                aggregate_id=e.aggregate_id,
-                aggregate_version=e.aggregate_version,
-                time=e.time.ToDatetime(dt.UTC),
-                published=e.published,
-            )
-            for e in page.events
-        ]
-        token = page.next_page_token
-        if not token:
-            return events
-
-
-async def timeline(clients: ServiceClients, engagement_id: str) -> list[LifecycleEvent]:
-    """All services asked at once; merged by commit time (ties by producer order)."""
-    answers = await asyncio.gather(
-        *(_service_timeline(clients, s, engagement_id) for s in PRODUCERS)
-    )
-    return sorted((e for events in answers for e in events), key=lambda e: e.time)
 
 
 async def live_events(

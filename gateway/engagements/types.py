@@ -1,29 +1,17 @@
-"""The engagement view: one thread through sales, delivery and finance."""
+"""What project holds of an engagement: its terms, milestones, time entries and expenses."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import Self
 
 import strawberry
 
 from gateway.common import Money, date, decimal, money, money_required
 from gateway.context import Info
-from gateway.customers.types import Customer
-from gateway.engagements.timeline import LifecycleEvent, timeline
-from gateway.errors import call
-from gateway.pagination import Connection, paginate
 from weftwork.project.v1 import project_service_pb2 as pb
-
-if TYPE_CHECKING:
-    from gateway.billing.types import Invoice
-    from gateway.revenue.types import RevenuePosition
-
-InvoiceRef = Annotated["Invoice", strawberry.lazy("gateway.billing.types")]
-PositionRef = Annotated["RevenuePosition", strawberry.lazy("gateway.revenue.types")]
 
 
 @strawberry.enum
@@ -111,7 +99,9 @@ class Setup:
 
 
 @strawberry.type
-class TimeEntry:
+class TimeEntryFacts:
+    """A time entry as project records it; gateway/engagements/view.py adds its engagement."""
+
     id: strawberry.ID
     engagement_id: strawberry.ID
     person_id: str
@@ -136,13 +126,8 @@ class TimeEntry:
     def cost_amount(self, info: Info) -> Money | None:
         return self._cost_amount if info.context.principal.sees_costs else None
 
-    @strawberry.field
-    async def engagement(self, info: Info) -> Engagement | None:
-        found = await info.context.loaders.engagements.load(str(self.engagement_id))
-        return Engagement.from_proto(found) if found else None
-
     @classmethod
-    def from_proto(cls, t: pb.TimeEntry) -> TimeEntry:
+    def from_proto(cls, t: pb.TimeEntry) -> Self:
         entry_date = date(t.date)
         assert entry_date is not None
         return cls(
@@ -197,7 +182,9 @@ class Expense:
 
 
 @strawberry.type
-class Engagement:
+class EngagementFacts:
+    """An engagement as project holds it; gateway/engagements/view.py adds the other domains."""
+
     id: strawberry.ID
     code: str
     name: str
@@ -217,84 +204,8 @@ class Engagement:
     version: int
     customer_id: strawberry.Private[str]
 
-    @strawberry.field
-    async def customer(self, info: Info) -> Customer | None:
-        found = await info.context.loaders.customers.load(self.customer_id)
-        return Customer.from_proto(found) if found else None
-
-    @strawberry.field(
-        description="Every invoice billing holds for the engagement, drafts included."
-    )
-    async def invoices(self, info: Info) -> list[InvoiceRef]:
-        from gateway.billing.types import Invoice
-
-        held = await info.context.loaders.invoices_by_engagement.load(str(self.id))
-        return [Invoice.from_proto(i) for i in held.invoices]
-
-    @strawberry.field(description="Revenue position; null until revenue has set the engagement up.")
-    async def revenue(self, info: Info) -> PositionRef | None:
-        from gateway.revenue.types import RevenuePosition
-
-        position = await info.context.loaders.positions.load(str(self.id))
-        return RevenuePosition.from_proto(position) if position else None
-
-    @strawberry.field
-    async def setup(self, info: Info) -> Setup:
-        billing = await info.context.loaders.invoices_by_engagement.load(str(self.id))
-        position = await info.context.loaders.positions.load(str(self.id))
-        return Setup(project=True, billing=billing.set_up, revenue=position is not None)
-
-    @strawberry.field(description="Every event any service produced for it, in order: its lineage.")
-    async def timeline(self, info: Info) -> list[LifecycleEvent]:
-        return await timeline(info.context.clients, str(self.id))
-
-    @strawberry.field
-    async def time_entries(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        status: TimeEntryStatus | None = None,
-    ) -> Connection[TimeEntry]:
-        client = info.context.clients.project
-
-        async def fetch(size: int, token: str) -> tuple[Sequence[TimeEntry], str]:
-            page = await call(
-                "project",
-                client.ListTimeEntries(
-                    pb.ListTimeEntriesRequest(
-                        engagement_id=str(self.id),
-                        status=status.value if status else pb.TIME_ENTRY_STATUS_UNSPECIFIED,
-                        page_size=size,
-                        page_token=token,
-                    )
-                ),
-            )
-            return [TimeEntry.from_proto(t) for t in page.time_entries], page.next_page_token
-
-        return await paginate(fetch, first=first, after=after)
-
-    @strawberry.field
-    async def expenses(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Expense]:
-        client = info.context.clients.project
-
-        async def fetch(size: int, token: str) -> tuple[Sequence[Expense], str]:
-            page = await call(
-                "project",
-                client.ListExpenses(
-                    pb.ListExpensesRequest(
-                        engagement_id=str(self.id), page_size=size, page_token=token
-                    )
-                ),
-            )
-            return [Expense.from_proto(e) for e in page.expenses], page.next_page_token
-
-        return await paginate(fetch, first=first, after=after)
-
     @classmethod
-    def from_proto(cls, e: pb.Engagement) -> Engagement:
+    def from_proto(cls, e: pb.Engagement) -> Self:
         budget = decimal(e.budget_hours)
         approved = decimal(e.approved_hours) or Decimal(0)
         burn = (approved * 100 / budget).quantize(Decimal("0.1")) if budget else None

@@ -13,6 +13,9 @@ from mesh.events.nats import NatsUnavailable
 from mesh.events.streams import DOMAINS, stream_name
 from weftwork.mesh.v1 import integration_service_pb2 as pb
 
+# Operational state of every stream and service: for the integration team (admin) and finance.
+READERS = frozenset({"admin", "finance"})
+
 
 @strawberry.type
 class ConsumerStatus:
@@ -76,7 +79,7 @@ async def _consumers(info: Info) -> list[ConsumerStatus]:
 class OperationsQueries:
     @strawberry.field
     async def integration_status(self, info: Info) -> IntegrationStatus:
-        _ = info.context.principal
+        info.context.principal.require_role("integrationStatus", READERS)
         clients = info.context.clients
         services = list(clients.integration)
         answers = await asyncio.gather(

@@ -97,7 +97,19 @@ async def test_lists_and_lookups_stay_inside_the_callers_entities(
         "hours": "1",
     }
     refused = await post(api, submit, api.as_("delivery", entities=["UK01"]), e=[entry])
-    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # Outside the caller's entities the engagement does not exist for them: the very answer a
+    # random id gets, so nothing tells who owns it.
+    missing = await post(
+        api,
+        submit,
+        api.as_("delivery", entities=["UK01"]),
+        e=[{**entry, "engagementId": "00000000-0000-4000-8000-00000000abcd"}],
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert refused["errors"][0]["message"] == f"engagement {us_engagement} not found"
+    assert missing["errors"][0]["message"].replace("00000000-0000-4000-8000-00000000abcd", "X") == (
+        refused["errors"][0]["message"].replace(us_engagement, "X")
+    )
 
 
 # One call per mutation with arguments that parse; what matters is whether the role passes.
@@ -246,6 +258,18 @@ async def test_a_subscriber_sees_an_engagements_events_in_order(api: Platform) -
         # at a time until the subscriber sees something.
         await eventually(
             approve_one, until=lambda seen: seen > 0, within=30, what="a live subscription"
+        )
+        # Approvals made while the subscription was starting may or may not be seen, and may
+        # still be on their way: events arrive in order, so once the one carrying the latest
+        # engagement version is here, none is left in flight.
+        latest = await gql(
+            api, "query($id: ID!) { engagement(id: $id) { version } }", id=engagement["id"]
+        )
+        await eventually(
+            lambda: asyncio.sleep(0, result=[e["aggregateVersion"] for e in approvals()]),
+            until=lambda seen: max(seen, default=0) >= latest["engagement"]["version"],
+            within=10,
+            what="the warm-up approvals",
         )
         before = len(approvals())
         for _ in range(3):

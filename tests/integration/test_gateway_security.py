@@ -44,8 +44,12 @@ async def test_every_operation_needs_a_valid_token(gateway: httpx.AsyncClient) -
     assert codes(await gql(gateway, CUSTOMERS, {"Authorization": f"Bearer {forged}"})) == [
         "UNAUTHENTICATED"
     ]
+    now = int(time.time())
     expired = jwt.encode(
-        {"sub": "x", "roles": ["admin"], "entities": ["*"], "exp": int(time.time()) - 5},
+        {
+            **{"iss": "weftwork", "aud": "weftwork-gateway", "sub": "x"},
+            **{"roles": ["admin"], "entities": ["*"], "iat": now - 3600, "exp": now - 60},
+        },
         SECRET,
         algorithm="HS256",
     )

@@ -52,11 +52,11 @@ def test_each_role_may_run_exactly_its_mutations(role: str, operation: str) -> N
             principal(role).require(operation)
 
 
-def test_writes_outside_the_callers_entities_are_forbidden() -> None:
+def test_a_named_entity_outside_the_callers_scope_is_forbidden() -> None:
     uk_finance = principal("finance", frozenset({"UK01"}))
-    uk_finance.require("issueInvoice", "UK01")
+    uk_finance.require("closePeriod", "UK01")
     with pytest.raises(Forbidden, match="DE01"):
-        uk_finance.require("issueInvoice", "UK01", "DE01")
+        uk_finance.require("closePeriod", "UK01", "DE01")
     assert uk_finance.sees("UK01")
     assert not uk_finance.sees("US01")
 
@@ -77,37 +77,116 @@ def test_hs256_tokens_carry_roles_and_entities() -> None:
     assert everything.entities is None
 
 
-def test_rs256_tokens_from_an_identity_provider_are_accepted() -> None:
+def _rsa() -> tuple[rsa.RSAPrivateKey, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    verifier = TokenVerifier(secret=None, public_key=public.decode())
-    claims = {
-        "sub": "idp-user",
-        "roles": ["executive"],
+    return key, public.decode()
+
+
+def _claims(**overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "iss": "weftwork",
+        "aud": "weftwork-gateway",
+        "sub": "x",
+        "roles": ["admin"],
         "entities": ["*"],
-        "exp": int(time.time()) + 60,
+        "iat": now,
+        "exp": now + 60,
     }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+SECRET = "s" * 40
+
+
+def _hs256(**overrides: object) -> str:
+    return "Bearer " + jwt.encode(_claims(**overrides), SECRET, algorithm="HS256")
+
+
+def test_rs256_tokens_from_an_identity_provider_with_its_issuer_and_audience_are_accepted() -> None:
+    key, public = _rsa()
+    verifier = TokenVerifier(
+        secret=None, public_key=public, issuer="https://idp.example", audience="weftwork-api"
+    )
+    claims = _claims(iss="https://idp.example", aud=["weftwork-api", "other"], roles=["executive"])
     signed = jwt.encode(claims, key, algorithm="RS256")
     assert verifier.verify(f"Bearer {signed}").roles == frozenset({"executive"})
-    # An HS256 token signed with the public key as secret (algorithm confusion) is refused.
+    without_issuer = {k: v for k, v in claims.items() if k != "iss"}
+    for wrong in (
+        {**claims, "iss": "https://evil.example"},
+        {**claims, "aud": "x"},
+        without_issuer,
+    ):
+        with pytest.raises(Unauthenticated):
+            verifier.verify("Bearer " + jwt.encode(wrong, key, algorithm="RS256"))
+    # An HS256 token is refused where RS256 is configured, whatever secret signed it.
     with pytest.raises(Unauthenticated):
-        verifier.verify("Bearer " + jwt.encode(claims, "x" * 40, algorithm="HS256"))
+        verifier.verify("Bearer " + jwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+def test_with_a_public_key_configured_the_local_secret_is_never_accepted() -> None:
+    _, public = _rsa()
+    verifier = TokenVerifier(secret=SECRET, public_key=public)
+    assert verifier.algorithm == "RS256"
+    with pytest.raises(Unauthenticated):
+        verifier.verify(_hs256())
+    assert TokenVerifier(secret=SECRET, public_key=None).verify(_hs256()).subject == "x"
+
+
+def test_a_token_living_longer_than_the_maximum_or_without_its_times_is_refused() -> None:
+    now = int(time.time())
+    verifier = TokenVerifier(secret=SECRET, public_key=None, max_lifetime_seconds=86_400)
+    century = _hs256(iat=now, exp=now + 100 * 365 * 86_400)
+    with pytest.raises(Unauthenticated, match="longer than 86400"):
+        verifier.verify(century)
+    for token in (_hs256(iat=None), _hs256(exp=None), _hs256(iat=now + 3600, exp=now + 7200)):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(token)
+    assert verifier.verify(_hs256(iat=now - 10, exp=now + 86_000)).subject == "x"
 
 
 @pytest.mark.parametrize(
     "claims",
     [
-        {"sub": "x", "roles": [], "entities": ["*"]},
-        {"sub": "x", "roles": ["king"], "entities": ["*"]},
-        {"sub": "x", "roles": ["admin"], "entities": []},
-        {"sub": "x", "roles": ["admin"]},
-        {"roles": ["admin"], "entities": ["*"]},
+        {"roles": []},
+        {"roles": ["king"]},
+        {"roles": [["admin"]]},
+        {"roles": "admin"},
+        {"roles": [{"admin": True}]},
+        {"entities": []},
+        {"entities": ["US01", "*"]},
+        {"entities": [["US01"]]},
+        {"entities": "*"},
+        {"entities": None},
+        {"roles": None},
+        {"sub": None},
+        {"sub": 42},
+        {"sub": ""},
+        {"iat": "yesterday"},
+        {"exp": [1]},
     ],
 )
-def test_tokens_without_proper_claims_are_refused(claims: dict[str, object]) -> None:
-    secret = "s" * 40
-    signed = jwt.encode({**claims, "exp": int(time.time()) + 60}, secret, algorithm="HS256")
+def test_tokens_without_proper_claims_are_refused_never_a_crash(claims: dict[str, object]) -> None:
     with pytest.raises(Unauthenticated):
-        TokenVerifier(secret=secret, public_key=None).verify(f"Bearer {signed}")
+        TokenVerifier(secret=SECRET, public_key=None).verify(_hs256(**claims))
+
+
+def test_star_grants_every_entity_only_alone() -> None:
+    verifier = TokenVerifier(secret=SECRET, public_key=None)
+    assert verifier.verify(_hs256(entities=["*"])).entities is None
+    assert verifier.verify(_hs256(entities=["US01"])).entities == frozenset({"US01"})
+    with pytest.raises(Unauthenticated):
+        verifier.verify(_hs256(entities=["US01", "*"]))
+    with pytest.raises(ValueError, match="alone"):
+        issue_token(SECRET, subject="x", roles=["admin"], entities=["US01", "*"])
+
+
+def test_an_oversized_or_malformed_authorization_header_is_unauthenticated() -> None:
+    verifier = TokenVerifier(secret=SECRET, public_key=None)
+    for header in ("Bearer " + "a" * 100_000, "Basic abc", "Bearer", "", "Bearer a.b.c"):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(header)

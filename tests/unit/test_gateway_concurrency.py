@@ -6,7 +6,7 @@ import asyncio
 
 from starlette.types import Receive, Scope, Send
 
-from gateway.app import BoundedConcurrency
+from gateway.limits import BoundedConcurrency
 
 
 async def test_requests_over_the_limit_wait_their_turn_and_all_are_answered() -> None:

@@ -1,0 +1,104 @@
+"""The engagement as one thread through sales, delivery and finance: the edges between domains.
+
+Each domain's types hold what its service holds (engagements/types.py, billing/types.py,
+revenue/types.py, customers/types.py) and import nothing of each other; the types that point
+across domains (an engagement's invoices, an invoice's engagement) are completed here, above
+them all, so the import graph has no cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import strawberry
+
+from gateway.billing.types import InvoiceFacts
+from gateway.context import Info
+from gateway.customers.types import Customer
+from gateway.engagements.timeline import LifecycleEvent
+from gateway.engagements.types import (
+    EngagementFacts,
+    Expense,
+    Setup,
+    TimeEntryFacts,
+    TimeEntryStatus,
+)
+from gateway.pagination import Connection, paginate
+from gateway.revenue.types import RevenuePosition
+from weftwork.project.v1 import project_service_pb2 as pb
+
+
+@strawberry.type
+class Engagement(EngagementFacts):
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer | None:
+        found = await info.context.loaders.customers.load(self.customer_id)
+        return Customer.from_proto(found) if found else None
+
+    @strawberry.field(
+        description="Every invoice billing holds for the engagement, drafts included."
+    )
+    async def invoices(self, info: Info) -> list[Invoice]:
+        held = await info.context.loaders.invoices_by_engagement.load(str(self.id))
+        return [Invoice.from_proto(i) for i in held.invoices]
+
+    @strawberry.field(description="Revenue position; null until revenue has set the engagement up.")
+    async def revenue(self, info: Info) -> RevenuePosition | None:
+        position = await info.context.loaders.positions.load(str(self.id))
+        return RevenuePosition.from_proto(position) if position else None
+
+    @strawberry.field
+    async def setup(self, info: Info) -> Setup:
+        billing = await info.context.loaders.invoices_by_engagement.load(str(self.id))
+        position = await info.context.loaders.positions.load(str(self.id))
+        return Setup(project=True, billing=billing.set_up, revenue=position is not None)
+
+    @strawberry.field(description="Every event any service produced for it, in order: its lineage.")
+    async def timeline(self, info: Info) -> list[LifecycleEvent]:
+        events = await info.context.loaders.timelines.load(str(self.id))
+        return [LifecycleEvent.from_proto(e) for e in events]
+
+    @strawberry.field
+    async def time_entries(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: TimeEntryStatus | None = None,
+    ) -> Connection[TimeEntry]:
+        pages = info.context.loaders.time_entry_pages
+        wanted = status.value if status else pb.TIME_ENTRY_STATUS_UNSPECIFIED
+
+        async def fetch(size: int, token: str) -> tuple[Sequence[TimeEntry], str]:
+            page = await pages.load((str(self.id), wanted, size, token))
+            return [TimeEntry.from_proto(t) for t in page.time_entries], page.next_page_token
+
+        return await paginate(fetch, first=first, after=after)
+
+    @strawberry.field
+    async def expenses(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Expense]:
+        pages = info.context.loaders.expense_pages
+
+        async def fetch(size: int, token: str) -> tuple[Sequence[Expense], str]:
+            page = await pages.load((str(self.id), size, token))
+            return [Expense.from_proto(e) for e in page.expenses], page.next_page_token
+
+        return await paginate(fetch, first=first, after=after)
+
+
+@strawberry.type
+class TimeEntry(TimeEntryFacts):
+    @strawberry.field
+    async def engagement(self, info: Info) -> Engagement | None:
+        found = await info.context.loaders.engagements.load(str(self.engagement_id))
+        return Engagement.from_proto(found) if found else None
+
+
+@strawberry.type
+class Invoice(InvoiceFacts):
+    @strawberry.field
+    async def engagement(self, info: Info) -> Engagement | None:
+        found = await info.context.loaders.engagements.load(self.engagement_id)
+        return Engagement.from_proto(found) if found else None
