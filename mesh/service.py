@@ -45,7 +45,13 @@ log = logging.getLogger(__name__)
 # and operators.
 KIT_CALLERS = {
     **callers_of(LINEAGE, {"ListEngagementEvents": {GATEWAY, OPS}}),
-    **callers_of(INTEGRATION, {"GetIntegrationStatus": {GATEWAY, OPS}}),
+    **callers_of(
+        INTEGRATION,
+        dict.fromkeys(
+            ["GetIntegrationStatus", "ListDeadLetters", "ReplayDeadLetters", "DiscardDeadLetters"],
+            {GATEWAY, OPS},
+        ),
+    ),
 }
 
 
