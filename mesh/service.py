@@ -47,10 +47,15 @@ KIT_CALLERS = {
     **callers_of(LINEAGE, {"ListEngagementEvents": {GATEWAY, OPS}}),
     **callers_of(
         INTEGRATION,
-        dict.fromkeys(
-            ["GetIntegrationStatus", "ListDeadLetters", "ReplayDeadLetters", "DiscardDeadLetters"],
-            {GATEWAY, OPS},
-        ),
+        {
+            method: {GATEWAY, OPS}
+            for method in (
+                "GetIntegrationStatus",
+                "ListDeadLetters",
+                "ReplayDeadLetters",
+                "DiscardDeadLetters",
+            )
+        },
     ),
 }
 
