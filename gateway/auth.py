@@ -35,6 +35,7 @@ MUTATION_ROLES: dict[str, frozenset[str]] = {
             "recordPayment",
             "closePeriod",
             "mergeCustomers",
+            "approveEngagement",
         ],
         frozenset({"finance"}),
     ),

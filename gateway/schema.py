@@ -25,6 +25,7 @@ from gateway.billing.mutations import BillingMutations
 from gateway.billing.queries import BillingQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
+from gateway.engagements.approvals import ApprovalMutations
 from gateway.engagements.mutations import EngagementMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
@@ -64,6 +65,7 @@ Mutation = merge_types(
     "Mutation",
     (
         EngagementMutations,
+        ApprovalMutations,
         BillingMutations,
         RevenueMutations,
         CustomerMutations,

@@ -12,7 +12,7 @@ from typing import TypeVar
 # Re-exported: services, tests and the dev stack import them from here.
 from mesh.dsn import local_socket_dir as local_socket_dir
 from mesh.dsn import with_database as with_database
-from mesh.legal_entities import LegalEntitySetting, parse_legal_entities
+from mesh.legal_entities import LegalEntitySetting, parse_entity_codes, parse_legal_entities
 
 SERVICES = ("customer", "project", "billing", "revenue")
 DEFAULT_GRPC_PORTS = {"customer": 50051, "project": 50052, "billing": 50053, "revenue": 50054}
@@ -129,6 +129,9 @@ class Settings:
     legal_entities: Mapping[str, LegalEntitySetting] = field(default_factory=dict)
     # WEFTWORK_REVENUE_ACCOUNT_CODES: revenue's ledger codes by account name, over its defaults.
     account_codes: Mapping[str, str] = field(default_factory=dict)
+    # WEFTWORK_APPROVAL_REQUIRED_ENTITIES: entities whose close-won waits for approveEngagement
+    # (DESIGN.md §9; to be folded into the shared legal-entity configuration).
+    approval_required_entities: frozenset[str] = frozenset()
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -217,6 +220,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         },
         legal_entities=_parsed(env, "WEFTWORK_BILLING_LEGAL_ENTITIES", parse_legal_entities),
         account_codes=_parsed(env, "WEFTWORK_REVENUE_ACCOUNT_CODES", _account_codes),
+        approval_required_entities=_parsed(
+            env, "WEFTWORK_APPROVAL_REQUIRED_ENTITIES", parse_entity_codes
+        ),
     )
 
 

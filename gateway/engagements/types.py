@@ -30,6 +30,7 @@ PositionRef = Annotated["RevenuePosition", strawberry.lazy("gateway.revenue.type
 class EngagementStatus(enum.Enum):
     ACTIVE = pb.ENGAGEMENT_STATUS_ACTIVE
     COMPLETED = pb.ENGAGEMENT_STATUS_COMPLETED
+    PENDING_APPROVAL = pb.ENGAGEMENT_STATUS_PENDING_APPROVAL
 
 
 @strawberry.enum

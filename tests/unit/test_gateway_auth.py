@@ -32,6 +32,7 @@ EXPECTED = {
         "recordPayment",
         "closePeriod",
         "mergeCustomers",
+        "approveEngagement",
     },
     "executive": set(),
     "admin": set(MUTATION_ROLES),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from mesh.idempotency import once
@@ -35,13 +36,14 @@ class EngagementApi:
     transact: Transact
     read: Transact  # no transaction: at READ COMMITTED it would add nothing
     customers: CustomerResolver
+    approval_required: Collection[str]
 
     async def CreateEngagementFromOpportunity(
         self, request: pb.CreateEngagementFromOpportunityRequest, context: Any
     ) -> pb.CreateEngagementFromOpportunityResponse:
         won = check_opportunity_won(requests.opportunity_won(request))
         creation = await engagements.create_engagement_from_opportunity(
-            self.transact, self.customers, won
+            self.transact, self.customers, won, approval_required=self.approval_required
         )
         return pb.CreateEngagementFromOpportunityResponse(
             engagement=engagement_to_proto(creation.engagement),

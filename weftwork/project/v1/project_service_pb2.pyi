@@ -67,6 +67,10 @@ class _EngagementStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Enga
     """Created from a won opportunity; accepts time, expenses and milestone completion."""
     ENGAGEMENT_STATUS_COMPLETED: _EngagementStatus.ValueType  # 2
     """Delivery finished (CompleteEngagement); no more time or expenses."""
+    ENGAGEMENT_STATUS_PENDING_APPROVAL: _EngagementStatus.ValueType  # 3
+    """Created in a legal entity that requires commercial approval: takes no time, expenses,
+    milestones or staffing, and is not yet known to billing or revenue (ApproveEngagement).
+    """
 
 class EngagementStatus(_EngagementStatus, metaclass=_EngagementStatusEnumTypeWrapper): ...
 
@@ -75,6 +79,10 @@ ENGAGEMENT_STATUS_ACTIVE: EngagementStatus.ValueType  # 1
 """Created from a won opportunity; accepts time, expenses and milestone completion."""
 ENGAGEMENT_STATUS_COMPLETED: EngagementStatus.ValueType  # 2
 """Delivery finished (CompleteEngagement); no more time or expenses."""
+ENGAGEMENT_STATUS_PENDING_APPROVAL: EngagementStatus.ValueType  # 3
+"""Created in a legal entity that requires commercial approval: takes no time, expenses,
+milestones or staffing, and is not yet known to billing or revenue (ApproveEngagement).
+"""
 Global___EngagementStatus: _TypeAlias = EngagementStatus  # noqa: Y015
 
 class _MilestoneStatus:
@@ -1867,3 +1875,42 @@ class GetUtilizationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetUtilizationResponse: _TypeAlias = GetUtilizationResponse  # noqa: Y015
+
+@_typing.final
+class ApproveEngagementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApproveEngagementRequest: _TypeAlias = ApproveEngagementRequest  # noqa: Y015
+
+@_typing.final
+class ApproveEngagementResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def engagement(self) -> Global___Engagement: ...
+    def __init__(
+        self,
+        *,
+        engagement: Global___Engagement | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApproveEngagementResponse: _TypeAlias = ApproveEngagementResponse  # noqa: Y015

@@ -156,6 +156,11 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationResponse.FromString,
                 _registered_method=True)
+        self.ApproveEngagement = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/ApproveEngagement',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.FromString,
+                _registered_method=True)
 
 
 class ProjectServiceServicer:
@@ -329,6 +334,16 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApproveEngagement(self, request, context):
+        """Activates a PENDING_APPROVAL engagement (its legal entity requires commercial approval)
+        and only then emits engagement.activated, so billing and revenue set it up. Approving an
+        ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
+        FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -441,6 +456,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.GetUtilization,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationResponse.SerializeToString,
+            ),
+            'ApproveEngagement': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveEngagement,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1049,6 +1069,33 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/GetUtilization',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveEngagement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/ApproveEngagement',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -99,6 +99,12 @@ class ProjectServiceStub:
     """Ordered by date, then id."""
     GetUtilization: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.GetUtilizationRequest, _project_service_pb2.GetUtilizationResponse]
     """Capacity against recorded time per person over a date range."""
+    ApproveEngagement: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.ApproveEngagementRequest, _project_service_pb2.ApproveEngagementResponse]
+    """Activates a PENDING_APPROVAL engagement (its legal entity requires commercial approval)
+    and only then emits engagement.activated, so billing and revenue set it up. Approving an
+    ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
+    FAILED_PRECONDITION.
+    """
 
 @_typing.type_check_only
 class ProjectServiceAsyncStub(ProjectServiceStub):
@@ -171,6 +177,12 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     """Ordered by date, then id."""
     GetUtilization: _aio.UnaryUnaryMultiCallable[_project_service_pb2.GetUtilizationRequest, _project_service_pb2.GetUtilizationResponse]  # type: ignore[assignment]
     """Capacity against recorded time per person over a date range."""
+    ApproveEngagement: _aio.UnaryUnaryMultiCallable[_project_service_pb2.ApproveEngagementRequest, _project_service_pb2.ApproveEngagementResponse]  # type: ignore[assignment]
+    """Activates a PENDING_APPROVAL engagement (its legal entity requires commercial approval)
+    and only then emits engagement.activated, so billing and revenue set it up. Approving an
+    ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
+    FAILED_PRECONDITION.
+    """
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
     """Delivery: engagements (from won opportunities), their rate cards and milestones, the
@@ -372,5 +384,17 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_project_service_pb2.GetUtilizationResponse, _abc.Awaitable[_project_service_pb2.GetUtilizationResponse]]:
         """Capacity against recorded time per person over a date range."""
+
+    @_abc_1.abstractmethod
+    def ApproveEngagement(
+        self,
+        request: _project_service_pb2.ApproveEngagementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.ApproveEngagementResponse, _abc.Awaitable[_project_service_pb2.ApproveEngagementResponse]]:
+        """Activates a PENDING_APPROVAL engagement (its legal entity requires commercial approval)
+        and only then emits engagement.activated, so billing and revenue set it up. Approving an
+        ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
+        FAILED_PRECONDITION.
+        """
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,126 @@
+"""Acceptance (issue #17, DESIGN.md §9): the approval gate through GraphQL, with all four
+services on real gRPC, PostgreSQL and JetStream, DE01 configured to require approval."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from mesh.tokens import issue_token
+from services.billing.main import SPEC as BILLING
+from services.customer.main import SPEC as CUSTOMER
+from services.project.main import SPEC as PROJECT
+from services.revenue.main import SPEC as REVENUE
+from tests.conftest import Stack, free_port
+from tests.support import eventually, serving, settings_for
+
+SECRET = "approval-secret-approval-secret-approval"
+CLOSE_WON = """mutation($input: OpportunityWonInput!) {
+  closeWonOpportunity(input: $input) { engagement { id status setup { project billing revenue } } }
+}"""
+SUBMIT = """mutation($e: [TimeEntryInput!]!) { submitTime(entries: $e) { id status } }"""
+APPROVE = """mutation($id: ID!) { approveEngagement(id: $id) { id status } }"""
+SETUP = """query($id: ID!) { engagement(id: $id) { status setup { project billing revenue } } }"""
+PERSON = """mutation($p: PersonInput!) { upsertPerson(input: $p) { id } }"""
+
+
+def bearer(*roles: str) -> dict[str, str]:
+    token = issue_token(SECRET, subject="e2e", roles=list(roles), entities=["*"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+async def gql(
+    stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    ports = {name: free_port() for name in ("customer", "project", "billing", "revenue")}
+    settings, _ = settings_for(
+        stack.database_url,
+        module_nats,
+        tmp_path_factory.mktemp("approval"),
+        WEFTWORK_JWT_SECRET=SECRET,
+        WEFTWORK_APPROVAL_REQUIRED_ENTITIES="DE01",
+        **{f"WEFTWORK_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    )
+    async with contextlib.AsyncExitStack() as services:
+        for spec in (CUSTOMER, PROJECT, BILLING, REVENUE):
+            await services.enter_async_context(serving(spec, settings, port=ports[spec.name]))
+        app = create_app(settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", timeout=30
+        ) as client:
+            yield client
+        await app.state.clients.close()
+
+
+async def run(
+    client: httpx.AsyncClient, query: str, roles: tuple[str, ...] = ("admin",), **variables: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=bearer(*roles)
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+async def test_a_gated_deal_waits_for_finance_then_billing_and_revenue_set_it_up(
+    gql: httpx.AsyncClient,
+) -> None:
+    won = await run(
+        gql,
+        CLOSE_WON,
+        ("sales",),
+        input={
+            "source": "hubspot",
+            "opportunityId": "GATE-1",
+            "account": {"externalId": "acc-gate-1", "name": "Gate GmbH", "country": "DE"},
+            "name": "Gated rollout",
+            "legalEntity": "DE01",
+            "currency": "EUR",
+            "billingModel": "TIME_AND_MATERIALS",
+            "startDate": "2026-01-05",
+            "endDate": "2026-06-30",
+            "rateCard": [{"role": "consultant", "billRate": "150", "costRate": "90"}],
+        },
+    )
+    engagement = won["data"]["closeWonOpportunity"]["engagement"]
+    assert engagement["status"] == "PENDING_APPROVAL"
+    assert engagement["setup"] == {"project": True, "billing": False, "revenue": False}
+    await run(gql, PERSON, p={"id": "p-gate", "name": "Gita", "homeEntity": "DE01"})
+    time = [
+        {
+            "engagementId": engagement["id"],
+            "personId": "p-gate",
+            "role": "consultant",
+            "date": "2026-01-06",
+            "hours": "8",
+        }
+    ]
+    assert codes(await run(gql, SUBMIT, ("delivery",), e=time)) == ["CONFLICT"]
+    assert codes(await run(gql, APPROVE, ("delivery",), id=engagement["id"])) == ["FORBIDDEN"]
+    assert codes(await run(gql, APPROVE, ("sales",), id=engagement["id"])) == ["FORBIDDEN"]
+
+    approved = await run(gql, APPROVE, ("finance",), id=engagement["id"])
+    assert approved["data"]["approveEngagement"]["status"] == "ACTIVE"
+    view = await eventually(
+        lambda: run(gql, SETUP, id=engagement["id"]),
+        until=lambda b: (
+            b["data"]["engagement"]["setup"]["billing"]
+            and b["data"]["engagement"]["setup"]["revenue"]
+        ),
+        within=30,
+        what="billing and revenue to set up the approved engagement",
+    )
+    assert view["data"]["engagement"]["status"] == "ACTIVE"
+    submitted = await run(gql, SUBMIT, ("delivery",), e=time)
+    assert [t["status"] for t in submitted["data"]["submitTime"]] == ["SUBMITTED"]
