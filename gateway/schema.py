@@ -29,6 +29,7 @@ from gateway.engagements.approvals import ApprovalMutations
 from gateway.engagements.mutations import EngagementMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
+from gateway.engagements.templates import TemplateMutations, TemplateQueries
 from gateway.errors import GatewayError, MaskUnexpectedErrors
 from gateway.metrics import GraphQLMetrics
 from gateway.operations.dead_letters import DeadLetterMutations, DeadLetterQueries
@@ -53,6 +54,7 @@ Query = merge_types(
     "Query",
     (
         EngagementQueries,
+        TemplateQueries,
         CustomerQueries,
         BillingQueries,
         RevenueQueries,
@@ -66,6 +68,7 @@ Mutation = merge_types(
     (
         EngagementMutations,
         ApprovalMutations,
+        TemplateMutations,
         BillingMutations,
         RevenueMutations,
         CustomerMutations,

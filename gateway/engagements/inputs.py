@@ -41,15 +41,20 @@ class OpportunityWonInput:
     name: str
     legal_entity: str
     currency: str
-    billing_model: BillingModel
+    billing_model: BillingModel | None = strawberry.field(
+        default=None, description="Required unless templateCode's template gives it."
+    )
     contract_value: Decimal | None = None
     budget_hours: Decimal | None = None
     start_date: dt.date
     end_date: dt.date
-    rate_card: list[RateCardLineInput]
+    rate_card: list[RateCardLineInput] = strawberry.field(default_factory=list)
     milestones: list[MilestoneInput] = strawberry.field(default_factory=list)
     payment_terms_days: int | None = None
     expense_markup_percent: Decimal | None = None
+    template_code: str | None = strawberry.field(
+        default=None, description="An engagement template filling what this input leaves out."
+    )
 
 
 @strawberry.input

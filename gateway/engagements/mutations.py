@@ -64,7 +64,7 @@ def _opportunity_request(i: OpportunityWonInput) -> pb.CreateEngagementFromOppor
         name=i.name,
         legal_entity=i.legal_entity,
         currency=c,
-        billing_model=i.billing_model.value,
+        billing_model=(i.billing_model.value if i.billing_model else pb.BILLING_MODEL_UNSPECIFIED),
         contract_value=money_input(i.contract_value, c, "input.currency")
         if i.contract_value is not None
         else None,
@@ -85,6 +85,7 @@ def _opportunity_request(i: OpportunityWonInput) -> pb.CreateEngagementFromOppor
         ],
         payment_terms_days=i.payment_terms_days,
         expense_markup_percent=str(i.expense_markup_percent or ""),
+        template_code=i.template_code or "",
     )
 
 

@@ -7,13 +7,16 @@ from collections.abc import Collection
 
 from services.project.grpc_api.approvals import ApprovalApi
 from services.project.grpc_api.engagements import EngagementApi
+from services.project.grpc_api.templates import TemplateApi
 from services.project.grpc_api.timesheets import TimesheetApi
 from services.project.handlers import Transact
 from services.project.handlers.engagements import CustomerResolver
 from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 
 
-class ProjectServicer(EngagementApi, TimesheetApi, ApprovalApi, pb_grpc.ProjectServiceServicer):
+class ProjectServicer(
+    EngagementApi, TimesheetApi, ApprovalApi, TemplateApi, pb_grpc.ProjectServiceServicer
+):
     """Thin gRPC servicer: request -> use case (in one transaction) -> response."""
 
     def __init__(

@@ -23,6 +23,7 @@ from services.project.domain.model import (
     Opportunity,
 )
 from services.project.domain.people import Person
+from services.project.domain.templates import EngagementTemplate
 from services.project.domain.time import PersonDay, TimeEntry, TimeEntryStatus
 
 T = TypeVar("T")
@@ -76,6 +77,9 @@ class ProjectRepository(KeptResponses, Protocol):
     async def release_activation(
         self, engagement_id: uuid.UUID, customer_id: uuid.UUID
     ) -> CustomerSnapshot | None: ...
+    # Engagement templates.
+    async def templates(self, codes: Collection[str] | None = None) -> list[EngagementTemplate]: ...
+    async def save_template(self, template: EngagementTemplate) -> None: ...
     # Customers as the CUSTOMER stream tells us about them.
     async def hold_customer(self, customer_id: uuid.UUID, *, exclusive: bool) -> None: ...
     async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID: ...

@@ -14,6 +14,7 @@ from services.project.store.engagements import EngagementRows
 from services.project.store.expenses import ExpenseRows
 from services.project.store.people import PeopleRows
 from services.project.store.plans import PlanRows
+from services.project.store.templates import TemplateRows
 from services.project.store.time import TimeRows
 
 
@@ -21,6 +22,7 @@ class ProjectStore(
     EngagementRows,
     PlanRows,
     ApprovalRows,
+    TemplateRows,
     CustomerRows,
     TimeRows,
     ExpenseRows,

@@ -477,6 +477,7 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
     PAYMENT_TERMS_DAYS_FIELD_NUMBER: _builtins.int
     EXPENSE_MARKUP_PERCENT_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    TEMPLATE_CODE_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """The CRM that won the deal, e.g. "salesforce"."""
     opportunity_id: _builtins.str
@@ -493,6 +494,11 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
     """Decimal string percentage; empty means "0"."""
     idempotency_key: _builtins.str
     """See the service comment; (source, opportunity_id) is the natural key regardless."""
+    template_code: _builtins.str
+    """An EngagementTemplate code: its billing model, rate card, milestone plan (when the request
+    has no milestones and states contract_value), payment terms and markup fill what this
+    request leaves unset or empty; what the request states wins. Unknown: INVALID_ARGUMENT.
+    """
     @_builtins.property
     def account(self) -> Global___OpportunityAccount: ...
     @_builtins.property
@@ -532,10 +538,11 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
         payment_terms_days: _builtins.int | None = ...,
         expense_markup_percent: _builtins.str = ...,
         idempotency_key: _builtins.str = ...,
+        template_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "contract_value", b"contract_value", "end_date", b"end_date", "payment_terms_days", b"payment_terms_days", "start_date", b"start_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "contract_value", b"contract_value", "currency", b"currency", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "idempotency_key", b"idempotency_key", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity_id", b"opportunity_id", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "source", b"source", "start_date", b"start_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "contract_value", b"contract_value", "currency", b"currency", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "idempotency_key", b"idempotency_key", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity_id", b"opportunity_id", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "source", b"source", "start_date", b"start_date", "template_code", b"template_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__payment_terms_days: _TypeAlias = _typing.Literal["payment_terms_days"]  # noqa: Y015
     _WhichOneofArgType__payment_terms_days: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days"]  # noqa: Y015
@@ -1914,3 +1921,159 @@ class ApproveEngagementResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ApproveEngagementResponse: _TypeAlias = ApproveEngagementResponse  # noqa: Y015
+
+@_typing.final
+class MilestoneShare(_message.Message):
+    """A milestone of a template's plan: a share of the contract value."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PERCENT_FIELD_NUMBER: _builtins.int
+    DUE_DAYS_AFTER_START_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    percent: _builtins.str
+    """Decimal string percentage of the contract value, > 0; a plan's shares sum to "100".
+    Amounts are rounded to the currency's minor unit so that they sum exactly to the value
+    (largest remainder).
+    """
+    due_days_after_start: _builtins.int
+    """Due this many days after the engagement's start (at the latest its end date)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        percent: _builtins.str = ...,
+        due_days_after_start: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_days_after_start", b"due_days_after_start", "name", b"name", "percent", b"percent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MilestoneShare: _TypeAlias = MilestoneShare  # noqa: Y015
+
+@_typing.final
+class EngagementTemplate(_message.Message):
+    """Terms a firm sells again and again; OpportunityWon requests name one with template_code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    BILLING_MODEL_FIELD_NUMBER: _builtins.int
+    RATE_CARD_FIELD_NUMBER: _builtins.int
+    MILESTONE_PLAN_FIELD_NUMBER: _builtins.int
+    PAYMENT_TERMS_DAYS_FIELD_NUMBER: _builtins.int
+    EXPENSE_MARKUP_PERCENT_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    """2-32 of A-Z, 0-9, '-', '_', e.g. "FF-DISCOVERY"; unique."""
+    name: _builtins.str
+    billing_model: Global___BillingModel.ValueType
+    payment_terms_days: _builtins.int
+    expense_markup_percent: _builtins.str
+    """Decimal string percentage; empty means "0"."""
+    @_builtins.property
+    def rate_card(self) -> _containers.RepeatedCompositeFieldContainer[Global___RateCardLine]: ...
+    @_builtins.property
+    def milestone_plan(self) -> _containers.RepeatedCompositeFieldContainer[Global___MilestoneShare]:
+        """FIXED_FEE (optional) and MILESTONE (required); none for TIME_AND_MATERIALS."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        billing_model: Global___BillingModel.ValueType = ...,
+        rate_card: _abc.Iterable[Global___RateCardLine] | None = ...,
+        milestone_plan: _abc.Iterable[Global___MilestoneShare] | None = ...,
+        payment_terms_days: _builtins.int = ...,
+        expense_markup_percent: _builtins.str = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_model", b"billing_model", "code", b"code", "expense_markup_percent", b"expense_markup_percent", "milestone_plan", b"milestone_plan", "name", b"name", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EngagementTemplate: _TypeAlias = EngagementTemplate  # noqa: Y015
+
+@_typing.final
+class UpsertEngagementTemplateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def template(self) -> Global___EngagementTemplate: ...
+    def __init__(
+        self,
+        *,
+        template: Global___EngagementTemplate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertEngagementTemplateRequest: _TypeAlias = UpsertEngagementTemplateRequest  # noqa: Y015
+
+@_typing.final
+class UpsertEngagementTemplateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def template(self) -> Global___EngagementTemplate: ...
+    def __init__(
+        self,
+        *,
+        template: Global___EngagementTemplate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertEngagementTemplateResponse: _TypeAlias = UpsertEngagementTemplateResponse  # noqa: Y015
+
+@_typing.final
+class ListEngagementTemplatesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEngagementTemplatesRequest: _TypeAlias = ListEngagementTemplatesRequest  # noqa: Y015
+
+@_typing.final
+class ListEngagementTemplatesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def templates(self) -> _containers.RepeatedCompositeFieldContainer[Global___EngagementTemplate]: ...
+    def __init__(
+        self,
+        *,
+        templates: _abc.Iterable[Global___EngagementTemplate] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["templates", b"templates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEngagementTemplatesResponse: _TypeAlias = ListEngagementTemplatesResponse  # noqa: Y015

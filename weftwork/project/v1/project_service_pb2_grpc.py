@@ -161,6 +161,16 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.FromString,
                 _registered_method=True)
+        self.UpsertEngagementTemplate = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/UpsertEngagementTemplate',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateResponse.FromString,
+                _registered_method=True)
+        self.ListEngagementTemplates = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/ListEngagementTemplates',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.FromString,
+                _registered_method=True)
 
 
 class ProjectServiceServicer:
@@ -344,6 +354,20 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpsertEngagementTemplate(self, request, context):
+        """Creates or replaces an engagement template by code (the request is the whole template).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEngagementTemplates(self, request, context):
+        """Every template, by code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -461,6 +485,16 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.ApproveEngagement,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.SerializeToString,
+            ),
+            'UpsertEngagementTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertEngagementTemplate,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateResponse.SerializeToString,
+            ),
+            'ListEngagementTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEngagementTemplates,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1096,6 +1130,60 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/ApproveEngagement',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertEngagementTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/UpsertEngagementTemplate',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEngagementTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/ListEngagementTemplates',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

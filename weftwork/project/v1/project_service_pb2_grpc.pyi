@@ -105,6 +105,10 @@ class ProjectServiceStub:
     ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
     FAILED_PRECONDITION.
     """
+    UpsertEngagementTemplate: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.UpsertEngagementTemplateRequest, _project_service_pb2.UpsertEngagementTemplateResponse]
+    """Creates or replaces an engagement template by code (the request is the whole template)."""
+    ListEngagementTemplates: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.ListEngagementTemplatesRequest, _project_service_pb2.ListEngagementTemplatesResponse]
+    """Every template, by code."""
 
 @_typing.type_check_only
 class ProjectServiceAsyncStub(ProjectServiceStub):
@@ -183,6 +187,10 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
     FAILED_PRECONDITION.
     """
+    UpsertEngagementTemplate: _aio.UnaryUnaryMultiCallable[_project_service_pb2.UpsertEngagementTemplateRequest, _project_service_pb2.UpsertEngagementTemplateResponse]  # type: ignore[assignment]
+    """Creates or replaces an engagement template by code (the request is the whole template)."""
+    ListEngagementTemplates: _aio.UnaryUnaryMultiCallable[_project_service_pb2.ListEngagementTemplatesRequest, _project_service_pb2.ListEngagementTemplatesResponse]  # type: ignore[assignment]
+    """Every template, by code."""
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
     """Delivery: engagements (from won opportunities), their rate cards and milestones, the
@@ -396,5 +404,21 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
         FAILED_PRECONDITION.
         """
+
+    @_abc_1.abstractmethod
+    def UpsertEngagementTemplate(
+        self,
+        request: _project_service_pb2.UpsertEngagementTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.UpsertEngagementTemplateResponse, _abc.Awaitable[_project_service_pb2.UpsertEngagementTemplateResponse]]:
+        """Creates or replaces an engagement template by code (the request is the whole template)."""
+
+    @_abc_1.abstractmethod
+    def ListEngagementTemplates(
+        self,
+        request: _project_service_pb2.ListEngagementTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.ListEngagementTemplatesResponse, _abc.Awaitable[_project_service_pb2.ListEngagementTemplatesResponse]]:
+        """Every template, by code."""
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

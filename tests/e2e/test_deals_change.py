@@ -1,5 +1,6 @@
-"""Acceptance (issue #17, DESIGN.md §9): the approval gate through GraphQL, with all four
-services on real gRPC, PostgreSQL and JetStream, DE01 configured to require approval."""
+"""Acceptance (issue #17, DESIGN.md §9) through GraphQL, with all four services on real gRPC,
+PostgreSQL and JetStream: the approval gate (DE01 configured to require approval) and
+engagement templates."""
 
 from __future__ import annotations
 
@@ -124,3 +125,70 @@ async def test_a_gated_deal_waits_for_finance_then_billing_and_revenue_set_it_up
     assert view["data"]["engagement"]["status"] == "ACTIVE"
     submitted = await run(gql, SUBMIT, ("delivery",), e=time)
     assert [t["status"] for t in submitted["data"]["submitTime"]] == ["SUBMITTED"]
+
+
+UPSERT_TEMPLATE = """mutation($t: EngagementTemplateInput!) {
+  upsertEngagementTemplate(input: $t) { code billingModel milestonePlan { name percent } }
+}"""
+TEMPLATES = """{ engagementTemplates { code rateCard { role billRate costRate } } }"""
+CLOSE_WON_TERMS = """mutation($input: OpportunityWonInput!) {
+  closeWonOpportunity(input: $input) {
+    engagement {
+      status billingModel paymentTermsDays expenseMarkupPercent
+      rateCard { role billRate }
+      milestones { name amount { amount currency } dueDate }
+    }
+  }
+}"""
+
+
+async def test_a_deal_naming_a_template_gets_what_it_left_out(gql: httpx.AsyncClient) -> None:
+    template = {
+        "code": "FF-QUARTERS",
+        "name": "Fixed fee, quarterly",
+        "billingModel": "FIXED_FEE",
+        "rateCard": [{"role": "senior", "billRate": "200", "costRate": "110"}],
+        "milestonePlan": [
+            {"name": f"Q{q}", "percent": "25", "dueDaysAfterStart": 90 * q} for q in (1, 2, 3, 4)
+        ],
+        "paymentTermsDays": 60,
+        "expenseMarkupPercent": "7.5",
+    }
+    assert codes(await run(gql, UPSERT_TEMPLATE, ("finance",), t=template)) == ["FORBIDDEN"]
+    saved = await run(gql, UPSERT_TEMPLATE, t=template)
+    assert saved["data"]["upsertEngagementTemplate"]["billingModel"] == "FIXED_FEE"
+    listed = await run(gql, TEMPLATES, ("delivery",))
+    [mine] = [t for t in listed["data"]["engagementTemplates"] if t["code"] == "FF-QUARTERS"]
+    assert mine["rateCard"] == [{"role": "senior", "billRate": "200", "costRate": None}]
+
+    # USD 10,000.01 in quarters: 2,500.0025 each -> floors 2,500.00 x 4 = 10,000.00; the cent
+    # left goes to the first of the equal remainders. The deal's 30 days win over the 60.
+    won = await run(
+        gql,
+        CLOSE_WON_TERMS,
+        ("sales",),
+        input={
+            "source": "hubspot",
+            "opportunityId": "TPL-1",
+            "account": {"externalId": "acc-tpl-1", "name": "Template Inc", "country": "US"},
+            "name": "Templated rollout",
+            "legalEntity": "US01",
+            "currency": "USD",
+            "contractValue": "10000.01",
+            "budgetHours": "50",
+            "startDate": "2026-01-01",
+            "endDate": "2026-12-31",
+            "paymentTermsDays": 30,
+            "templateCode": "FF-QUARTERS",
+        },
+    )
+    e = won["data"]["closeWonOpportunity"]["engagement"]
+    assert (e["status"], e["billingModel"], e["paymentTermsDays"]) == ("ACTIVE", "FIXED_FEE", 30)
+    assert e["expenseMarkupPercent"] == "7.5"
+    assert e["rateCard"] == [{"role": "senior", "billRate": "200"}]
+    assert [(m["name"], m["amount"]["amount"], m["dueDate"]) for m in e["milestones"]] == [
+        ("Q1", "2500.01", "2026-04-01"),
+        ("Q2", "2500.00", "2026-06-30"),
+        ("Q3", "2500.00", "2026-09-28"),
+        ("Q4", "2500.00", "2026-12-27"),
+    ]
