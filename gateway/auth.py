@@ -22,6 +22,7 @@ MUTATION_ROLES: dict[str, frozenset[str]] = {
             "rejectTime",
             "submitExpense",
             "approveExpenses",
+            "rejectExpenses",
             "completeMilestone",
             "completeEngagement",
         ],

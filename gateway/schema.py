@@ -26,6 +26,7 @@ from gateway.billing.queries import BillingQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
 from gateway.engagements.approvals import ApprovalMutations
+from gateway.engagements.expense_review import ExpenseReviewMutations
 from gateway.engagements.mutations import EngagementMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
@@ -69,6 +70,7 @@ Mutation = merge_types(
         EngagementMutations,
         ApprovalMutations,
         TemplateMutations,
+        ExpenseReviewMutations,
         BillingMutations,
         RevenueMutations,
         CustomerMutations,

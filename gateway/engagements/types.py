@@ -57,6 +57,7 @@ class TimeEntryStatus(enum.Enum):
 class ExpenseStatus(enum.Enum):
     SUBMITTED = pb.EXPENSE_STATUS_SUBMITTED
     APPROVED = pb.EXPENSE_STATUS_APPROVED
+    REJECTED = pb.EXPENSE_STATUS_REJECTED
 
 
 @strawberry.type
@@ -177,6 +178,7 @@ class Expense:
     person_id: str
     description: str
     external_id: str | None
+    rejection_reason: str | None = None
 
     @classmethod
     def from_proto(cls, e: pb.Expense) -> Expense:
@@ -194,6 +196,7 @@ class Expense:
             person_id=e.person_id,
             description=e.description,
             external_id=e.external_id or None,
+            rejection_reason=e.rejection_reason or None,
         )
 
 

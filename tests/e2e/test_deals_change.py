@@ -192,3 +192,57 @@ async def test_a_deal_naming_a_template_gets_what_it_left_out(gql: httpx.AsyncCl
         ("Q3", "2500.00", "2026-09-28"),
         ("Q4", "2500.00", "2026-12-27"),
     ]
+
+
+EXPENSE = """mutation($x: ExpenseInput!) { submitExpense(input: $x) { id status } }"""
+APPROVE_EXPENSES = """mutation($ids: [ID!]!) { approveExpenses(ids: $ids) { id status } }"""
+REJECT_EXPENSES = """mutation($ids: [ID!]!, $r: String!) {
+  rejectExpenses(ids: $ids, reason: $r) { id status rejectionReason billableAmount { amount } }
+}"""
+
+
+async def test_delivery_rejects_submitted_expenses_and_approved_ones_conflict(
+    gql: httpx.AsyncClient,
+) -> None:
+    won = await run(
+        gql,
+        CLOSE_WON,
+        ("sales",),
+        input={
+            "source": "hubspot",
+            "opportunityId": "EXP-1",
+            "account": {"externalId": "acc-exp-1", "name": "Expense LLC", "country": "US"},
+            "name": "Expenses",
+            "legalEntity": "US01",
+            "currency": "USD",
+            "billingModel": "TIME_AND_MATERIALS",
+            "startDate": "2026-01-05",
+            "endDate": "2026-06-30",
+            "rateCard": [{"role": "consultant", "billRate": "150", "costRate": "90"}],
+        },
+    )
+    engagement_id = won["data"]["closeWonOpportunity"]["engagement"]["id"]
+    await run(gql, PERSON, p={"id": "p-exp", "name": "Ezra", "homeEntity": "US01"})
+    x = {
+        "engagementId": engagement_id,
+        "personId": "p-exp",
+        "date": "2026-01-07",
+        "amount": "45.10",
+        "category": "meals",
+    }
+    ids = [
+        (await run(gql, EXPENSE, ("delivery",), x=x))["data"]["submitExpense"]["id"] for _ in "ab"
+    ]
+    assert codes(await run(gql, REJECT_EXPENSES, ("sales",), ids=ids, r="No")) == ["FORBIDDEN"]
+    await run(gql, APPROVE_EXPENSES, ("delivery",), ids=[ids[0]])
+    refused = await run(gql, REJECT_EXPENSES, ("delivery",), ids=ids, r="No receipt")
+    assert codes(refused) == ["CONFLICT"]
+    rejected = await run(gql, REJECT_EXPENSES, ("delivery",), ids=[ids[1]], r="No receipt")
+    assert rejected["data"]["rejectExpenses"] == [
+        {
+            "id": ids[1],
+            "status": "REJECTED",
+            "rejectionReason": "No receipt",
+            "billableAmount": None,
+        }
+    ]

@@ -22,6 +22,7 @@ EXPECTED = {
         "rejectTime",
         "submitExpense",
         "approveExpenses",
+        "rejectExpenses",
         "completeMilestone",
         "completeEngagement",
     },

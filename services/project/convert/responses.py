@@ -38,6 +38,7 @@ TIME_STATUSES = {
 EXPENSE_STATUSES = {
     ExpenseStatus.SUBMITTED: pb.EXPENSE_STATUS_SUBMITTED,
     ExpenseStatus.APPROVED: pb.EXPENSE_STATUS_APPROVED,
+    ExpenseStatus.REJECTED: pb.EXPENSE_STATUS_REJECTED,
 }
 
 
@@ -142,6 +143,9 @@ def expense_to_proto(x: Expense) -> pb.Expense:
         message.billable_amount.CopyFrom(money_to_proto(x.billable_amount))
     if x.approved_at is not None:
         message.approve_time.CopyFrom(timestamp_to_proto(x.approved_at))
+    if x.rejection_reason is not None and x.rejected_at is not None:
+        message.rejection_reason = x.rejection_reason
+        message.reject_time.CopyFrom(timestamp_to_proto(x.rejected_at))
     return message
 
 

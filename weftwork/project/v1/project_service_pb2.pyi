@@ -135,6 +135,8 @@ class _ExpenseStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Expense
     EXPENSE_STATUS_SUBMITTED: _ExpenseStatus.ValueType  # 1
     EXPENSE_STATUS_APPROVED: _ExpenseStatus.ValueType  # 2
     """Immutable; billable_amount fixed."""
+    EXPENSE_STATUS_REJECTED: _ExpenseStatus.ValueType  # 3
+    """Carries a rejection reason; never billed or recognized."""
 
 class ExpenseStatus(_ExpenseStatus, metaclass=_ExpenseStatusEnumTypeWrapper): ...
 
@@ -142,6 +144,8 @@ EXPENSE_STATUS_UNSPECIFIED: ExpenseStatus.ValueType  # 0
 EXPENSE_STATUS_SUBMITTED: ExpenseStatus.ValueType  # 1
 EXPENSE_STATUS_APPROVED: ExpenseStatus.ValueType  # 2
 """Immutable; billable_amount fixed."""
+EXPENSE_STATUS_REJECTED: ExpenseStatus.ValueType  # 3
+"""Carries a rejection reason; never billed or recognized."""
 Global___ExpenseStatus: _TypeAlias = ExpenseStatus  # noqa: Y015
 
 @_typing.final
@@ -1507,6 +1511,8 @@ class Expense(_message.Message):
     BILLABLE_AMOUNT_FIELD_NUMBER: _builtins.int
     SUBMIT_TIME_FIELD_NUMBER: _builtins.int
     APPROVE_TIME_FIELD_NUMBER: _builtins.int
+    REJECTION_REASON_FIELD_NUMBER: _builtins.int
+    REJECT_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     engagement_id: _builtins.str
     person_id: _builtins.str
@@ -1518,6 +1524,8 @@ class Expense(_message.Message):
     external_id: _builtins.str
     markup_percent: _builtins.str
     """Decimal string: the engagement's markup, snapshotted on approval."""
+    rejection_reason: _builtins.str
+    """Set when REJECTED."""
     @_builtins.property
     def date(self) -> _date_pb2.Date:
         """The service date."""
@@ -1536,6 +1544,8 @@ class Expense(_message.Message):
     def submit_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def approve_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def reject_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -1553,10 +1563,12 @@ class Expense(_message.Message):
         billable_amount: _money_pb2.Money | None = ...,
         submit_time: _timestamp_pb2.Timestamp | None = ...,
         approve_time: _timestamp_pb2.Timestamp | None = ...,
+        rejection_reason: _builtins.str = ...,
+        reject_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approve_time", b"approve_time", "billable_amount", b"billable_amount", "date", b"date", "submit_time", b"submit_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approve_time", b"approve_time", "billable_amount", b"billable_amount", "date", b"date", "reject_time", b"reject_time", "submit_time", b"submit_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approve_time", b"approve_time", "billable", b"billable", "billable_amount", b"billable_amount", "category", b"category", "date", b"date", "description", b"description", "engagement_id", b"engagement_id", "external_id", b"external_id", "id", b"id", "markup_percent", b"markup_percent", "person_id", b"person_id", "status", b"status", "submit_time", b"submit_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approve_time", b"approve_time", "billable", b"billable", "billable_amount", b"billable_amount", "category", b"category", "date", b"date", "description", b"description", "engagement_id", b"engagement_id", "external_id", b"external_id", "id", b"id", "markup_percent", b"markup_percent", "person_id", b"person_id", "reject_time", b"reject_time", "rejection_reason", b"rejection_reason", "status", b"status", "submit_time", b"submit_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2077,3 +2089,51 @@ class ListEngagementTemplatesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListEngagementTemplatesResponse: _TypeAlias = ListEngagementTemplatesResponse  # noqa: Y015
+
+@_typing.final
+class RejectExpensesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why; shown to the person who submitted them. At most 500 characters."""
+    @_builtins.property
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1 to 500 expense ids."""
+
+    def __init__(
+        self,
+        *,
+        ids: _abc.Iterable[_builtins.str] | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ids", b"ids", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RejectExpensesRequest: _TypeAlias = RejectExpensesRequest  # noqa: Y015
+
+@_typing.final
+class RejectExpensesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPENSES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def expenses(self) -> _containers.RepeatedCompositeFieldContainer[Global___Expense]:
+        """In request order."""
+
+    def __init__(
+        self,
+        *,
+        expenses: _abc.Iterable[Global___Expense] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expenses", b"expenses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RejectExpensesResponse: _TypeAlias = RejectExpensesResponse  # noqa: Y015

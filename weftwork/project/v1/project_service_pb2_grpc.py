@@ -171,6 +171,11 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.FromString,
                 _registered_method=True)
+        self.RejectExpenses = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/RejectExpenses',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.FromString,
+                _registered_method=True)
 
 
 class ProjectServiceServicer:
@@ -368,6 +373,15 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RejectExpenses(self, request, context):
+        """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
+        returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
+        expenses are billed and recognized, and immutable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -495,6 +509,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.ListEngagementTemplates,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.SerializeToString,
+            ),
+            'RejectExpenses': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectExpenses,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1184,6 +1203,33 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/ListEngagementTemplates',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectExpenses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/RejectExpenses',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -109,6 +109,11 @@ class ProjectServiceStub:
     """Creates or replaces an engagement template by code (the request is the whole template)."""
     ListEngagementTemplates: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.ListEngagementTemplatesRequest, _project_service_pb2.ListEngagementTemplatesResponse]
     """Every template, by code."""
+    RejectExpenses: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.RejectExpensesRequest, _project_service_pb2.RejectExpensesResponse]
+    """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
+    returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
+    expenses are billed and recognized, and immutable.
+    """
 
 @_typing.type_check_only
 class ProjectServiceAsyncStub(ProjectServiceStub):
@@ -191,6 +196,11 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     """Creates or replaces an engagement template by code (the request is the whole template)."""
     ListEngagementTemplates: _aio.UnaryUnaryMultiCallable[_project_service_pb2.ListEngagementTemplatesRequest, _project_service_pb2.ListEngagementTemplatesResponse]  # type: ignore[assignment]
     """Every template, by code."""
+    RejectExpenses: _aio.UnaryUnaryMultiCallable[_project_service_pb2.RejectExpensesRequest, _project_service_pb2.RejectExpensesResponse]  # type: ignore[assignment]
+    """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
+    returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
+    expenses are billed and recognized, and immutable.
+    """
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
     """Delivery: engagements (from won opportunities), their rate cards and milestones, the
@@ -420,5 +430,16 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_project_service_pb2.ListEngagementTemplatesResponse, _abc.Awaitable[_project_service_pb2.ListEngagementTemplatesResponse]]:
         """Every template, by code."""
+
+    @_abc_1.abstractmethod
+    def RejectExpenses(
+        self,
+        request: _project_service_pb2.RejectExpensesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.RejectExpensesResponse, _abc.Awaitable[_project_service_pb2.RejectExpensesResponse]]:
+        """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
+        returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
+        expenses are billed and recognized, and immutable.
+        """
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
