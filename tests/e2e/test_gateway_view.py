@@ -158,6 +158,11 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         'mutation { mergeCustomers(survivorId: "00000000-0000-4000-8000-000000000000", mergedId: "00000000-0000-4000-8000-000000000001") { id } }',
         {},
     ),
+    "approveEngagement": (
+        'mutation { approveEngagement(id: "00000000-0000-4000-8000-000000000000") { id } }',
+        {},
+    ),
+    "rejectExpenses": ('mutation { rejectExpenses(ids: [], reason: "no") { id } }', {}),
 }
 
 
