@@ -23,6 +23,7 @@ MUTATION_ROLES: dict[str, frozenset[str]] = {
             "submitExpense",
             "approveExpenses",
             "rejectExpenses",
+            "adjustTime",
             "completeMilestone",
             "completeEngagement",
         ],

@@ -26,6 +26,7 @@ from gateway.billing.queries import BillingQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
 from gateway.engagements.approvals import ApprovalMutations
+from gateway.engagements.corrections import CorrectionMutations
 from gateway.engagements.expense_review import ExpenseReviewMutations
 from gateway.engagements.mutations import EngagementMutations
 from gateway.engagements.queries import EngagementQueries
@@ -71,6 +72,7 @@ Mutation = merge_types(
         ApprovalMutations,
         TemplateMutations,
         ExpenseReviewMutations,
+        CorrectionMutations,
         BillingMutations,
         RevenueMutations,
         CustomerMutations,

@@ -129,6 +129,8 @@ class TimeEntry:
     external_id: str | None
     _cost_rate: strawberry.Private[Decimal | None]
     _cost_amount: strawberry.Private[Money | None]
+    corrects_time_entry_id: strawberry.ID | None = None  # adjustTime's reversal, replacement
+    correction_reason: str | None = None
 
     @strawberry.field
     def cost_rate(self, info: Info) -> Decimal | None:
@@ -163,6 +165,10 @@ class TimeEntry:
             external_id=t.external_id or None,
             _cost_rate=decimal(t.cost_rate),
             _cost_amount=money(t.cost_amount),
+            corrects_time_entry_id=strawberry.ID(t.corrects_time_entry_id)
+            if t.corrects_time_entry_id
+            else None,
+            correction_reason=t.correction_reason or None,
         )
 
 

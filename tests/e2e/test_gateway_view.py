@@ -163,6 +163,10 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         {},
     ),
     "rejectExpenses": ('mutation { rejectExpenses(ids: [], reason: "no") { id } }', {}),
+    "adjustTime": (
+        'mutation { adjustTime(id: "00000000-0000-4000-8000-000000000000", hours: "1", reason: "x") { changed } }',
+        {},
+    ),
 }
 
 

@@ -23,6 +23,7 @@ EXPECTED = {
         "submitExpense",
         "approveExpenses",
         "rejectExpenses",
+        "adjustTime",
         "completeMilestone",
         "completeEngagement",
     },

@@ -121,6 +121,9 @@ def time_entry_to_proto(t: TimeEntry) -> pb.TimeEntry:
         message.cost_amount.CopyFrom(money_to_proto(t.rating.cost_amount))
     if t.decided_at is not None:
         message.decide_time.CopyFrom(timestamp_to_proto(t.decided_at))
+    if t.corrects is not None:
+        message.corrects_time_entry_id = str(t.corrects)
+        message.correction_reason = t.correction_reason or ""
     return message
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from services.project.grpc_api.approvals import ApprovalApi
+from services.project.grpc_api.corrections import CorrectionApi
 from services.project.grpc_api.engagements import EngagementApi
 from services.project.grpc_api.templates import TemplateApi
 from services.project.grpc_api.timesheets import TimesheetApi
@@ -15,7 +16,12 @@ from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 
 
 class ProjectServicer(
-    EngagementApi, TimesheetApi, ApprovalApi, TemplateApi, pb_grpc.ProjectServiceServicer
+    EngagementApi,
+    TimesheetApi,
+    ApprovalApi,
+    TemplateApi,
+    CorrectionApi,
+    pb_grpc.ProjectServiceServicer,
 ):
     """Thin gRPC servicer: request -> use case (in one transaction) -> response."""
 

@@ -9,6 +9,7 @@ from mesh.idempotency import KeptResponseRows
 from services.project.convert.events import to_outgoing
 from services.project.domain.events import ProjectEvent
 from services.project.store.approvals import ApprovalRows
+from services.project.store.corrections import CorrectionRows
 from services.project.store.customers import CustomerRows
 from services.project.store.engagements import EngagementRows
 from services.project.store.expenses import ExpenseRows
@@ -25,6 +26,7 @@ class ProjectStore(
     TemplateRows,
     CustomerRows,
     TimeRows,
+    CorrectionRows,
     ExpenseRows,
     PeopleRows,
     KeptResponseRows,

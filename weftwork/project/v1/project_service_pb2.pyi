@@ -1144,6 +1144,8 @@ class TimeEntry(_message.Message):
     REJECTION_REASON_FIELD_NUMBER: _builtins.int
     SUBMIT_TIME_FIELD_NUMBER: _builtins.int
     DECIDE_TIME_FIELD_NUMBER: _builtins.int
+    CORRECTS_TIME_ENTRY_ID_FIELD_NUMBER: _builtins.int
+    CORRECTION_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     engagement_id: _builtins.str
     person_id: _builtins.str
@@ -1161,6 +1163,11 @@ class TimeEntry(_message.Message):
     cost_rate: _builtins.str
     rejection_reason: _builtins.str
     """Set when REJECTED."""
+    corrects_time_entry_id: _builtins.str
+    """Set on a reversal or replacement (AdjustTime): the entry it corrects. A reversal has
+    negative hours and amounts.
+    """
+    correction_reason: _builtins.str
     @_builtins.property
     def date(self) -> _date_pb2.Date:
         """The service date."""
@@ -1199,10 +1206,12 @@ class TimeEntry(_message.Message):
         rejection_reason: _builtins.str = ...,
         submit_time: _timestamp_pb2.Timestamp | None = ...,
         decide_time: _timestamp_pb2.Timestamp | None = ...,
+        corrects_time_entry_id: _builtins.str = ...,
+        correction_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["bill_amount", b"bill_amount", "cost_amount", b"cost_amount", "date", b"date", "decide_time", b"decide_time", "submit_time", b"submit_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bill_amount", b"bill_amount", "bill_rate", b"bill_rate", "billable", b"billable", "cost_amount", b"cost_amount", "cost_rate", b"cost_rate", "date", b"date", "decide_time", b"decide_time", "description", b"description", "engagement_id", b"engagement_id", "external_id", b"external_id", "hours", b"hours", "id", b"id", "person_id", b"person_id", "rejection_reason", b"rejection_reason", "role", b"role", "status", b"status", "submit_time", b"submit_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bill_amount", b"bill_amount", "bill_rate", b"bill_rate", "billable", b"billable", "correction_reason", b"correction_reason", "corrects_time_entry_id", b"corrects_time_entry_id", "cost_amount", b"cost_amount", "cost_rate", b"cost_rate", "date", b"date", "decide_time", b"decide_time", "description", b"description", "engagement_id", b"engagement_id", "external_id", b"external_id", "hours", b"hours", "id", b"id", "person_id", b"person_id", "rejection_reason", b"rejection_reason", "role", b"role", "status", b"status", "submit_time", b"submit_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2137,3 +2146,67 @@ class RejectExpensesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RejectExpensesResponse: _TypeAlias = RejectExpensesResponse  # noqa: Y015
+
+@_typing.final
+class AdjustTimeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    HOURS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """An APPROVED time entry (not itself a reversal, not already corrected)."""
+    hours: _builtins.str
+    """Decimal string, 0 < hours <= 24: what the entry should have said."""
+    reason: _builtins.str
+    """Why; at most 500 characters."""
+    idempotency_key: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        hours: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hours", b"hours", "id", b"id", "idempotency_key", b"idempotency_key", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdjustTimeRequest: _TypeAlias = AdjustTimeRequest  # noqa: Y015
+
+@_typing.final
+class AdjustTimeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGINAL_FIELD_NUMBER: _builtins.int
+    REVERSAL_FIELD_NUMBER: _builtins.int
+    REPLACEMENT_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    changed: _builtins.bool
+    @_builtins.property
+    def original(self) -> Global___TimeEntry: ...
+    @_builtins.property
+    def reversal(self) -> Global___TimeEntry:
+        """Unset when nothing changed (the same hours)."""
+
+    @_builtins.property
+    def replacement(self) -> Global___TimeEntry: ...
+    def __init__(
+        self,
+        *,
+        original: Global___TimeEntry | None = ...,
+        reversal: Global___TimeEntry | None = ...,
+        replacement: Global___TimeEntry | None = ...,
+        changed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["original", b"original", "replacement", b"replacement", "reversal", b"reversal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "original", b"original", "replacement", b"replacement", "reversal", b"reversal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdjustTimeResponse: _TypeAlias = AdjustTimeResponse  # noqa: Y015

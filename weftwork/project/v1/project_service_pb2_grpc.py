@@ -176,6 +176,11 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.FromString,
                 _registered_method=True)
+        self.AdjustTime = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/AdjustTime',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.FromString,
+                _registered_method=True)
 
 
 class ProjectServiceServicer:
@@ -382,6 +387,18 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AdjustTime(self, request, context):
+        """Corrects an APPROVED entry's hours without editing it: an APPROVED reversal (minus its
+        hours and amounts, at its rates) and an APPROVED replacement (the new hours at the same
+        rates), both linked to it, and time_entry.adjusted. The same hours again is a no-op
+        (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
+        FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
+        request answers the first response.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -514,6 +531,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.RejectExpenses,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.SerializeToString,
+            ),
+            'AdjustTime': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdjustTime,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1230,6 +1252,33 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/RejectExpenses',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdjustTime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/AdjustTime',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -114,6 +114,14 @@ class ProjectServiceStub:
     returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
     expenses are billed and recognized, and immutable.
     """
+    AdjustTime: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.AdjustTimeRequest, _project_service_pb2.AdjustTimeResponse]
+    """Corrects an APPROVED entry's hours without editing it: an APPROVED reversal (minus its
+    hours and amounts, at its rates) and an APPROVED replacement (the new hours at the same
+    rates), both linked to it, and time_entry.adjusted. The same hours again is a no-op
+    (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
+    FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
+    request answers the first response.
+    """
 
 @_typing.type_check_only
 class ProjectServiceAsyncStub(ProjectServiceStub):
@@ -200,6 +208,14 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
     returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
     expenses are billed and recognized, and immutable.
+    """
+    AdjustTime: _aio.UnaryUnaryMultiCallable[_project_service_pb2.AdjustTimeRequest, _project_service_pb2.AdjustTimeResponse]  # type: ignore[assignment]
+    """Corrects an APPROVED entry's hours without editing it: an APPROVED reversal (minus its
+    hours and amounts, at its rates) and an APPROVED replacement (the new hours at the same
+    rates), both linked to it, and time_entry.adjusted. The same hours again is a no-op
+    (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
+    FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
+    request answers the first response.
     """
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -440,6 +456,20 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
         returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
         expenses are billed and recognized, and immutable.
+        """
+
+    @_abc_1.abstractmethod
+    def AdjustTime(
+        self,
+        request: _project_service_pb2.AdjustTimeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.AdjustTimeResponse, _abc.Awaitable[_project_service_pb2.AdjustTimeResponse]]:
+        """Corrects an APPROVED entry's hours without editing it: an APPROVED reversal (minus its
+        hours and amounts, at its rates) and an APPROVED replacement (the new hours at the same
+        rates), both linked to it, and time_entry.adjusted. The same hours again is a no-op
+        (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
+        FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
+        request answers the first response.
         """
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
