@@ -28,9 +28,13 @@ from gateway.connect.queries import ConnectQueries
 from gateway.connect.webhooks import WebhookMutations, WebhookQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
+from gateway.engagements.approvals import ApprovalMutations
+from gateway.engagements.corrections import CorrectionMutations
+from gateway.engagements.expense_review import ExpenseReviewMutations
 from gateway.engagements.mutations import EngagementMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
+from gateway.engagements.templates import TemplateMutations, TemplateQueries
 from gateway.gate import Admission, OperationGate
 from gateway.masking import ClientErrors, shown
 from gateway.metrics import GraphQLMetrics
@@ -48,6 +52,7 @@ Query = merge_types(
     "Query",
     (
         EngagementQueries,
+        TemplateQueries,
         CustomerQueries,
         BillingQueries,
         RevenueQueries,
@@ -62,6 +67,10 @@ Mutation = merge_types(
     "Mutation",
     (
         EngagementMutations,
+        ApprovalMutations,
+        TemplateMutations,
+        ExpenseReviewMutations,
+        CorrectionMutations,
         BillingMutations,
         RevenueMutations,
         CustomerMutations,

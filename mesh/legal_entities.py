@@ -41,3 +41,13 @@ def parse_legal_entities(text: str) -> dict[str, LegalEntitySetting]:
             raise ValueError(f"{entry!r}: the VAT percent must be a number from 0 to below 100")
         found[code] = LegalEntitySetting(code, country, vat)
     return found
+
+
+def parse_entity_codes(text: str) -> frozenset[str]:
+    """Comma-separated legal entity codes, e.g. "UK01,DE01" (entities whose new engagements
+    wait for commercial approval); raises ValueError naming the malformed code."""
+    codes = frozenset(filter(None, (part.strip() for part in text.split(","))))
+    for code in sorted(codes):
+        if not LEGAL_ENTITY_CODE.match(code):
+            raise ValueError(f"{code!r}: a code is 2-8 upper-case letters or digits, e.g. UK01")
+    return codes

@@ -19,7 +19,7 @@ from mesh.dsn import local_socket_dir as local_socket_dir
 from mesh.dsn import with_database as with_database
 from mesh.envparse import SettingsError as SettingsError
 from mesh.envparse import _bool, _float, _int, _parsed, _read_secret, _url
-from mesh.legal_entities import LegalEntitySetting, parse_legal_entities
+from mesh.legal_entities import LegalEntitySetting, parse_entity_codes, parse_legal_entities
 from mesh.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER
 from mesh.trust_settings import TlsFiles as TlsFiles
 from mesh.trust_settings import _gateway_trust, _public_key, _tls_dir, _tls_files
@@ -100,6 +100,9 @@ class Settings:
     gateway_cost_per_minute: int = 5_000_000  # each principal's budget of cost points
     gateway_max_connections_per_principal: int = 8  # open subscription sockets
     gateway_max_subscriptions_per_connection: int = 20
+    # WEFTWORK_APPROVAL_REQUIRED_ENTITIES: entities whose close-won waits for approveEngagement
+    # (DESIGN.md §9; to be folded into the shared legal-entity configuration).
+    approval_required_entities: frozenset[str] = frozenset()
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -192,6 +195,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         connect=_connect_settings(env, data_dir),
         outbound=_outbound_settings(env),
         **_gateway_trust(env),
+        approval_required_entities=_parsed(
+            env, "WEFTWORK_APPROVAL_REQUIRED_ENTITIES", parse_entity_codes
+        ),
     )
 
 

@@ -48,15 +48,20 @@ class OpportunityWonInput:
     name: str
     legal_entity: str
     currency: str
-    billing_model: BillingModel
+    billing_model: BillingModel | None = strawberry.field(
+        default=None, description="Required unless templateCode's template gives it."
+    )
     contract_value: Decimal | None = None
     budget_hours: Decimal | None = None
     start_date: dt.date
     end_date: dt.date
-    rate_card: list[RateCardLineInput]
+    rate_card: list[RateCardLineInput] = strawberry.field(default_factory=list)
     milestones: list[MilestoneInput] = strawberry.field(default_factory=list)
     payment_terms_days: int | None = None
     expense_markup_percent: Decimal | None = None
+    template_code: str | None = strawberry.field(
+        default=None, description="An engagement template filling what this input leaves out."
+    )
 
 
 @strawberry.input
@@ -110,7 +115,7 @@ def opportunity_request(i: OpportunityWonInput) -> pb.CreateEngagementFromOpport
         name=i.name,
         legal_entity=i.legal_entity,
         currency=c,
-        billing_model=i.billing_model.value,
+        billing_model=(i.billing_model.value if i.billing_model else pb.BILLING_MODEL_UNSPECIFIED),
         contract_value=amount(i.contract_value, "contractValue")
         if i.contract_value is not None
         else None,
@@ -134,6 +139,7 @@ def opportunity_request(i: OpportunityWonInput) -> pb.CreateEngagementFromOpport
             for n, m in enumerate(i.milestones)
         ],
         payment_terms_days=i.payment_terms_days,
+        template_code=i.template_code or "",
         expense_markup_percent=optional_quantity(
             i.expense_markup_percent, "input.expenseMarkupPercent"
         ),

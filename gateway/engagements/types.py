@@ -18,6 +18,7 @@ from weftwork.project.v1 import project_service_pb2 as pb
 class EngagementStatus(enum.Enum):
     ACTIVE = pb.ENGAGEMENT_STATUS_ACTIVE
     COMPLETED = pb.ENGAGEMENT_STATUS_COMPLETED
+    PENDING_APPROVAL = pb.ENGAGEMENT_STATUS_PENDING_APPROVAL
 
 
 @strawberry.enum
@@ -44,6 +45,7 @@ class TimeEntryStatus(enum.Enum):
 class ExpenseStatus(enum.Enum):
     SUBMITTED = pb.EXPENSE_STATUS_SUBMITTED
     APPROVED = pb.EXPENSE_STATUS_APPROVED
+    REJECTED = pb.EXPENSE_STATUS_REJECTED
 
 
 @strawberry.type
@@ -117,6 +119,8 @@ class TimeEntryFacts:
     external_id: str | None
     _cost_rate: strawberry.Private[Decimal | None]
     _cost_amount: strawberry.Private[Money | None]
+    corrects_time_entry_id: strawberry.ID | None = None  # adjustTime's reversal, replacement
+    correction_reason: str | None = None
 
     @strawberry.field
     def cost_rate(self, info: Info) -> Decimal | None:
@@ -146,6 +150,10 @@ class TimeEntryFacts:
             external_id=t.external_id or None,
             _cost_rate=decimal(t.cost_rate),
             _cost_amount=money(t.cost_amount),
+            corrects_time_entry_id=strawberry.ID(t.corrects_time_entry_id)
+            if t.corrects_time_entry_id
+            else None,
+            correction_reason=t.correction_reason or None,
         )
 
 
@@ -161,6 +169,7 @@ class Expense:
     person_id: str
     description: str
     external_id: str | None
+    rejection_reason: str | None = None
 
     @classmethod
     def from_proto(cls, e: pb.Expense) -> Expense:
@@ -178,6 +187,7 @@ class Expense:
             person_id=e.person_id,
             description=e.description,
             external_id=e.external_id or None,
+            rejection_reason=e.rejection_reason or None,
         )
 
 

@@ -55,6 +55,11 @@ def project_events_handlers(repository: Repository) -> EventHandlers:
         _on(repository, "time_entry.approved", read.approved_time, replica.add_approved_time),
     )
     table.register(
+        f"{p}.time_entry.adjusted.v1",
+        project_events.TimeEntryAdjusted,
+        _on(repository, "time_entry.adjusted", read.adjusted_time, replica.add_adjusted_time),
+    )
+    table.register(
         f"{p}.expense.approved.v1",
         project_events.ExpenseApproved,
         _on(repository, "expense.approved", read.approved_expense, replica.add_approved_expense),

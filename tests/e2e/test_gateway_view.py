@@ -170,6 +170,15 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         'mutation { mergeCustomers(survivorId: "00000000-0000-4000-8000-000000000000", mergedId: "00000000-0000-4000-8000-000000000001") { id } }',
         {},
     ),
+    "approveEngagement": (
+        'mutation { approveEngagement(id: "00000000-0000-4000-8000-000000000000") { id } }',
+        {},
+    ),
+    "rejectExpenses": ('mutation { rejectExpenses(ids: [], reason: "no") { id } }', {}),
+    "adjustTime": (
+        'mutation { adjustTime(id: "00000000-0000-4000-8000-000000000000", hours: "1", reason: "x") { changed } }',
+        {},
+    ),
 }
 
 

@@ -138,6 +138,7 @@ MODELS = {
 }
 ACTIVATED = "weftwork.project.engagement.activated.v1"
 TIME = "weftwork.project.time_entry.approved.v1"
+TIME_ADJUSTED = "weftwork.project.time_entry.adjusted.v1"
 EXPENSE = "weftwork.project.expense.approved.v1"
 MILESTONE = "weftwork.project.milestone.completed.v1"
 COMPLETED = "weftwork.project.engagement.completed.v1"
@@ -204,6 +205,31 @@ class Engagement:
                 )
                 for i, d, h, b, c, billable in entries
             ],
+        )
+
+    def adjusted(
+        self,
+        original: tuple[str, dt.date, str, str, str, bool],
+        reversal_id: str,
+        replacement_id: str,
+        hours: str,
+    ) -> tuple[str, Message]:
+        """time_entry.adjusted of an approved entry (id, date, hours, bill, cost, billable)."""
+        i, d, h, b, c, billable = original
+
+        def rated(entry_id: str, entry_hours: str) -> project.RatedTimeEntry:
+            return project.RatedTimeEntry(
+                time_entry_id=entry_id, date=date_to_proto(d), hours=entry_hours, bill_rate=b,
+                cost_rate=c, billable=billable, person_id="p-1", role="Consultant",
+            )  # fmt: skip
+
+        return TIME_ADJUSTED, project.TimeEntryAdjusted(
+            engagement_id=str(self.id),
+            version=9,
+            original_time_entry_id=i,
+            reversal=rated(reversal_id, f"-{h}"),
+            replacement=rated(replacement_id, hours),
+            reason="corrected",
         )
 
     def expense(

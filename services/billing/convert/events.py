@@ -153,6 +153,28 @@ def approved_time(
     ]
 
 
+def adjusted_time(
+    message: project_events.TimeEntryAdjusted,
+) -> tuple[uuid.UUID, items.AdjustedTime]:
+    reversal, replacement = message.reversal, message.replacement
+    before = required_quantity(reversal.hours, "reversal.hours")
+    if not reversal.time_entry_id or before >= 0:
+        raise ValueError("reversal: needs a time_entry_id and negative hours")
+    bill_before = required_money(reversal.bill_amount, "reversal.bill_amount")
+    bill_after = required_money(replacement.bill_amount, "replacement.bill_amount")
+    return uuid.UUID(message.engagement_id), items.AdjustedTime(
+        reversal_id=reversal.time_entry_id,
+        role=replacement.role,
+        date=date_from_proto(replacement.date),
+        hours_before=-before,
+        hours_after=required_quantity(replacement.hours, "replacement.hours"),
+        bill_rate=required_quantity(replacement.bill_rate, "replacement.bill_rate"),
+        difference=bill_after + bill_before,
+        billable=replacement.billable,
+        reason=message.reason,
+    )
+
+
 def approved_expense(
     m: project_events.ExpenseApproved,
 ) -> tuple[uuid.UUID, items.ApprovedExpense]:

@@ -56,6 +56,11 @@ def needs_issuing(invoice: Invoice, issue_date: dt.date) -> bool:
     if invoice.status is InvoiceStatus.DRAFT:
         if not invoice.lines:
             raise FailedPrecondition(f"invoice {invoice.id} has no lines to issue")
+        if invoice.subtotal.amount < 0:  # only corrections' credit lines (DESIGN.md §9)
+            raise FailedPrecondition(
+                f"invoice {invoice.id} credits more than it charges ({invoice.subtotal}); it is"
+                " issued once later billable work outweighs its credit lines"
+            )
         return True
     if invoice.status is not InvoiceStatus.VOID and invoice.issue_date == issue_date:
         return False

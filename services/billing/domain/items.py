@@ -29,6 +29,21 @@ class ApprovedTime:
 
 
 @dataclass(frozen=True)
+class AdjustedTime:
+    """A correction of approved time: the reversal's and the replacement's rated hours."""
+
+    reversal_id: str  # the correction's identity (one reversal per corrected entry)
+    role: str
+    date: dt.date
+    hours_before: Decimal
+    hours_after: Decimal
+    bill_rate: Decimal
+    difference: Money  # replacement + reversal bill amounts, each rounded once by project
+    billable: bool
+    reason: str
+
+
+@dataclass(frozen=True)
 class ApprovedExpense:
     expense_id: str
     date: dt.date
@@ -120,4 +135,28 @@ def milestone_item(profile: BillingProfile, milestone: CompletedMilestone) -> Bi
         quantity=ONE,
         unit_price=price,
         amount=price,
+    )
+
+
+def adjustment_item(profile: BillingProfile, adjusted: AdjustedTime) -> BillableItem | None:
+    """T&M: the difference a correction makes, billed on the next run (negative: a credit
+    line); the invoice the original hours are on is never touched."""
+    if profile.billing_model is not BillingModel.TIME_AND_MATERIALS or not adjusted.billable:
+        return None
+    _same_currency(profile, adjusted.difference, f"time correction {adjusted.reversal_id}")
+    if not adjusted.difference.amount:
+        return None
+    before, after = adjusted.hours_before, adjusted.hours_after
+    return BillableItem(
+        kind=ItemKind.TIME,
+        source_id=adjusted.reversal_id,
+        engagement_id=profile.engagement_id,
+        service_date=adjusted.date,
+        description=(
+            f"Correction {adjusted.role} — {adjusted.date.isoformat()}: {before} h → {after} h"
+            f" ({adjusted.reason})"
+        )[:500],
+        quantity=after - before,
+        unit_price=Money(adjusted.bill_rate, profile.currency),
+        amount=adjusted.difference,
     )

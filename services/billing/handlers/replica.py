@@ -43,6 +43,14 @@ async def add_approved_time(
     await repo.add_items(items.time_items(await _profile(repo, engagement_id), entries))
 
 
+async def add_adjusted_time(
+    repo: ReplicaRepository, adjusted: tuple[uuid.UUID, items.AdjustedTime]
+) -> None:
+    engagement_id, correction = adjusted
+    item = items.adjustment_item(await _profile(repo, engagement_id), correction)
+    await repo.add_items([item] if item else [])
+
+
 async def add_approved_expense(
     repo: ReplicaRepository, approved: tuple[uuid.UUID, items.ApprovedExpense]
 ) -> None:

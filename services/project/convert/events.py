@@ -7,13 +7,14 @@ from google.protobuf.message import Message
 from mesh.events.outbox import OutgoingEvent
 from mesh.grpc.convert import date_to_proto, money_to_proto
 from services.project.convert.responses import BILLING_MODELS, engagement_to_proto
+from services.project.domain.corrections import TimeAdjusted
 from services.project.domain.events import ProjectEvent
 from services.project.domain.expenses import ExpenseApproved
 from services.project.domain.model import (
     EngagementActivated,
     EngagementCompleted,
 )
-from services.project.domain.time import TimeApproved
+from services.project.domain.time import TimeApproved, TimeEntry
 from services.project.domain.values import decimal_text
 from weftwork.project.v1 import events_pb2
 
@@ -22,32 +23,46 @@ COMPLETED = "weftwork.project.engagement.completed.v1"
 MILESTONE_COMPLETED = "weftwork.project.milestone.completed.v1"
 TIME_APPROVED = "weftwork.project.time_entry.approved.v1"
 EXPENSE_APPROVED = "weftwork.project.expense.approved.v1"
+TIME_ADJUSTED = "weftwork.project.time_entry.adjusted.v1"
+
+
+def _rated(e: TimeEntry) -> events_pb2.RatedTimeEntry:
+    assert e.rating is not None, "approved entries are rated"
+    return events_pb2.RatedTimeEntry(
+        time_entry_id=str(e.id),
+        person_id=e.person_id,
+        role=e.role,
+        date=date_to_proto(e.date),
+        hours=decimal_text(e.hours),
+        bill_rate=decimal_text(e.rating.bill_rate),
+        cost_rate=decimal_text(e.rating.cost_rate),
+        bill_amount=money_to_proto(e.rating.bill_amount),
+        cost_amount=money_to_proto(e.rating.cost_amount),
+        billable=e.billable,
+        description=e.description,
+    )
+
+
+def _time_adjusted(event: TimeAdjusted) -> events_pb2.TimeEntryAdjusted:
+    return events_pb2.TimeEntryAdjusted(
+        engagement_id=str(event.engagement_id),
+        version=event.version,
+        billing_model=BILLING_MODELS[event.billing_model],
+        original_time_entry_id=str(event.original.id),
+        reversal=_rated(event.reversal),
+        replacement=_rated(event.replacement),
+        reason=event.reason,
+        approved_hours=decimal_text(event.approved_hours),
+        budget_hours=decimal_text(event.budget_hours),
+    )
 
 
 def _time_approved(event: TimeApproved) -> events_pb2.TimeEntriesApproved:
-    entries = []
-    for e in event.entries:
-        assert e.rating is not None, "approved entries are rated"
-        entries.append(
-            events_pb2.RatedTimeEntry(
-                time_entry_id=str(e.id),
-                person_id=e.person_id,
-                role=e.role,
-                date=date_to_proto(e.date),
-                hours=decimal_text(e.hours),
-                bill_rate=decimal_text(e.rating.bill_rate),
-                cost_rate=decimal_text(e.rating.cost_rate),
-                bill_amount=money_to_proto(e.rating.bill_amount),
-                cost_amount=money_to_proto(e.rating.cost_amount),
-                billable=e.billable,
-                description=e.description,
-            )
-        )
     return events_pb2.TimeEntriesApproved(
         engagement_id=str(event.engagement_id),
         version=event.version,
         billing_model=BILLING_MODELS[event.billing_model],
-        entries=entries,
+        entries=[_rated(e) for e in event.entries],
         approved_hours=decimal_text(event.approved_hours),
         budget_hours=decimal_text(event.budget_hours),
     )
@@ -76,6 +91,10 @@ def to_outgoing(event: ProjectEvent) -> OutgoingEvent:
     if isinstance(event, TimeApproved):
         return OutgoingEvent(
             TIME_APPROVED, str(event.engagement_id), event.version, _time_approved(event)
+        )
+    if isinstance(event, TimeAdjusted):
+        return OutgoingEvent(
+            TIME_ADJUSTED, str(event.engagement_id), event.version, _time_adjusted(event)
         )
     if isinstance(event, ExpenseApproved):
         return OutgoingEvent(

@@ -37,6 +37,11 @@ _MODELS = {
 E = TypeVar("E")
 
 
+def billing_model(value: pb.BillingModel.ValueType) -> BillingModel | None:
+    """None when unspecified or unknown (the domain reports it as required)."""
+    return _MODELS.get(value)
+
+
 def status_filter(value: int, mapping: Mapping[E, int], field: str) -> E | None:
     """A status filter: unspecified matches all; an unknown number is a mistake."""
     if value == 0:

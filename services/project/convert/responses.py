@@ -24,6 +24,7 @@ BILLING_MODELS = {
 ENGAGEMENT_STATUSES = {
     EngagementStatus.ACTIVE: pb.ENGAGEMENT_STATUS_ACTIVE,
     EngagementStatus.COMPLETED: pb.ENGAGEMENT_STATUS_COMPLETED,
+    EngagementStatus.PENDING_APPROVAL: pb.ENGAGEMENT_STATUS_PENDING_APPROVAL,
 }
 MILESTONE_STATUSES = {
     MilestoneStatus.PLANNED: pb.MILESTONE_STATUS_PLANNED,
@@ -37,6 +38,7 @@ TIME_STATUSES = {
 EXPENSE_STATUSES = {
     ExpenseStatus.SUBMITTED: pb.EXPENSE_STATUS_SUBMITTED,
     ExpenseStatus.APPROVED: pb.EXPENSE_STATUS_APPROVED,
+    ExpenseStatus.REJECTED: pb.EXPENSE_STATUS_REJECTED,
 }
 
 
@@ -119,6 +121,9 @@ def time_entry_to_proto(t: TimeEntry) -> pb.TimeEntry:
         message.cost_amount.CopyFrom(money_to_proto(t.rating.cost_amount))
     if t.decided_at is not None:
         message.decide_time.CopyFrom(timestamp_to_proto(t.decided_at))
+    if t.corrects is not None:
+        message.corrects_time_entry_id = str(t.corrects)
+        message.correction_reason = t.correction_reason or ""
     return message
 
 
@@ -141,6 +146,9 @@ def expense_to_proto(x: Expense) -> pb.Expense:
         message.billable_amount.CopyFrom(money_to_proto(x.billable_amount))
     if x.approved_at is not None:
         message.approve_time.CopyFrom(timestamp_to_proto(x.approved_at))
+    if x.rejection_reason is not None and x.rejected_at is not None:
+        message.rejection_reason = x.rejection_reason
+        message.reject_time.CopyFrom(timestamp_to_proto(x.rejected_at))
     return message
 
 

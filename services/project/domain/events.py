@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.project.domain.corrections import TimeAdjusted
 from services.project.domain.expenses import ExpenseApproved
 from services.project.domain.model import (
     EngagementActivated,
@@ -11,5 +12,10 @@ from services.project.domain.model import (
 from services.project.domain.time import TimeApproved
 
 ProjectEvent = (
-    EngagementActivated | EngagementCompleted | MilestoneCompleted | TimeApproved | ExpenseApproved
+    EngagementActivated
+    | EngagementCompleted
+    | MilestoneCompleted
+    | TimeApproved
+    | ExpenseApproved
+    | TimeAdjusted
 )

@@ -20,6 +20,7 @@ MAX_EXPENSE = Decimal(10_000_000)
 class ExpenseStatus(enum.Enum):
     SUBMITTED = "SUBMITTED"
     APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Expense:
     billable_amount: Money | None = None
     submitted_at: dt.datetime = field(default_factory=now)
     approved_at: dt.datetime | None = None
+    rejection_reason: str | None = None
+    rejected_at: dt.datetime | None = None
 
     @property
     def content(self) -> tuple[object, ...]:
@@ -149,3 +152,21 @@ def approve(
         engagement.touch()
         approvals.append(ExpenseApproved(engagement.id, engagement.version, e))
     return approvals
+
+
+def reject(expenses: Sequence[Expense], reason: str) -> list[Expense]:
+    """All or nothing: an APPROVED expense fails the call (it is billed and recognized); the
+    SUBMITTED ones become REJECTED with the reason; REJECTED ones stay as they are (a retry)."""
+    unique = list({e.id: e for e in expenses}.values())
+    approved = [str(e.id) for e in unique if e.status is ExpenseStatus.APPROVED]
+    if approved:
+        raise FailedPrecondition(
+            f"cannot reject APPROVED expenses ({', '.join(approved[:10])}); nothing was changed"
+        )
+    at = now()
+    changed = []
+    for e in unique:
+        if e.status is ExpenseStatus.SUBMITTED:
+            e.status, e.rejection_reason, e.rejected_at = ExpenseStatus.REJECTED, reason, at
+            changed.append(e)
+    return changed

@@ -21,6 +21,7 @@ class BillingModel(enum.Enum):
 class EngagementStatus(enum.Enum):
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
+    PENDING_APPROVAL = "PENDING_APPROVAL"  # its entity requires commercial approval first
 
 
 class MilestoneStatus(enum.Enum):
@@ -121,10 +122,24 @@ class Engagement:
         return self.start_date <= day <= self.end_date
 
     def require_active(self, what: str) -> None:
+        if self.status is EngagementStatus.PENDING_APPROVAL:
+            raise FailedPrecondition(
+                f"engagement {self.code} is PENDING_APPROVAL and takes no {what} until approved"
+            )
         if self.status is not EngagementStatus.ACTIVE:
             raise FailedPrecondition(
                 f"engagement {self.code} is {self.status.value} and takes no more {what}"
             )
+
+    def approve(self) -> bool:
+        """Commercial approval activates it; False when it already is ACTIVE (a retry)."""
+        if self.status is EngagementStatus.ACTIVE:
+            return False
+        if self.status is not EngagementStatus.PENDING_APPROVAL:
+            raise FailedPrecondition(f"engagement {self.code} is {self.status.value}")
+        self.status = EngagementStatus.ACTIVE
+        self.touch()
+        return True
 
     def complete(self, on: dt.date) -> bool:
         """Completes delivery; False when it already is, on that date (a retry)."""
@@ -132,6 +147,7 @@ class Engagement:
             if self.completed_on == on:
                 return False
             raise FailedPrecondition(f"engagement {self.code} was completed on {self.completed_on}")
+        self.require_active("completion")
         if on < self.start_date:
             raise InvalidArgument.one("completed_on", f"must not be before {self.start_date}")
         self.status = EngagementStatus.COMPLETED

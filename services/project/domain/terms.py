@@ -51,7 +51,7 @@ def _check_account(account: Account, errors: Violations) -> Account:
     return Account(external_id, name, account.domain, account.tax_id, country)
 
 
-def _check_rate_card(lines: list[RateCardDraft], errors: Violations) -> list[RateCardLine]:
+def check_rate_card(lines: list[RateCardDraft], errors: Violations) -> list[RateCardLine]:
     if not lines:
         errors.add("rate_card", "needs at least one role")
     elif len(lines) > MAX_LINES:
@@ -148,7 +148,7 @@ def check_opportunity_won(draft: OpportunityWonDraft) -> OpportunityWon:
         errors.add("end_date", "is required (a valid date)")
     elif draft.start_date is not None and draft.end_date < draft.start_date:
         errors.add("end_date", f"must not be before the start date {draft.start_date}")
-    rate_card = _check_rate_card(draft.rate_card, errors)
+    rate_card = check_rate_card(draft.rate_card, errors)
     milestones = _check_milestones(draft, currency, value, errors)
     terms = DEFAULT_PAYMENT_TERMS if draft.payment_terms_days is None else draft.payment_terms_days
     if not 0 <= terms <= 365:

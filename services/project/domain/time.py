@@ -49,6 +49,8 @@ class TimeEntry:
     rejection_reason: str | None = None
     submitted_at: dt.datetime = field(default_factory=now)
     decided_at: dt.datetime | None = None
+    corrects: uuid.UUID | None = None  # a reversal's or replacement's corrected entry
+    correction_reason: str | None = None
 
     @property
     def person_day(self) -> PersonDay:

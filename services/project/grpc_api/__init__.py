@@ -3,17 +3,36 @@ the customer service it calls."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from services.project.grpc_api.approvals import ApprovalApi
+from services.project.grpc_api.corrections import CorrectionApi
 from services.project.grpc_api.engagements import EngagementApi
+from services.project.grpc_api.templates import TemplateApi
 from services.project.grpc_api.timesheets import TimesheetApi
 from services.project.handlers import Transact
 from services.project.handlers.engagements import CustomerResolver
 from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 
 
-class ProjectServicer(EngagementApi, TimesheetApi, pb_grpc.ProjectServiceServicer):
+class ProjectServicer(
+    EngagementApi,
+    TimesheetApi,
+    ApprovalApi,
+    TemplateApi,
+    CorrectionApi,
+    pb_grpc.ProjectServiceServicer,
+):
     """Thin gRPC servicer: request -> use case (in one transaction) -> response."""
 
-    def __init__(self, transact: Transact, customers: CustomerResolver, read: Transact) -> None:
+    def __init__(
+        self,
+        transact: Transact,
+        customers: CustomerResolver,
+        read: Transact,
+        approval_required: Collection[str] = (),
+    ) -> None:
         self.transact = transact
         self.customers = customers
         self.read = read
+        self.approval_required = approval_required  # entities whose close-won waits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from mesh.idempotency import once
@@ -18,6 +19,7 @@ from services.project.convert.responses import (
 )
 from services.project.domain.model import Opportunity
 from services.project.domain.people import check_person
+from services.project.domain.templates import apply_template
 from services.project.domain.terms import check_opportunity_won
 from services.project.handlers import (
     EngagementFilter,
@@ -25,6 +27,7 @@ from services.project.handlers import (
     Transact,
     engagements,
     people,
+    templates,
 )
 from services.project.handlers.engagements import CustomerResolver
 from weftwork.customer.v1 import customer_service_pb2 as customer_pb
@@ -35,13 +38,18 @@ class EngagementApi:
     transact: Transact
     read: Transact  # no transaction: at READ COMMITTED it would add nothing
     customers: CustomerResolver
+    approval_required: Collection[str]
 
     async def CreateEngagementFromOpportunity(
         self, request: pb.CreateEngagementFromOpportunityRequest, context: Any
     ) -> pb.CreateEngagementFromOpportunityResponse:
-        won = check_opportunity_won(requests.opportunity_won(request))
+        draft = requests.opportunity_won(request)
+        if code := request.template_code:
+            template = await self.read(lambda r: templates.template_for_deal(r, code))
+            draft = apply_template(draft, template)
+        won = check_opportunity_won(draft)
         creation = await engagements.create_engagement_from_opportunity(
-            self.transact, self.customers, won
+            self.transact, self.customers, won, approval_required=self.approval_required
         )
         return pb.CreateEngagementFromOpportunityResponse(
             engagement=engagement_to_proto(creation.engagement),

@@ -102,6 +102,13 @@ class TimesheetApi:
 
         return await once(self.transact, request, pb.ApproveExpensesResponse, work)
 
+    async def RejectExpenses(
+        self, request: pb.RejectExpensesRequest, context: Any
+    ) -> pb.RejectExpensesResponse:
+        ids = parse_ids(request.ids, "ids", limit=MAX_BATCH)
+        found = await self.transact(lambda r: timesheets.reject_expenses(r, ids, request.reason))
+        return pb.RejectExpensesResponse(expenses=[expense_to_proto(x) for x in found])
+
     async def BatchGetExpenses(
         self, request: pb.BatchGetExpensesRequest, context: Any
     ) -> pb.BatchGetExpensesResponse:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from mesh.errors import InvalidArgument, NotFound
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from mesh.idempotency import IdempotencyKeyReused
 from mesh.paging import page_limit, split_page
 from services.project.domain.model import (
@@ -16,6 +17,7 @@ from services.project.domain.model import (
     Engagement,
     EngagementActivated,
     EngagementCompleted,
+    EngagementStatus,
     Milestone,
     MilestoneCompleted,
     Opportunity,
@@ -37,15 +39,21 @@ class CustomerResolver(Protocol):
 
 
 async def create_engagement_from_opportunity(
-    transact: Transact, customers: CustomerResolver, won: OpportunityWon
+    transact: Transact,
+    customers: CustomerResolver,
+    won: OpportunityWon,
+    *,
+    approval_required: Collection[str] = (),
 ) -> Creation:
     """ResolveCustomer runs before the transaction opens: no connection waits on another
-    service, and a customer outage leaves nothing written."""
+    service, and a customer outage leaves nothing written. In an entity of
+    `approval_required` the engagement waits PENDING_APPROVAL (approve_engagement)."""
     known = await transact(lambda repo: repo.engagement_by_opportunity(won.opportunity))
     if known is not None:  # a retry needs neither the customer service nor a number
         return _repeated(known, won)
     customer = await customers.resolve(won.opportunity.system, won.account)
-    return await transact(lambda repo: open_engagement(repo, won, customer))
+    gated = won.legal_entity in approval_required
+    return await transact(lambda repo: open_engagement(repo, won, customer, gated=gated))
 
 
 def _repeated(known: Engagement, won: OpportunityWon) -> Creation:
@@ -69,7 +77,7 @@ async def find_by_opportunity(repo: ProjectRepository, opportunity: Opportunity)
 
 
 async def open_engagement(
-    repo: ProjectRepository, won: OpportunityWon, customer: CustomerSnapshot
+    repo: ProjectRepository, won: OpportunityWon, customer: CustomerSnapshot, *, gated: bool
 ) -> Creation:
     """The engagement row, its code and engagement.activated, in one transaction. The unique
     (source, opportunity) key decides between concurrent identical requests."""
@@ -102,6 +110,7 @@ async def open_engagement(
         ],
         payment_terms_days=won.payment_terms_days,
         expense_markup_percent=won.expense_markup_percent,
+        status=EngagementStatus.PENDING_APPROVAL if gated else EngagementStatus.ACTIVE,
     )
     if not await repo.add_engagement(engagement):
         # Lost the race to a twin request (its number stays unused: a gap, never a twin).
@@ -109,8 +118,25 @@ async def open_engagement(
     snapshot = CustomerSnapshot(
         customer_id, customer.name, customer.country, customer.tax_id, customer.matched_by
     )
-    await repo.emit([EngagementActivated(engagement, snapshot)])
+    if gated:  # billing and revenue learn of it on approval
+        await repo.hold_activation(engagement.id, snapshot)
+    else:
+        await repo.emit([EngagementActivated(engagement, snapshot)])
     return Creation(engagement, created=True)
+
+
+async def approve_engagement(repo: ProjectRepository, engagement_id: uuid.UUID) -> Engagement:
+    """Commercial approval: ACTIVE, and engagement.activated with the customer held since
+    close-won (following merges since). Approving an ACTIVE engagement again is a retry."""
+    engagement = await get_engagement(repo, engagement_id, lock=Lock.UPDATE)
+    if not engagement.approve():
+        return engagement
+    customer = await repo.release_activation(engagement.id, engagement.customer_id)
+    if customer is None:  # the migration and close-won always hold one; never half-activate
+        raise FailedPrecondition(f"engagement {engagement.code} has no held activation")
+    await repo.save_engagements([engagement])
+    await repo.emit([EngagementActivated(engagement, customer)])
+    return engagement
 
 
 async def get_engagement(

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from mesh.errors import NotFound, Violations
+from mesh.errors import FailedPrecondition, NotFound, Violations
 from mesh.paging import page_limit, split_page
 from services.project.domain import expenses, time, timesheet
 from services.project.domain.expenses import Expense, ExpenseDraft, ExpenseStatus
@@ -131,6 +131,10 @@ async def approve_expenses(repo: ProjectRepository, ids: Sequence[uuid.UUID]) ->
     if missing:
         raise NotFound("expense", ", ".join(missing[:10]))
     listed = [found[i] for i in ids]
+    if rejected := [str(e.id) for e in listed if e.status is ExpenseStatus.REJECTED]:
+        raise FailedPrecondition(
+            f"cannot approve REJECTED expenses ({', '.join(rejected[:10])}); nothing was changed"
+        )
     pending = {e.engagement_id for e in listed if e.status is ExpenseStatus.SUBMITTED}
     if pending:
         engagements = await repo.engagements(pending, lock=Lock.UPDATE)
@@ -138,6 +142,23 @@ async def approve_expenses(repo: ProjectRepository, ids: Sequence[uuid.UUID]) ->
         await repo.save_expense_approvals([a.expense for a in approvals])
         await repo.save_engagements(list(engagements.values()))
         await repo.emit(approvals)
+    return listed
+
+
+async def reject_expenses(
+    repo: ProjectRepository, ids: Sequence[uuid.UUID], reason: str
+) -> list[Expense]:
+    """Rejects SUBMITTED expenses with a reason; one APPROVED fails the call, writing nothing."""
+    check_batch_size(len(ids), "ids")
+    errors = Violations()
+    reason = check_text(reason, "reason", errors, max_length=500)
+    errors.raise_if_any()
+    found = await repo.expenses(ids, lock=Lock.UPDATE)
+    if missing := [str(i) for i in ids if i not in found]:
+        raise NotFound("expense", ", ".join(missing[:10]))
+    listed = [found[i] for i in ids]
+    if changed := expenses.reject(listed, reason):
+        await repo.save_expense_rejections(changed)
     return listed
 
 

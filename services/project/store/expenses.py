@@ -15,7 +15,7 @@ from services.project.store.rows import Rows, lock_clause
 
 _EXPENSE = """SELECT x.id, x.engagement_id, x.person_id, x.service_date, x.amount, x.category,
        x.billable, x.status, x.description, x.external_id, x.markup_percent, x.billable_amount,
-       x.submitted_at, x.approved_at, e.currency
+       x.submitted_at, x.approved_at, x.rejection_reason, x.rejected_at, e.currency
   FROM expenses x JOIN engagements e ON e.id = x.engagement_id"""
 
 
@@ -36,6 +36,8 @@ def _expense(r: asyncpg.Record) -> Expense:
         billable_amount=Money(billable, r["currency"]) if billable is not None else None,
         submitted_at=r["submitted_at"],
         approved_at=r["approved_at"],
+        rejection_reason=r["rejection_reason"],
+        rejected_at=r["rejected_at"],
     )
 
 
@@ -104,6 +106,17 @@ class ExpenseRows(Rows):
             [x.markup_percent for x in expenses],
             [x.billable_amount.amount if x.billable_amount else None for x in expenses],
             [x.approved_at for x in expenses],
+        )
+
+    async def save_expense_rejections(self, expenses: Sequence[Expense]) -> None:
+        await self.conn.execute(
+            """UPDATE expenses x
+                  SET status = 'REJECTED', rejection_reason = u.reason, rejected_at = u.at
+                 FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(id, reason, at)
+                WHERE x.id = u.id""",
+            [x.id for x in expenses],
+            [x.rejection_reason for x in expenses],
+            [x.rejected_at for x in expenses],
         )
 
     async def page_expenses(

@@ -17,7 +17,8 @@ from services.project.store.rows import Rows, advisory_key, lock_clause
 # Amounts are stored as numbers; the engagement's currency makes them Money.
 _TIME = """SELECT t.id, t.engagement_id, t.person_id, t.role, t.service_date, t.hours, t.billable,
        t.status, t.description, t.external_id, t.bill_rate, t.cost_rate, t.bill_amount,
-       t.cost_amount, t.rejection_reason, t.submitted_at, t.decided_at, e.currency
+       t.cost_amount, t.rejection_reason, t.submitted_at, t.decided_at, t.corrects,
+       t.correction_reason, e.currency
   FROM time_entries t JOIN engagements e ON e.id = t.engagement_id"""
 
 
@@ -45,6 +46,8 @@ def _time_entry(r: asyncpg.Record) -> TimeEntry:
         rejection_reason=r["rejection_reason"],
         submitted_at=r["submitted_at"],
         decided_at=r["decided_at"],
+        corrects=r["corrects"],
+        correction_reason=r["correction_reason"],
     )
 
 

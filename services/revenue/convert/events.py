@@ -11,7 +11,7 @@ from google.protobuf.message import DecodeError, Message
 
 from mesh.events.outbox import OutgoingEvent
 from mesh.grpc.convert import date_to_proto, money_to_proto, timestamp_to_proto
-from services.revenue.convert import facts
+from services.revenue.convert import corrections, facts
 from services.revenue.convert.responses import BASES, position_to_proto
 from services.revenue.domain.contract import Posted
 from services.revenue.domain.facts import Fact
@@ -64,6 +64,7 @@ def to_outgoing(event: Posted | PeriodState) -> OutgoingEvent:
 # Subject -> (payload type, reader) of every fact revenue applies.
 FACTS: dict[str, tuple[type[Message], Callable[[Any, uuid.UUID], Fact]]] = {
     "weftwork.project.time_entry.approved.v1": (project.TimeEntriesApproved, facts.time),
+    "weftwork.project.time_entry.adjusted.v1": (project.TimeEntryAdjusted, corrections.adjusted),
     "weftwork.project.expense.approved.v1": (project.ExpenseApproved, facts.expense),
     "weftwork.project.milestone.completed.v1": (project.MilestoneCompleted, facts.milestone),
     "weftwork.project.engagement.completed.v1": (project.EngagementCompleted, facts.completed),

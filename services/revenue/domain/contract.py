@@ -1,5 +1,4 @@
-"""The revenue contract of one engagement: what it has recognized, billed and cost, and the
-journal entries each fact posts (DESIGN.md §3)."""
+"""One engagement's revenue contract: recognized, billed, cost, its postings (DESIGN.md §3)."""
 
 from __future__ import annotations
 
@@ -118,12 +117,12 @@ class RevenueContract:
             self._bill(fact, ledger, outcome)
         else:
             entries = self._deliver(fact, unseen, outcome)
-            progress = recognition.Progress(
-                self.approved_hours, self.completed_on, self.recognized_fee
-            )
-            for found in recognition.earned(self.terms, progress, fact, entries):
-                if found.amount.amount > 0:  # a catch-up that rounding left at zero posts nothing
-                    lines = journal.recognition_lines(found.amount, self.deferred_revenue)
+            p = recognition.Progress(self.approved_hours, self.completed_on, self.recognized_fee)
+            for found in recognition.earned(self.terms, p, fact, entries):
+                if found.amount.amount:  # zero posts nothing; less takes revenue back (§9)
+                    lines = journal.recognition_lines(
+                        found.amount, self.deferred_revenue, self.unbilled_receivable
+                    )
                     if found.basis is not journal.Basis.EXPENSE:
                         self.recognized_fee += found.amount
                     self._book(

@@ -115,8 +115,21 @@ class JournalEntry:
         return self.recognized - contract
 
 
-def recognition_lines(amount: Money, deferred_revenue: Money) -> tuple[Line, ...]:
-    """Dr deferred revenue (up to its balance), Dr unbilled receivable (the rest) / Cr revenue."""
+def recognition_lines(
+    amount: Money, deferred_revenue: Money, unbilled_receivable: Money
+) -> tuple[Line, ...]:
+    """Dr deferred revenue (up to its balance), Dr unbilled receivable (the rest) / Cr revenue.
+    A negative amount (a correction lowered what was delivered) takes revenue back: Dr revenue
+    / Cr unbilled receivable (up to its balance), Cr deferred revenue (the rest), so neither
+    contract account goes negative."""
+    if amount.amount < 0:
+        back = -amount
+        reduced = min(back, unbilled_receivable, key=lambda m: m.amount)
+        return _moving(
+            Line.dr(Account.REVENUE, back),
+            Line.cr(Account.UNBILLED_RECEIVABLE, reduced),
+            Line.cr(Account.DEFERRED_REVENUE, back - reduced),
+        )
     released = min(amount, deferred_revenue, key=lambda m: m.amount)
     return _moving(
         Line.dr(Account.DEFERRED_REVENUE, released),

@@ -37,7 +37,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class Recognition:
-    """One recognition posting to make; zero or less means nothing to post."""
+    """One recognition posting to make; zero posts nothing, a negative amount takes back."""
 
     basis: Basis
     amount: Money
@@ -138,7 +138,7 @@ def catch_up(
     contract_value: Money, approved_hours: Decimal, budget_hours: Decimal, recognized_fee: Money
 ) -> Money:
     """FIXED_FEE cumulative catch-up: round(contract value x percent complete) - recognized so
-    far. Approved hours only grow, so this is never negative."""
+    far; negative when a correction lowered the approved hours (revenue is taken back)."""
     return contract_value.times(percent_complete(approved_hours, budget_hours)) - recognized_fee
 
 

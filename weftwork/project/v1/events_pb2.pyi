@@ -343,3 +343,56 @@ class ExpenseApproved(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExpenseApproved: _TypeAlias = ExpenseApproved  # noqa: Y015
+
+@_typing.final
+class TimeEntryAdjusted(_message.Message):
+    """Subject `weftwork.project.time_entry.adjusted.v1`: an approved entry was corrected by
+    AdjustTime. It stays as it was; `reversal` (negative hours and amounts, the original's
+    rates) and `replacement` (the corrected hours at the same rates) are new approved entries.
+    Billing bills the difference (replacement + reversal bill amounts) on its next run;
+    revenue recognizes it (negative: revenue is taken back).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    BILLING_MODEL_FIELD_NUMBER: _builtins.int
+    ORIGINAL_TIME_ENTRY_ID_FIELD_NUMBER: _builtins.int
+    REVERSAL_FIELD_NUMBER: _builtins.int
+    REPLACEMENT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    APPROVED_HOURS_FIELD_NUMBER: _builtins.int
+    BUDGET_HOURS_FIELD_NUMBER: _builtins.int
+    engagement_id: _builtins.str
+    version: _builtins.int
+    billing_model: _project_service_pb2.BillingModel.ValueType
+    original_time_entry_id: _builtins.str
+    reason: _builtins.str
+    approved_hours: _builtins.str
+    """Decimal strings, as on TimeEntriesApproved, after the correction."""
+    budget_hours: _builtins.str
+    @_builtins.property
+    def reversal(self) -> Global___RatedTimeEntry: ...
+    @_builtins.property
+    def replacement(self) -> Global___RatedTimeEntry: ...
+    def __init__(
+        self,
+        *,
+        engagement_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        billing_model: _project_service_pb2.BillingModel.ValueType = ...,
+        original_time_entry_id: _builtins.str = ...,
+        reversal: Global___RatedTimeEntry | None = ...,
+        replacement: Global___RatedTimeEntry | None = ...,
+        reason: _builtins.str = ...,
+        approved_hours: _builtins.str = ...,
+        budget_hours: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["replacement", b"replacement", "reversal", b"reversal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved_hours", b"approved_hours", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "engagement_id", b"engagement_id", "original_time_entry_id", b"original_time_entry_id", "reason", b"reason", "replacement", b"replacement", "reversal", b"reversal", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TimeEntryAdjusted: _TypeAlias = TimeEntryAdjusted  # noqa: Y015

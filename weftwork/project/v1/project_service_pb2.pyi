@@ -67,6 +67,10 @@ class _EngagementStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Enga
     """Created from a won opportunity; accepts time, expenses and milestone completion."""
     ENGAGEMENT_STATUS_COMPLETED: _EngagementStatus.ValueType  # 2
     """Delivery finished (CompleteEngagement); no more time or expenses."""
+    ENGAGEMENT_STATUS_PENDING_APPROVAL: _EngagementStatus.ValueType  # 3
+    """Created in a legal entity that requires commercial approval: takes no time, expenses,
+    milestones or staffing, and is not yet known to billing or revenue (ApproveEngagement).
+    """
 
 class EngagementStatus(_EngagementStatus, metaclass=_EngagementStatusEnumTypeWrapper): ...
 
@@ -75,6 +79,10 @@ ENGAGEMENT_STATUS_ACTIVE: EngagementStatus.ValueType  # 1
 """Created from a won opportunity; accepts time, expenses and milestone completion."""
 ENGAGEMENT_STATUS_COMPLETED: EngagementStatus.ValueType  # 2
 """Delivery finished (CompleteEngagement); no more time or expenses."""
+ENGAGEMENT_STATUS_PENDING_APPROVAL: EngagementStatus.ValueType  # 3
+"""Created in a legal entity that requires commercial approval: takes no time, expenses,
+milestones or staffing, and is not yet known to billing or revenue (ApproveEngagement).
+"""
 Global___EngagementStatus: _TypeAlias = EngagementStatus  # noqa: Y015
 
 class _MilestoneStatus:
@@ -127,6 +135,8 @@ class _ExpenseStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Expense
     EXPENSE_STATUS_SUBMITTED: _ExpenseStatus.ValueType  # 1
     EXPENSE_STATUS_APPROVED: _ExpenseStatus.ValueType  # 2
     """Immutable; billable_amount fixed."""
+    EXPENSE_STATUS_REJECTED: _ExpenseStatus.ValueType  # 3
+    """Carries a rejection reason; never billed or recognized."""
 
 class ExpenseStatus(_ExpenseStatus, metaclass=_ExpenseStatusEnumTypeWrapper): ...
 
@@ -134,6 +144,8 @@ EXPENSE_STATUS_UNSPECIFIED: ExpenseStatus.ValueType  # 0
 EXPENSE_STATUS_SUBMITTED: ExpenseStatus.ValueType  # 1
 EXPENSE_STATUS_APPROVED: ExpenseStatus.ValueType  # 2
 """Immutable; billable_amount fixed."""
+EXPENSE_STATUS_REJECTED: ExpenseStatus.ValueType  # 3
+"""Carries a rejection reason; never billed or recognized."""
 Global___ExpenseStatus: _TypeAlias = ExpenseStatus  # noqa: Y015
 
 @_typing.final
@@ -469,6 +481,7 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
     PAYMENT_TERMS_DAYS_FIELD_NUMBER: _builtins.int
     EXPENSE_MARKUP_PERCENT_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    TEMPLATE_CODE_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """The CRM that won the deal, e.g. "salesforce"."""
     opportunity_id: _builtins.str
@@ -485,6 +498,11 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
     """Decimal string percentage; empty means "0"."""
     idempotency_key: _builtins.str
     """See the service comment; (source, opportunity_id) is the natural key regardless."""
+    template_code: _builtins.str
+    """An EngagementTemplate code: its billing model, rate card, milestone plan (when the request
+    has no milestones and states contract_value), payment terms and markup fill what this
+    request leaves unset or empty; what the request states wins. Unknown: INVALID_ARGUMENT.
+    """
     @_builtins.property
     def account(self) -> Global___OpportunityAccount: ...
     @_builtins.property
@@ -524,10 +542,11 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
         payment_terms_days: _builtins.int | None = ...,
         expense_markup_percent: _builtins.str = ...,
         idempotency_key: _builtins.str = ...,
+        template_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "contract_value", b"contract_value", "end_date", b"end_date", "payment_terms_days", b"payment_terms_days", "start_date", b"start_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "contract_value", b"contract_value", "currency", b"currency", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "idempotency_key", b"idempotency_key", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity_id", b"opportunity_id", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "source", b"source", "start_date", b"start_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "contract_value", b"contract_value", "currency", b"currency", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "idempotency_key", b"idempotency_key", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity_id", b"opportunity_id", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "source", b"source", "start_date", b"start_date", "template_code", b"template_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__payment_terms_days: _TypeAlias = _typing.Literal["payment_terms_days"]  # noqa: Y015
     _WhichOneofArgType__payment_terms_days: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days"]  # noqa: Y015
@@ -1125,6 +1144,8 @@ class TimeEntry(_message.Message):
     REJECTION_REASON_FIELD_NUMBER: _builtins.int
     SUBMIT_TIME_FIELD_NUMBER: _builtins.int
     DECIDE_TIME_FIELD_NUMBER: _builtins.int
+    CORRECTS_TIME_ENTRY_ID_FIELD_NUMBER: _builtins.int
+    CORRECTION_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     engagement_id: _builtins.str
     person_id: _builtins.str
@@ -1142,6 +1163,11 @@ class TimeEntry(_message.Message):
     cost_rate: _builtins.str
     rejection_reason: _builtins.str
     """Set when REJECTED."""
+    corrects_time_entry_id: _builtins.str
+    """Set on a reversal or replacement (AdjustTime): the entry it corrects. A reversal has
+    negative hours and amounts.
+    """
+    correction_reason: _builtins.str
     @_builtins.property
     def date(self) -> _date_pb2.Date:
         """The service date."""
@@ -1180,10 +1206,12 @@ class TimeEntry(_message.Message):
         rejection_reason: _builtins.str = ...,
         submit_time: _timestamp_pb2.Timestamp | None = ...,
         decide_time: _timestamp_pb2.Timestamp | None = ...,
+        corrects_time_entry_id: _builtins.str = ...,
+        correction_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["bill_amount", b"bill_amount", "cost_amount", b"cost_amount", "date", b"date", "decide_time", b"decide_time", "submit_time", b"submit_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bill_amount", b"bill_amount", "bill_rate", b"bill_rate", "billable", b"billable", "cost_amount", b"cost_amount", "cost_rate", b"cost_rate", "date", b"date", "decide_time", b"decide_time", "description", b"description", "engagement_id", b"engagement_id", "external_id", b"external_id", "hours", b"hours", "id", b"id", "person_id", b"person_id", "rejection_reason", b"rejection_reason", "role", b"role", "status", b"status", "submit_time", b"submit_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bill_amount", b"bill_amount", "bill_rate", b"bill_rate", "billable", b"billable", "correction_reason", b"correction_reason", "corrects_time_entry_id", b"corrects_time_entry_id", "cost_amount", b"cost_amount", "cost_rate", b"cost_rate", "date", b"date", "decide_time", b"decide_time", "description", b"description", "engagement_id", b"engagement_id", "external_id", b"external_id", "hours", b"hours", "id", b"id", "person_id", b"person_id", "rejection_reason", b"rejection_reason", "role", b"role", "status", b"status", "submit_time", b"submit_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1492,6 +1520,8 @@ class Expense(_message.Message):
     BILLABLE_AMOUNT_FIELD_NUMBER: _builtins.int
     SUBMIT_TIME_FIELD_NUMBER: _builtins.int
     APPROVE_TIME_FIELD_NUMBER: _builtins.int
+    REJECTION_REASON_FIELD_NUMBER: _builtins.int
+    REJECT_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     engagement_id: _builtins.str
     person_id: _builtins.str
@@ -1503,6 +1533,8 @@ class Expense(_message.Message):
     external_id: _builtins.str
     markup_percent: _builtins.str
     """Decimal string: the engagement's markup, snapshotted on approval."""
+    rejection_reason: _builtins.str
+    """Set when REJECTED."""
     @_builtins.property
     def date(self) -> _date_pb2.Date:
         """The service date."""
@@ -1521,6 +1553,8 @@ class Expense(_message.Message):
     def submit_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def approve_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def reject_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -1538,10 +1572,12 @@ class Expense(_message.Message):
         billable_amount: _money_pb2.Money | None = ...,
         submit_time: _timestamp_pb2.Timestamp | None = ...,
         approve_time: _timestamp_pb2.Timestamp | None = ...,
+        rejection_reason: _builtins.str = ...,
+        reject_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approve_time", b"approve_time", "billable_amount", b"billable_amount", "date", b"date", "submit_time", b"submit_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approve_time", b"approve_time", "billable_amount", b"billable_amount", "date", b"date", "reject_time", b"reject_time", "submit_time", b"submit_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approve_time", b"approve_time", "billable", b"billable", "billable_amount", b"billable_amount", "category", b"category", "date", b"date", "description", b"description", "engagement_id", b"engagement_id", "external_id", b"external_id", "id", b"id", "markup_percent", b"markup_percent", "person_id", b"person_id", "status", b"status", "submit_time", b"submit_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approve_time", b"approve_time", "billable", b"billable", "billable_amount", b"billable_amount", "category", b"category", "date", b"date", "description", b"description", "engagement_id", b"engagement_id", "external_id", b"external_id", "id", b"id", "markup_percent", b"markup_percent", "person_id", b"person_id", "reject_time", b"reject_time", "rejection_reason", b"rejection_reason", "status", b"status", "submit_time", b"submit_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1867,3 +1903,310 @@ class GetUtilizationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetUtilizationResponse: _TypeAlias = GetUtilizationResponse  # noqa: Y015
+
+@_typing.final
+class ApproveEngagementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApproveEngagementRequest: _TypeAlias = ApproveEngagementRequest  # noqa: Y015
+
+@_typing.final
+class ApproveEngagementResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def engagement(self) -> Global___Engagement: ...
+    def __init__(
+        self,
+        *,
+        engagement: Global___Engagement | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApproveEngagementResponse: _TypeAlias = ApproveEngagementResponse  # noqa: Y015
+
+@_typing.final
+class MilestoneShare(_message.Message):
+    """A milestone of a template's plan: a share of the contract value."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PERCENT_FIELD_NUMBER: _builtins.int
+    DUE_DAYS_AFTER_START_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    percent: _builtins.str
+    """Decimal string percentage of the contract value, > 0; a plan's shares sum to "100".
+    Amounts are rounded to the currency's minor unit so that they sum exactly to the value
+    (largest remainder).
+    """
+    due_days_after_start: _builtins.int
+    """Due this many days after the engagement's start (at the latest its end date)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        percent: _builtins.str = ...,
+        due_days_after_start: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_days_after_start", b"due_days_after_start", "name", b"name", "percent", b"percent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MilestoneShare: _TypeAlias = MilestoneShare  # noqa: Y015
+
+@_typing.final
+class EngagementTemplate(_message.Message):
+    """Terms a firm sells again and again; OpportunityWon requests name one with template_code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    BILLING_MODEL_FIELD_NUMBER: _builtins.int
+    RATE_CARD_FIELD_NUMBER: _builtins.int
+    MILESTONE_PLAN_FIELD_NUMBER: _builtins.int
+    PAYMENT_TERMS_DAYS_FIELD_NUMBER: _builtins.int
+    EXPENSE_MARKUP_PERCENT_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    """2-32 of A-Z, 0-9, '-', '_', e.g. "FF-DISCOVERY"; unique."""
+    name: _builtins.str
+    billing_model: Global___BillingModel.ValueType
+    payment_terms_days: _builtins.int
+    expense_markup_percent: _builtins.str
+    """Decimal string percentage; empty means "0"."""
+    @_builtins.property
+    def rate_card(self) -> _containers.RepeatedCompositeFieldContainer[Global___RateCardLine]: ...
+    @_builtins.property
+    def milestone_plan(self) -> _containers.RepeatedCompositeFieldContainer[Global___MilestoneShare]:
+        """FIXED_FEE (optional) and MILESTONE (required); none for TIME_AND_MATERIALS."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        billing_model: Global___BillingModel.ValueType = ...,
+        rate_card: _abc.Iterable[Global___RateCardLine] | None = ...,
+        milestone_plan: _abc.Iterable[Global___MilestoneShare] | None = ...,
+        payment_terms_days: _builtins.int = ...,
+        expense_markup_percent: _builtins.str = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_model", b"billing_model", "code", b"code", "expense_markup_percent", b"expense_markup_percent", "milestone_plan", b"milestone_plan", "name", b"name", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EngagementTemplate: _TypeAlias = EngagementTemplate  # noqa: Y015
+
+@_typing.final
+class UpsertEngagementTemplateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def template(self) -> Global___EngagementTemplate: ...
+    def __init__(
+        self,
+        *,
+        template: Global___EngagementTemplate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertEngagementTemplateRequest: _TypeAlias = UpsertEngagementTemplateRequest  # noqa: Y015
+
+@_typing.final
+class UpsertEngagementTemplateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def template(self) -> Global___EngagementTemplate: ...
+    def __init__(
+        self,
+        *,
+        template: Global___EngagementTemplate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertEngagementTemplateResponse: _TypeAlias = UpsertEngagementTemplateResponse  # noqa: Y015
+
+@_typing.final
+class ListEngagementTemplatesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEngagementTemplatesRequest: _TypeAlias = ListEngagementTemplatesRequest  # noqa: Y015
+
+@_typing.final
+class ListEngagementTemplatesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def templates(self) -> _containers.RepeatedCompositeFieldContainer[Global___EngagementTemplate]: ...
+    def __init__(
+        self,
+        *,
+        templates: _abc.Iterable[Global___EngagementTemplate] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["templates", b"templates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEngagementTemplatesResponse: _TypeAlias = ListEngagementTemplatesResponse  # noqa: Y015
+
+@_typing.final
+class RejectExpensesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why; shown to the person who submitted them. At most 500 characters."""
+    @_builtins.property
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1 to 500 expense ids."""
+
+    def __init__(
+        self,
+        *,
+        ids: _abc.Iterable[_builtins.str] | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ids", b"ids", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RejectExpensesRequest: _TypeAlias = RejectExpensesRequest  # noqa: Y015
+
+@_typing.final
+class RejectExpensesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPENSES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def expenses(self) -> _containers.RepeatedCompositeFieldContainer[Global___Expense]:
+        """In request order."""
+
+    def __init__(
+        self,
+        *,
+        expenses: _abc.Iterable[Global___Expense] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expenses", b"expenses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RejectExpensesResponse: _TypeAlias = RejectExpensesResponse  # noqa: Y015
+
+@_typing.final
+class AdjustTimeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    HOURS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """An APPROVED time entry (not itself a reversal, not already corrected)."""
+    hours: _builtins.str
+    """Decimal string, 0 < hours <= 24: what the entry should have said."""
+    reason: _builtins.str
+    """Why; at most 500 characters."""
+    idempotency_key: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        hours: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hours", b"hours", "id", b"id", "idempotency_key", b"idempotency_key", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdjustTimeRequest: _TypeAlias = AdjustTimeRequest  # noqa: Y015
+
+@_typing.final
+class AdjustTimeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGINAL_FIELD_NUMBER: _builtins.int
+    REVERSAL_FIELD_NUMBER: _builtins.int
+    REPLACEMENT_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    changed: _builtins.bool
+    @_builtins.property
+    def original(self) -> Global___TimeEntry: ...
+    @_builtins.property
+    def reversal(self) -> Global___TimeEntry:
+        """Unset when nothing changed (the same hours)."""
+
+    @_builtins.property
+    def replacement(self) -> Global___TimeEntry: ...
+    def __init__(
+        self,
+        *,
+        original: Global___TimeEntry | None = ...,
+        reversal: Global___TimeEntry | None = ...,
+        replacement: Global___TimeEntry | None = ...,
+        changed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["original", b"original", "replacement", b"replacement", "reversal", b"reversal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "original", b"original", "replacement", b"replacement", "reversal", b"reversal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdjustTimeResponse: _TypeAlias = AdjustTimeResponse  # noqa: Y015

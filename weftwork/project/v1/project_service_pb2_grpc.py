@@ -156,6 +156,31 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationResponse.FromString,
                 _registered_method=True)
+        self.ApproveEngagement = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/ApproveEngagement',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.FromString,
+                _registered_method=True)
+        self.UpsertEngagementTemplate = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/UpsertEngagementTemplate',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateResponse.FromString,
+                _registered_method=True)
+        self.ListEngagementTemplates = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/ListEngagementTemplates',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.FromString,
+                _registered_method=True)
+        self.RejectExpenses = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/RejectExpenses',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.FromString,
+                _registered_method=True)
+        self.AdjustTime = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/AdjustTime',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.FromString,
+                _registered_method=True)
 
 
 class ProjectServiceServicer:
@@ -329,6 +354,51 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApproveEngagement(self, request, context):
+        """Activates a PENDING_APPROVAL engagement (its legal entity requires commercial approval)
+        and only then emits engagement.activated, so billing and revenue set it up. Approving an
+        ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
+        FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertEngagementTemplate(self, request, context):
+        """Creates or replaces an engagement template by code (the request is the whole template).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEngagementTemplates(self, request, context):
+        """Every template, by code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectExpenses(self, request, context):
+        """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
+        returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
+        expenses are billed and recognized, and immutable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdjustTime(self, request, context):
+        """Corrects an APPROVED entry's hours without editing it: an APPROVED reversal (minus its
+        hours and amounts, at its rates) and an APPROVED replacement (the new hours at the same
+        rates), both linked to it, and time_entry.adjusted. The same hours again is a no-op
+        (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
+        FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
+        request answers the first response.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -441,6 +511,31 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.GetUtilization,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationResponse.SerializeToString,
+            ),
+            'ApproveEngagement': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveEngagement,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.SerializeToString,
+            ),
+            'UpsertEngagementTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertEngagementTemplate,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateResponse.SerializeToString,
+            ),
+            'ListEngagementTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEngagementTemplates,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.SerializeToString,
+            ),
+            'RejectExpenses': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectExpenses,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.SerializeToString,
+            ),
+            'AdjustTime': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdjustTime,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1049,6 +1144,141 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/GetUtilization',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.GetUtilizationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveEngagement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/ApproveEngagement',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.ApproveEngagementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertEngagementTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/UpsertEngagementTemplate',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.UpsertEngagementTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEngagementTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/ListEngagementTemplates',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.ListEngagementTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectExpenses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/RejectExpenses',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.RejectExpensesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdjustTime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/AdjustTime',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.FromString,
             options,
             channel_credentials,
             insecure,

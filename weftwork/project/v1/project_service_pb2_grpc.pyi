@@ -99,6 +99,29 @@ class ProjectServiceStub:
     """Ordered by date, then id."""
     GetUtilization: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.GetUtilizationRequest, _project_service_pb2.GetUtilizationResponse]
     """Capacity against recorded time per person over a date range."""
+    ApproveEngagement: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.ApproveEngagementRequest, _project_service_pb2.ApproveEngagementResponse]
+    """Activates a PENDING_APPROVAL engagement (its legal entity requires commercial approval)
+    and only then emits engagement.activated, so billing and revenue set it up. Approving an
+    ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
+    FAILED_PRECONDITION.
+    """
+    UpsertEngagementTemplate: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.UpsertEngagementTemplateRequest, _project_service_pb2.UpsertEngagementTemplateResponse]
+    """Creates or replaces an engagement template by code (the request is the whole template)."""
+    ListEngagementTemplates: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.ListEngagementTemplatesRequest, _project_service_pb2.ListEngagementTemplatesResponse]
+    """Every template, by code."""
+    RejectExpenses: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.RejectExpensesRequest, _project_service_pb2.RejectExpensesResponse]
+    """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
+    returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
+    expenses are billed and recognized, and immutable.
+    """
+    AdjustTime: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.AdjustTimeRequest, _project_service_pb2.AdjustTimeResponse]
+    """Corrects an APPROVED entry's hours without editing it: an APPROVED reversal (minus its
+    hours and amounts, at its rates) and an APPROVED replacement (the new hours at the same
+    rates), both linked to it, and time_entry.adjusted. The same hours again is a no-op
+    (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
+    FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
+    request answers the first response.
+    """
 
 @_typing.type_check_only
 class ProjectServiceAsyncStub(ProjectServiceStub):
@@ -171,6 +194,29 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     """Ordered by date, then id."""
     GetUtilization: _aio.UnaryUnaryMultiCallable[_project_service_pb2.GetUtilizationRequest, _project_service_pb2.GetUtilizationResponse]  # type: ignore[assignment]
     """Capacity against recorded time per person over a date range."""
+    ApproveEngagement: _aio.UnaryUnaryMultiCallable[_project_service_pb2.ApproveEngagementRequest, _project_service_pb2.ApproveEngagementResponse]  # type: ignore[assignment]
+    """Activates a PENDING_APPROVAL engagement (its legal entity requires commercial approval)
+    and only then emits engagement.activated, so billing and revenue set it up. Approving an
+    ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
+    FAILED_PRECONDITION.
+    """
+    UpsertEngagementTemplate: _aio.UnaryUnaryMultiCallable[_project_service_pb2.UpsertEngagementTemplateRequest, _project_service_pb2.UpsertEngagementTemplateResponse]  # type: ignore[assignment]
+    """Creates or replaces an engagement template by code (the request is the whole template)."""
+    ListEngagementTemplates: _aio.UnaryUnaryMultiCallable[_project_service_pb2.ListEngagementTemplatesRequest, _project_service_pb2.ListEngagementTemplatesResponse]  # type: ignore[assignment]
+    """Every template, by code."""
+    RejectExpenses: _aio.UnaryUnaryMultiCallable[_project_service_pb2.RejectExpensesRequest, _project_service_pb2.RejectExpensesResponse]  # type: ignore[assignment]
+    """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
+    returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
+    expenses are billed and recognized, and immutable.
+    """
+    AdjustTime: _aio.UnaryUnaryMultiCallable[_project_service_pb2.AdjustTimeRequest, _project_service_pb2.AdjustTimeResponse]  # type: ignore[assignment]
+    """Corrects an APPROVED entry's hours without editing it: an APPROVED reversal (minus its
+    hours and amounts, at its rates) and an APPROVED replacement (the new hours at the same
+    rates), both linked to it, and time_entry.adjusted. The same hours again is a no-op
+    (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
+    FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
+    request answers the first response.
+    """
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
     """Delivery: engagements (from won opportunities), their rate cards and milestones, the
@@ -372,5 +418,58 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_project_service_pb2.GetUtilizationResponse, _abc.Awaitable[_project_service_pb2.GetUtilizationResponse]]:
         """Capacity against recorded time per person over a date range."""
+
+    @_abc_1.abstractmethod
+    def ApproveEngagement(
+        self,
+        request: _project_service_pb2.ApproveEngagementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.ApproveEngagementResponse, _abc.Awaitable[_project_service_pb2.ApproveEngagementResponse]]:
+        """Activates a PENDING_APPROVAL engagement (its legal entity requires commercial approval)
+        and only then emits engagement.activated, so billing and revenue set it up. Approving an
+        ACTIVE engagement again is a retry (answered unchanged, no event); a COMPLETED one is
+        FAILED_PRECONDITION.
+        """
+
+    @_abc_1.abstractmethod
+    def UpsertEngagementTemplate(
+        self,
+        request: _project_service_pb2.UpsertEngagementTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.UpsertEngagementTemplateResponse, _abc.Awaitable[_project_service_pb2.UpsertEngagementTemplateResponse]]:
+        """Creates or replaces an engagement template by code (the request is the whole template)."""
+
+    @_abc_1.abstractmethod
+    def ListEngagementTemplates(
+        self,
+        request: _project_service_pb2.ListEngagementTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.ListEngagementTemplatesResponse, _abc.Awaitable[_project_service_pb2.ListEngagementTemplatesResponse]]:
+        """Every template, by code."""
+
+    @_abc_1.abstractmethod
+    def RejectExpenses(
+        self,
+        request: _project_service_pb2.RejectExpensesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.RejectExpensesResponse, _abc.Awaitable[_project_service_pb2.RejectExpensesResponse]]:
+        """Rejects SUBMITTED expenses with a reason (all or nothing); already REJECTED ones are
+        returned unchanged. An APPROVED one fails the call with FAILED_PRECONDITION: approved
+        expenses are billed and recognized, and immutable.
+        """
+
+    @_abc_1.abstractmethod
+    def AdjustTime(
+        self,
+        request: _project_service_pb2.AdjustTimeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.AdjustTimeResponse, _abc.Awaitable[_project_service_pb2.AdjustTimeResponse]]:
+        """Corrects an APPROVED entry's hours without editing it: an APPROVED reversal (minus its
+        hours and amounts, at its rates) and an APPROVED replacement (the new hours at the same
+        rates), both linked to it, and time_entry.adjusted. The same hours again is a no-op
+        (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
+        FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
+        request answers the first response.
+        """
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
