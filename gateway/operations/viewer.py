@@ -7,6 +7,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 from gateway.auth import MUTATION_ROLES
 from gateway.context import Info
+from gateway.operations.queries import READERS
 
 
 @strawberry.type(description="The caller, as the gateway verified the bearer token.")
@@ -15,6 +16,9 @@ class Viewer:
     roles: list[str]
     entities: list[str] = strawberry.field(description='["*"] for every legal entity')
     sees_costs: bool = strawberry.field(description="Cost, margin and margin % are visible.")
+    reads_integrations: bool = strawberry.field(
+        description="integrationStatus and dead letters are readable (admin, finance)."
+    )
     mutations: list[str] = strawberry.field(description="Mutations the caller's roles allow.")
 
 
@@ -33,5 +37,6 @@ class ViewerQueries:
             roles=sorted(p.roles),
             entities=["*"] if p.entities is None else sorted(p.entities),
             sees_costs=p.sees_costs,
+            reads_integrations=bool(p.roles & READERS),
             mutations=sorted(allowed),
         )

@@ -6,7 +6,7 @@ import { consumeFragment, forget, keep, token } from "./auth.js";
 import { errorBox, fill, h } from "./dom.js";
 
 /**
- * @typedef {{subject: string, roles: string[], entities: string[], seesCosts: boolean, mutations: string[]}} Viewer
+ * @typedef {{subject: string, roles: string[], entities: string[], seesCosts: boolean, readsIntegrations: boolean, mutations: string[]}} Viewer
  * @typedef {{viewer: Viewer, params: Record<string, string>, query: URLSearchParams,
  *   navigate: (url: string) => void, onLeave: (cleanup: () => void) => void, ready: () => void}} PageContext
  */
@@ -50,7 +50,7 @@ async function boot() {
   route(false);
 }
 
-const VIEWER = "query Viewer { viewer { subject roles entities seesCosts mutations } }";
+const VIEWER = "query Viewer { viewer { subject roles entities seesCosts readsIntegrations mutations } }";
 
 function showViewer() {
   const who = /** @type {HTMLElement} */ (document.getElementById("who"));

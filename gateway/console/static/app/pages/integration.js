@@ -50,6 +50,16 @@ function summary(status) {
 /** @param {HTMLElement} main @param {import("../main.js").PageContext} ctx */
 export async function render(main, ctx) {
   const v = ctx.viewer;
+  if (!v.readsIntegrations) {
+    // integrationStatus and dead letters are for admin and finance (DESIGN.md §7).
+    fill(
+      main,
+      h("h1", { tabindex: -1 }, "Integration health"),
+      h("p", { class: "hint" }, "Integration health is for admin and finance."),
+    );
+    ctx.ready();
+    return;
+  }
   const readsLetters = (v.roles.includes("admin") || v.roles.includes("finance")) && v.entities.includes("*");
   const mayReplay = v.mutations.includes("replayDeadLetters");
   const mayDiscard = v.mutations.includes("discardDeadLetters");
