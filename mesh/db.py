@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import asyncpg
 
@@ -13,6 +13,16 @@ from mesh.dsn import with_database
 from mesh.retry import retry
 
 T = TypeVar("T")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Transactor(Protocol[R_co]):
+    """Runs a use case with a repository of type R_co; returns what the use case returns."""
+
+    def __call__(self, work: Callable[[R_co], Awaitable[T]]) -> Awaitable[T]: ...
+
+
 log = logging.getLogger(__name__)
 
 # serialization_failure and deadlock_detected: the transaction can be run again as a whole.
@@ -124,3 +134,24 @@ async def on_connection(
     in_transaction(isolation="repeatable_read") instead."""
     async with pool.acquire() as conn:
         return await work(conn)
+
+
+def transactor(
+    pool: asyncpg.Pool,
+    repository: Callable[[asyncpg.Connection], R],
+    *,
+    read_only: bool = False,
+    isolation: str = "read_committed",
+) -> Transactor[R]:
+    """A service's unit of work: runs a use case with its repository bound to one transaction
+    (rerun on conflicts), or a read_only one on a connection without a transaction."""
+
+    async def transact(work: Callable[[R], Awaitable[T]]) -> T:
+        def bound(conn: asyncpg.Connection) -> Awaitable[T]:
+            return work(repository(conn))
+
+        if read_only:
+            return await on_connection(pool, bound)
+        return await in_transaction(pool, bound, isolation=isolation)
+
+    return transact

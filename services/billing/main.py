@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import asyncpg
-
-from mesh.db import in_transaction
+from mesh.db import transactor
 from mesh.events.consumer import EventConsumer
 from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
@@ -17,25 +15,12 @@ from mesh.settings import Settings
 from services.billing.consumers import customer_events_handlers, project_events_handlers
 from services.billing.domain.taxes import LegalEntity, legal_entities
 from services.billing.grpc_api import BillingServicer
-from services.billing.handlers import BillingRepository, LegalEntities
+from services.billing.handlers import LegalEntities
 from services.billing.store import BillingStore
 from weftwork.billing.v1 import billing_service_pb2, billing_service_pb2_grpc
 
 T = TypeVar("T")
 FULL_NAME = billing_service_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name
-
-
-def transactor(
-    pool: asyncpg.Pool, isolation: str = "read_committed"
-) -> Callable[[Callable[[BillingRepository], Awaitable[T]]], Awaitable[T]]:
-    """Runs a use case with a repository bound to one transaction (retried on conflicts)."""
-
-    async def transact(work: Callable[[BillingRepository], Awaitable[T]]) -> T:
-        return await in_transaction(
-            pool, lambda conn: work(BillingStore(conn)), isolation=isolation
-        )
-
-    return transact
 
 
 def configured_entities(settings: Settings) -> LegalEntities:
@@ -46,8 +31,8 @@ def configured_entities(settings: Settings) -> LegalEntities:
 
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
     servicer = BillingServicer(
-        transactor(ctx.pool),
-        transactor(ctx.pool, "repeatable_read"),
+        transactor(ctx.pool, BillingStore),
+        transactor(ctx.pool, BillingStore, isolation="repeatable_read"),
         configured_entities(ctx.settings),
     )
     add = billing_service_pb2_grpc.add_BillingServiceServicer_to_server

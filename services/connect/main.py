@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import asyncpg
 import httpx
 
-from mesh.db import in_transaction, on_connection
+from mesh.db import transactor
 from mesh.events.consumer import EventConsumer
 from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import BackgroundTask, ServiceBinding
@@ -24,7 +23,6 @@ from services.connect.domain.delivery import RetryPolicy
 from services.connect.grpc_api import ConnectServicer
 from services.connect.handlers.deliveries import Delivering
 from services.connect.handlers.endpoints import EndpointRules
-from services.connect.handlers.ports import ConnectRepository, Transact
 from services.connect.handlers.processing import Processing
 from services.connect.store import ConnectStore
 from services.connect.workers.deliveries import DeliveryWorker
@@ -48,26 +46,14 @@ APPLY = (
 CALLERS = gateway_and(FULL_NAME, {method: {OPS} for method in APPLY})
 
 
-def transactor(pool: asyncpg.Pool, *, read_only: bool = False) -> Transact[T]:
-    """Runs a use case with a repository bound to one transaction (rerun on conflicts); a
-    read_only one on a connection without a transaction (see mesh.db.on_connection)."""
-
-    async def transact(work: Callable[[ConnectRepository], Awaitable[T]]) -> T:
-        def bound(conn: asyncpg.Connection) -> Awaitable[T]:
-            return work(ConnectStore(conn))
-
-        if read_only:
-            return await on_connection(pool, bound)
-        return await in_transaction(pool, bound)
-
-    return transact
-
-
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
     box = FernetBox(ctx.settings.connect.secret_key)
     rules = EndpointRules(catalogue.EVENT_TYPES, ctx.settings.outbound.allow_insecure)
     servicer = ConnectServicer(
-        transactor(ctx.pool), transactor(ctx.pool, read_only=True), box, rules
+        transactor(ctx.pool, ConnectStore),
+        transactor(ctx.pool, ConnectStore, read_only=True),
+        box,
+        rules,
     )
     return [
         ServiceBinding(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import asyncpg
-
-from mesh.db import in_transaction, on_connection
+from mesh.db import transactor
 from mesh.events.consumer import EventConsumer
 from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
@@ -16,7 +14,6 @@ from mesh.service import ServiceContext, ServiceSpec, run
 from services.project.adapters.customers import CustomerDirectory
 from services.project.consumers import customer_events_handlers
 from services.project.grpc_api import ProjectServicer
-from services.project.handlers import ProjectRepository, Transact
 from services.project.store import ProjectStore
 from weftwork.project.v1 import project_service_pb2, project_service_pb2_grpc
 
@@ -24,26 +21,11 @@ T = TypeVar("T")
 FULL_NAME = project_service_pb2.DESCRIPTOR.services_by_name["ProjectService"].full_name
 
 
-def transactor(pool: asyncpg.Pool, *, read_only: bool = False) -> Transact:
-    """Runs a use case with a repository bound to one transaction (rerun on conflicts); a
-    read_only one on a connection without a transaction (see mesh.db.on_connection)."""
-
-    async def transact(work: Callable[[ProjectRepository], Awaitable[T]]) -> T:
-        def bound(conn: asyncpg.Connection) -> Awaitable[T]:
-            return work(ProjectStore(conn))
-
-        if read_only:
-            return await on_connection(pool, bound)
-        return await in_transaction(pool, bound)
-
-    return transact
-
-
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
     servicer = ProjectServicer(
-        transactor(ctx.pool),
+        transactor(ctx.pool, ProjectStore),
         CustomerDirectory(ctx.channel("customer")),
-        transactor(ctx.pool, read_only=True),
+        transactor(ctx.pool, ProjectStore, read_only=True),
         ctx.settings.approval_required_entities,
     )
     add = project_service_pb2_grpc.add_ProjectServiceServicer_to_server

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import asyncpg
-
-from mesh.db import in_transaction, on_connection
+from mesh.db import transactor
 from mesh.events.consumer import EventConsumer
 from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import ServiceBinding
@@ -17,7 +15,6 @@ from mesh.settings import Settings, SettingsError
 from services.revenue.consumers import event_handlers
 from services.revenue.domain.accounts import ChartOfAccounts
 from services.revenue.grpc_api import RevenueServicer
-from services.revenue.handlers import Repository
 from services.revenue.store import RevenueStore
 from weftwork.revenue.v1 import revenue_service_pb2, revenue_service_pb2_grpc
 
@@ -33,26 +30,13 @@ def chart_of_accounts(settings: Settings) -> ChartOfAccounts:
         raise SettingsError(f"WEFTWORK_REVENUE_ACCOUNT_CODES: {exc}") from None
 
 
-def transactor(
-    pool: asyncpg.Pool, *, read_only: bool = False
-) -> Callable[[Callable[[Repository], Awaitable[T]]], Awaitable[T]]:
-    """Runs a use case with a repository bound to one transaction (rerun on conflicts); a
-    read_only one on a connection without a transaction (see mesh.db.on_connection)."""
-
-    async def transact(work: Callable[[Repository], Awaitable[T]]) -> T:
-        def bound(conn: asyncpg.Connection) -> Awaitable[T]:
-            return work(RevenueStore(conn))
-
-        if read_only:
-            return await on_connection(pool, bound)
-        return await in_transaction(pool, bound)
-
-    return transact
-
-
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
     chart = chart_of_accounts(ctx.settings)
-    servicer = RevenueServicer(transactor(ctx.pool), chart, transactor(ctx.pool, read_only=True))
+    servicer = RevenueServicer(
+        transactor(ctx.pool, RevenueStore),
+        chart,
+        transactor(ctx.pool, RevenueStore, read_only=True),
+    )
     add = revenue_service_pb2_grpc.add_RevenueServiceServicer_to_server
     return [ServiceBinding(FULL_NAME, add, servicer)]
 
