@@ -10,7 +10,8 @@ import jwt
 
 from gateway.errors import Forbidden, Unauthenticated
 from mesh.settings import Settings
-from mesh.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER, ROLES
+from mesh.tokens import ROLES
+from mesh.trust_settings import LOCAL_AUDIENCE, LOCAL_ISSUER
 
 ALL_ENTITIES = "*"
 CLOCK_SKEW_SECONDS = 30

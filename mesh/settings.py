@@ -20,9 +20,15 @@ from mesh.dsn import with_database as with_database
 from mesh.envparse import SettingsError as SettingsError
 from mesh.envparse import _bool, _float, _int, _parsed, _read_secret, _url
 from mesh.legal_entities import LegalEntitySetting, parse_entity_codes, parse_legal_entities
-from mesh.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER
+from mesh.trust_settings import (
+    LOCAL_AUDIENCE,
+    LOCAL_ISSUER,
+    _gateway_trust,
+    _public_key,
+    _tls_dir,
+    _tls_files,
+)
 from mesh.trust_settings import TlsFiles as TlsFiles
-from mesh.trust_settings import _gateway_trust, _public_key, _tls_dir, _tls_files
 
 SERVICES = ("customer", "project", "billing", "revenue", "connect")
 DEFAULT_GRPC_PORTS = {

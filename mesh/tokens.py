@@ -11,10 +11,10 @@ from pathlib import Path
 
 import jwt
 
+from mesh.trust_settings import LOCAL_AUDIENCE, LOCAL_ISSUER
+
 ROLES = frozenset({"admin", "sales", "delivery", "finance", "executive"})
 # The local stack's issuer and audience: the gateway's defaults (WEFTWORK_JWT_ISSUER/_AUDIENCE).
-LOCAL_ISSUER = "weftwork"
-LOCAL_AUDIENCE = "weftwork-gateway"
 
 
 def issue_token(

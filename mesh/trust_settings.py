@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from mesh.envparse import SettingsError, _int
-from mesh.tokens import LOCAL_AUDIENCE, LOCAL_ISSUER
+
+# What tokens the local stack signs carry, and what the gateway asks for unless configured.
+LOCAL_ISSUER = "weftwork"
+LOCAL_AUDIENCE = "weftwork-gateway"
 
 
 @dataclass(frozen=True)
