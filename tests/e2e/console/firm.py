@@ -103,3 +103,22 @@ async def open_an_integration_exception(platform: Platform) -> dict[str, Any]:
 
     [exception] = await eventually(opened, what="an OPEN integration exception for CHF")
     return {**exception, "source": name}
+
+
+ENDPOINT = """mutation($i: WebhookEndpointInput!) { createWebhookEndpoint(input: $i) {
+  endpoint { id } } }"""
+DISABLE = (
+    """mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) { id } }"""
+)
+
+
+async def a_disabled_webhook_endpoint(platform: Platform) -> str:
+    """An outbound endpoint to list, disabled at once: it never sends anything from here."""
+    endpoint = {
+        "url": "https://hooks.example.com/weftwork",
+        "eventTypes": ["weftwork.billing.invoice.issued.v1"],
+        "description": "Partner billing feed",
+    }
+    made = (await gql(platform, ENDPOINT, i=endpoint))["createWebhookEndpoint"]["endpoint"]
+    await gql(platform, DISABLE, id=made["id"])
+    return str(made["id"])

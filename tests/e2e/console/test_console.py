@@ -12,6 +12,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 from tests.e2e.connect.hooks import nodes
 from tests.e2e.console.firm import (
     APPROVED,
+    a_disabled_webhook_endpoint,
     bury_a_replayable_dead_letter,
     open_an_integration_exception,
 )
@@ -167,11 +168,6 @@ async def test_delivery_sees_no_integration_details_nor_replay_and_admin_replays
     await expect(admin.get_by_text("No dead letters.")).to_be_visible()
 
 
-ENDPOINT = """mutation($i: WebhookEndpointInput!) { createWebhookEndpoint(input: $i) {
-  endpoint { id } } }"""
-DISABLE = (
-    """mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) { id } }"""
-)
 EXCEPTION = """query($s: String) { integrationExceptions(first: 5, source: $s) {
   edges { node { id status dismissReason } } } }"""
 
@@ -180,11 +176,7 @@ async def test_admin_dismisses_an_integration_exception_with_a_reason_and_sees_e
     browser: Browser, firm: Platform
 ) -> None:
     exception = await open_an_integration_exception(firm)
-    # An endpoint to list, disabled at once: it never sends anything from this machine.
-    url = "https://hooks.example.com/weftwork"
-    endpoint = {"url": url, "eventTypes": ["weftwork.billing.invoice.issued.v1"]}
-    made = (await gql(firm, ENDPOINT, i=endpoint))["createWebhookEndpoint"]["endpoint"]
-    await gql(firm, DISABLE, id=made["id"])
+    endpoint = await a_disabled_webhook_endpoint(firm)
 
     finance = await tab(browser, firm, "finance")
     await open_page(finance, base(firm), "/integration")
@@ -196,7 +188,7 @@ async def test_admin_dismisses_an_integration_exception_with_a_reason_and_sees_e
     errors = watch_errors(admin)
     await open_page(admin, base(firm), "/integration")
     endpoints = admin.get_by_role("region", name="Webhook endpoints")
-    await expect(endpoints.locator(f'tr[data-endpoint="{made["id"]}"]')).to_contain_text("disabled")
+    await expect(endpoints.locator(f'tr[data-endpoint="{endpoint}"]')).to_contain_text("disabled")
     row = admin.locator(f'tr[data-exception="{exception["id"]}"]')
     await expect(row).to_have_attribute("data-status", "OPEN")
     await expect(row.get_by_role("button", name="Retry")).to_be_visible()
