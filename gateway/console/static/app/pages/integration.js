@@ -1,6 +1,6 @@
 // @ts-check
-/** Integration health: consumer lag, outbox backlog, dead letters (replay, discard), and the
- * panels of connect (integration exceptions, webhooks) once the gateway serves them. */
+/** Integration health: consumer lag, outbox backlog, dead letters (replay, discard), and
+ * connect's integration exceptions (retry, dismiss) and webhook endpoints (replay failed). */
 
 import { ApiError, gql } from "../api.js";
 import { announce, errorBox, fill, h, panel, table } from "../dom.js";
