@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from mesh.settings import Settings
+from mesh.settings import Settings, with_database
 from mesh.tokens import issue_token
 from services.billing.main import SPEC as BILLING
+from services.connect.main import SPEC as CONNECT
 from services.customer.main import SPEC as CUSTOMER
 from services.project.main import SPEC as PROJECT
 from services.revenue.main import SPEC as REVENUE
@@ -39,13 +42,24 @@ class Platform:
 
 @contextlib.asynccontextmanager
 async def running_platform(
-    database_url: str, nats_url: str, data_dir: Path
+    database_url: str, nats_url: str, data_dir: Path, *, connect: bool = False
 ) -> AsyncIterator[Platform]:
-    settings, _ = settings_for(database_url, nats_url, data_dir, WEFTWORK_JWT_SECRET=SECRET)
+    """connect: also the connect service (its own database and key), for its GraphQL."""
+    extra = {"WEFTWORK_JWT_SECRET": SECRET}
+    if connect:
+        extra |= {
+            "WEFTWORK_CONNECT_DATABASE_URL": with_database(
+                database_url, f"t_connect_{uuid.uuid4().hex[:10]}"
+            ),
+            "WEFTWORK_CONNECT_METRICS_PORT": "0",
+            "WEFTWORK_CONNECT_SECRET_KEY": Fernet.generate_key().decode(),
+            "WEFTWORK_CONNECT_POLL_SECONDS": "0.2",
+        }
+    settings, _ = settings_for(database_url, nats_url, data_dir, **extra)
     async with contextlib.AsyncExitStack() as stack:
         # In order, each on a port it binds itself: a later service (project calls customer)
         # and the gateway are told the ports of those already serving.
-        for spec in (CUSTOMER, PROJECT, BILLING, REVENUE):
+        for spec in (CUSTOMER, PROJECT, BILLING, REVENUE, *([CONNECT] if connect else [])):
             port, _ = await stack.enter_async_context(serving(spec, settings))
             settings = with_grpc_ports(settings, **{spec.name: port})
         app = create_app(as_nats_user(settings, "gateway"))

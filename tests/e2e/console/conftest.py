@@ -10,11 +10,23 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from devstack.demo import seed
+from tests.conftest import Stack
 from tests.e2e.console.browser import MISSING, chromium_path, launched
-from tests.e2e.platform import Platform
+from tests.e2e.platform import Platform, running_platform
 
 # Conditions, never sleeps; the bound is generous because the machine is shared (2 cores).
 expect.set_options(timeout=15_000)
+
+
+@pytest.fixture(scope="module")
+async def api(
+    stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    """The platform with connect too: Integration health shows its exceptions and webhooks."""
+    async with running_platform(
+        stack.database_url, module_nats, tmp_path_factory.mktemp("platform"), connect=True
+    ) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,12 @@ from pathlib import Path
 from playwright.async_api import Browser
 
 from tests.e2e.console.browser import MISSING, chromium_path, launched
-from tests.e2e.console.firm import bury_a_replayable_dead_letter, running_firm
+from tests.e2e.console.firm import (
+    a_disabled_webhook_endpoint,
+    bury_a_replayable_dead_letter,
+    open_an_integration_exception,
+    running_firm,
+)
 from tests.e2e.console.pages import DESKTOP, PHONE, open_page, pages, signed_in
 
 OUT = Path(__file__).resolve().parents[3] / "docs" / "console"
@@ -50,7 +55,10 @@ async def main() -> None:
         sys.exit(MISSING)
     OUT.mkdir(parents=True, exist_ok=True)
     async with running_firm() as platform, launched(executable) as browser:
-        await bury_a_replayable_dead_letter(platform)  # so Integration health shows one
+        # So Integration health shows one of each.
+        await bury_a_replayable_dead_letter(platform)
+        await open_an_integration_exception(platform)
+        await a_disabled_webhook_endpoint(platform)
         for path in await shoot(browser, platform.url, platform.token("admin"), OUT):
             print(path.relative_to(OUT.parents[1]))
 

@@ -9,7 +9,13 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from tests.e2e.console.firm import APPROVED, bury_a_replayable_dead_letter
+from tests.e2e.connect.hooks import nodes
+from tests.e2e.console.firm import (
+    APPROVED,
+    a_disabled_webhook_endpoint,
+    bury_a_replayable_dead_letter,
+    open_an_integration_exception,
+)
 from tests.e2e.console.pages import DESKTOP, PHONE, ConsolePage, open_page, pages, signed_in
 from tests.e2e.platform import Platform, gql, post
 
@@ -160,6 +166,48 @@ async def test_delivery_sees_no_integration_details_nor_replay_and_admin_replays
     await row.get_by_role("button", name="Replay").click()
     await expect(row).to_have_count(0, timeout=15_000)
     await expect(admin.get_by_text("No dead letters.")).to_be_visible()
+
+
+EXCEPTION = """query($s: String) { integrationExceptions(first: 5, source: $s) {
+  edges { node { id status dismissReason } } } }"""
+
+
+async def test_admin_dismisses_an_integration_exception_with_a_reason_and_sees_endpoints(
+    browser: Browser, firm: Platform
+) -> None:
+    exception = await open_an_integration_exception(firm)
+    endpoint = await a_disabled_webhook_endpoint(firm)
+
+    finance = await tab(browser, firm, "finance")
+    await open_page(finance, base(firm), "/integration")
+    seen = finance.locator(f'tr[data-exception="{exception["id"]}"]')
+    await expect(seen).to_contain_text("CHF")
+    await expect(seen.get_by_role("button")).to_have_count(0)  # admin manages; finance reads
+
+    admin = await tab(browser, firm, "admin")
+    errors = watch_errors(admin)
+    await open_page(admin, base(firm), "/integration")
+    endpoints = admin.get_by_role("region", name="Webhook endpoints")
+    await expect(endpoints.locator(f'tr[data-endpoint="{endpoint}"]')).to_contain_text("disabled")
+    row = admin.locator(f'tr[data-exception="{exception["id"]}"]')
+    await expect(row).to_have_attribute("data-status", "OPEN")
+    await expect(row.get_by_role("button", name="Retry")).to_be_visible()
+    # Keyboard: focus Dismiss, press Enter, type the reason, Enter again.
+    await row.get_by_role("button", name="Dismiss").focus()
+    await admin.keyboard.press("Enter")
+    reason = row.get_by_role("textbox")
+    await expect(reason).to_be_focused()
+    assert await serious_violations(admin) == []  # with the actions and the reason field shown
+    await admin.keyboard.type("Swiss franc deal booked by hand")
+    await admin.keyboard.press("Enter")
+    await expect(row).to_have_attribute("data-status", "DISMISSED")
+    await expect(row.get_by_role("button")).to_have_count(0)
+    open_rows = admin.locator('tr[data-exception][data-status="OPEN"]')
+    await expect(open_rows.and_(row)).to_have_count(0)
+    [node] = nodes((await gql(firm, EXCEPTION, s=exception["source"]))["integrationExceptions"])
+    assert node["status"] == "DISMISSED"
+    assert node["dismissReason"] == "Swiss franc deal booked by hand"
+    assert errors == []
 
 
 async def test_a_time_approval_appears_on_the_open_engagement_timeline_without_reload(
