@@ -66,8 +66,9 @@ clean:
 
 # Benchmarks against the limit (bench/): one table, JSON under bench/results/. Not a test.
 .PHONY: bench
-bench: $(STAMP)
+bench: $(STAMP) browser-tools
 	$(PY) -m bench
+	$(PY) -m bench.console
 
 # The GraphQL fuzz suite at full size (tests/e2e/test_gateway_fuzz.py): 20,000 generated
 # requests over every query and mutation; `make test` sends 2,000. WEFTWORK_FUZZ_SEED=<n> replays.
