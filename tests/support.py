@@ -123,7 +123,11 @@ async def serving_http(app: Any) -> AsyncIterator[int]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="auto"))
+    # Keep-alive longer than any client's idle pool (httpx drops idle connections after 5 s,
+    # uvicorn's default is also 5 s): with equal timeouts a reused connection can be closed by
+    # the server as the request is sent (httpx.ReadError, seen under load).
+    config = uvicorn.Config(app, log_level="warning", lifespan="auto", timeout_keep_alive=60)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         await eventually(
