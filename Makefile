@@ -94,10 +94,7 @@ console-check:
 	python3 tools/console/vendor.py check
 
 browser-tools:
-	@if [ -x /usr/bin/chromium ]; then :; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	else echo "console browser tests: no chromium and no apt-get as root; they will skip (fail under CI=true)"; fi
+	@tools/apt-install chromium chromium
 
 # Every console page at 1280x800 and 390x844 into docs/console/ (the demo firm, signed in as admin).
 screenshots: $(STAMP) browser-tools
