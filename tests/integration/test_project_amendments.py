@@ -20,6 +20,7 @@ from tests.integration.test_project_grpc import (
     money,
     running,
     stream_events,
+    won,
 )
 from tests.support import rpc_error
 from weftwork.project.v1 import events_pb2
@@ -188,3 +189,19 @@ async def test_bad_amendments_are_refused_naming_the_field_and_write_nothing(
     )
     assert code == grpc.StatusCode.FAILED_PRECONDITION  # COMPLETED: CONFLICT at the gateway
     assert await all_counts(running.db) == before
+
+
+async def test_a_retried_close_won_after_an_amendment_is_still_a_retry(running: Running) -> None:
+    request = won()
+    first = await running.project.CreateEngagementFromOpportunity(request)
+    e = first.engagement
+    await running.project.AmendEngagement(
+        amend(e, dt.date(2025, 4, 1), contract_value=money("60000"), rate_card=CARD_V2)
+    )
+    again = await running.project.CreateEngagementFromOpportunity(request)
+    assert (again.engagement.id, again.engagement.terms_version) == (e.id, 2)
+    other = pb.CreateEngagementFromOpportunityRequest()
+    other.CopyFrom(request)
+    other.contract_value.CopyFrom(money("60000"))  # the amended value is not the deal as won
+    code, _, _ = await rpc_error(running.project.CreateEngagementFromOpportunity(other))
+    assert code == grpc.StatusCode.ALREADY_EXISTS

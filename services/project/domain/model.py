@@ -113,6 +113,7 @@ class Engagement:
     terms_version: int = 1  # +1 per amendment (DESIGN.md §9)
     rate_cards: list[RateCard] = field(default_factory=list)  # every version; [] = rate_card
     amendments: list[TermsVersion] = field(default_factory=list)  # terms versions 2, 3, ...
+    original: TermsVersion | None = None  # version 1, as won (read back once amended)
 
     def touch(self) -> None:
         """Every change, and every approval call, is one new version."""

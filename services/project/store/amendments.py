@@ -74,11 +74,12 @@ async def rate_cards(
 async def amendments(
     conn: asyncpg.Connection, ids: list[uuid.UUID], currency: dict[uuid.UUID, str]
 ) -> dict[uuid.UUID, list[TermsVersion]]:
-    """Each engagement's amendments (terms versions 2, 3, ...), oldest first."""
+    """Each engagement's terms versions, oldest first (1, as won, only once amended)."""
     found: dict[uuid.UUID, list[TermsVersion]] = defaultdict(list)
     for r in await conn.fetch(
-        "SELECT * FROM engagement_terms WHERE engagement_id = ANY($1::uuid[]) AND version > 1"
-        " ORDER BY engagement_id, version",
+        """SELECT t.* FROM engagement_terms t JOIN engagements e ON e.id = t.engagement_id
+            WHERE t.engagement_id = ANY($1::uuid[]) AND e.terms_version > 1
+            ORDER BY t.engagement_id, t.version""",
         ids,
     ):
         engagement_id = r["engagement_id"]

@@ -104,7 +104,8 @@ class EngagementRows(Rows):
         found = []
         for r in rows:
             e = _engagement(r, [], milestones[r["id"]], staffed[r["id"]])
-            e.rate_cards, e.amendments = cards[r["id"]], amended[r["id"]]
+            e.rate_cards, versions = cards[r["id"]], amended[r["id"]]
+            e.original, e.amendments = (versions[0], versions[1:]) if versions else (None, [])
             e.rate_card = list(e.rate_cards[-1].lines) if e.rate_cards else []
             found.append(e)
         return found
