@@ -46,6 +46,7 @@ MUTATION_ROLES: dict[str, frozenset[str]] = {
             "closePeriod",
             "mergeCustomers",
             "approveEngagement",
+            "amendEngagement",
         ],
         frozenset({"finance"}),
     ),

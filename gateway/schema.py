@@ -28,6 +28,7 @@ from gateway.connect.queries import ConnectQueries
 from gateway.connect.webhooks import WebhookMutations, WebhookQueries
 from gateway.customers.mutations import CustomerMutations
 from gateway.customers.queries import CustomerQueries
+from gateway.engagements.amendments import AmendmentMutations
 from gateway.engagements.approvals import ApprovalMutations
 from gateway.engagements.corrections import CorrectionMutations
 from gateway.engagements.expense_review import ExpenseReviewMutations
@@ -68,6 +69,7 @@ Mutation = merge_types(
     (
         EngagementMutations,
         ApprovalMutations,
+        AmendmentMutations,
         TemplateMutations,
         ExpenseReviewMutations,
         CorrectionMutations,

@@ -9,6 +9,7 @@ them all, so the import graph has no cycle.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 import strawberry
 
@@ -23,6 +24,7 @@ from gateway.engagements.types import (
     TimeEntryFacts,
     TimeEntryStatus,
 )
+from gateway.engagements.versions import EngagementAmendment
 from gateway.pagination import Connection, paginate
 from gateway.revenue.types import RevenuePosition
 from weftwork.project.v1 import project_service_pb2 as pb
@@ -30,6 +32,18 @@ from weftwork.project.v1 import project_service_pb2 as pb
 
 @strawberry.type
 class Engagement(EngagementFacts):
+    amendments: list[EngagementAmendment] = strawberry.field(
+        default_factory=list,
+        description="Every amendment of its terms, oldest first; contractValue, budget, endDate, "
+        "rateCard and milestones are those of the latest.",
+    )
+
+    @classmethod
+    def from_proto(cls, e: pb.Engagement) -> Self:
+        found = super().from_proto(e)
+        found.amendments = [EngagementAmendment.from_proto(a, e.currency) for a in e.amendments]
+        return found
+
     @strawberry.field
     async def customer(self, info: Info) -> Customer | None:
         found = await info.context.loaders.customers.load(self.customer_id)

@@ -50,6 +50,11 @@ def project_events_handlers(repository: Repository) -> EventHandlers:
         _on(repository, "engagement.activated", read.profile_of, replica.set_up_engagement),
     )
     table.register(
+        f"{p}.engagement.amended.v1",
+        project_events.EngagementAmended,
+        _on(repository, "engagement.amended", read.amended_schedule, replica.amend_schedule),
+    )
+    table.register(
         f"{p}.time_entry.approved.v1",
         project_events.TimeEntriesApproved,
         _on(repository, "time_entry.approved", read.approved_time, replica.add_approved_time),

@@ -14,8 +14,14 @@ from google.protobuf.message import Message
 from mesh.errors import DomainError
 from mesh.events.handlers import Delivery, Event, EventHandlers, PoisonMessage
 from services.revenue import handlers
-from services.revenue.convert import facts
-from services.revenue.convert.events import ACTIVATED, FACTS, engagement_of, fact_from_payload
+from services.revenue.convert import amendments, facts
+from services.revenue.convert.events import (
+    ACTIVATED,
+    AMENDED,
+    FACTS,
+    engagement_of,
+    fact_from_payload,
+)
 from services.revenue.handlers import ParkedEvent, RevenueRepository
 from weftwork.project.v1 import events_pb2 as project
 
@@ -37,6 +43,10 @@ async def receive(
             assert isinstance(message, project.EngagementActivated)
             for parked in await handlers.set_up_contract(repo, facts.terms(message)):
                 await _apply_parked(repo, parked)
+            return
+        if subject == AMENDED:
+            assert isinstance(message, project.EngagementAmended)
+            await handlers.amend_terms(repo, amendments.amended(message))
             return
         fact = FACTS[subject][1](message, event_id)
         early = ParkedEvent(event_id, fact.engagement_id, subject, message.SerializeToString())
@@ -77,6 +87,7 @@ def event_handlers(books: Callable[[asyncpg.Connection], Books]) -> EventHandler
 
     table = EventHandlers(before_batch=lock_engagements)
     table.register(ACTIVATED, project.EngagementActivated, handle)
+    table.register(AMENDED, project.EngagementAmended, handle)
     for subject, (message_type, _) in FACTS.items():
         table.register(subject, message_type, handle)
     return table

@@ -14,7 +14,7 @@ from mesh.paging import MAX_PAGE_SIZE, page_limit, split_page
 from services.revenue.domain import periods
 from services.revenue.domain.accounts import Account
 from services.revenue.domain.contract import Outcome, Posted, RevenueContract
-from services.revenue.domain.facts import Fact, Terms
+from services.revenue.domain.facts import Fact, Terms, TermsAmended
 from services.revenue.domain.journal import EntryKind, JournalEntry
 from services.revenue.domain.periods import Ledger, Period, PeriodState
 from services.revenue.domain.position import Position
@@ -52,6 +52,7 @@ class RevenueRepository(Protocol):
         self, engagement_id: uuid.UUID, keys: Sequence[str]
     ) -> tuple[RevenueContract, Ledger, set[str]] | None: ...
     async def add_contract(self, contract: RevenueContract) -> None: ...
+    async def save_terms(self, contract: RevenueContract) -> None: ...
     async def record(self, contract: RevenueContract, outcome: Outcome) -> None: ...
     async def park(self, event: ParkedEvent) -> None: ...
     async def unpark(self, engagement_id: uuid.UUID) -> list[ParkedEvent]: ...
@@ -96,6 +97,18 @@ async def set_up_contract(repo: RevenueRepository, terms: Terms) -> list[ParkedE
         return []  # terms are fixed at activation: a repeat changes nothing
     await repo.add_contract(RevenueContract.set_up(terms))
     return await repo.unpark(terms.engagement_id)
+
+
+async def amend_terms(repo: RevenueRepository, amended: TermsAmended) -> None:
+    """engagement.amended: the contract's value and budget from now on; nothing is posted (the
+    next FIXED_FEE posting catches up cumulatively). An engagement revenue has not set up yet
+    is skipped: its activation carries the terms in force."""
+    await repo.lock_engagement(amended.engagement_id)
+    contract = await repo.contract(amended.engagement_id)
+    terms = None if contract is None else amended.apply_to(contract.terms)
+    if contract is not None and terms is not None:
+        contract.terms = terms
+        await repo.save_terms(contract)
 
 
 async def apply_fact(repo: RevenueRepository, fact: Fact) -> bool:

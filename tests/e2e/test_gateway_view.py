@@ -179,6 +179,10 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         'mutation { adjustTime(id: "00000000-0000-4000-8000-000000000000", hours: "1", reason: "x") { changed } }',
         {},
     ),
+    "amendEngagement": (
+        'mutation { amendEngagement(id: "00000000-0000-4000-8000-000000000000", input: {effectiveDate: "2026-01-02", reason: "x", budgetHours: "1"}) { warnings } }',
+        {},
+    ),
 }
 
 

@@ -69,6 +69,10 @@ class FakeRevenueBooks:
         self.rows[contract.engagement_id] = copy.copy(contract)
         self.applied[contract.engagement_id] = set()
 
+    async def save_terms(self, contract: RevenueContract) -> None:
+        contract.version += 1
+        self.rows[contract.engagement_id] = copy.copy(contract)
+
     async def record(self, contract: RevenueContract, outcome: Outcome) -> None:
         keys = self.applied[contract.engagement_id]
         for fact in outcome.applied:
@@ -139,6 +143,7 @@ MODELS = {
 ACTIVATED = "weftwork.project.engagement.activated.v1"
 TIME = "weftwork.project.time_entry.approved.v1"
 TIME_ADJUSTED = "weftwork.project.time_entry.adjusted.v1"
+AMENDED = "weftwork.project.engagement.amended.v1"
 EXPENSE = "weftwork.project.expense.approved.v1"
 MILESTONE = "weftwork.project.milestone.completed.v1"
 COMPLETED = "weftwork.project.engagement.completed.v1"
@@ -230,6 +235,23 @@ class Engagement:
             reversal=rated(reversal_id, f"-{h}"),
             replacement=rated(replacement_id, hours),
             reason="corrected",
+        )
+
+    def amended(
+        self, terms_version: int, effective: dt.date, contract_value: str, budget_hours: str
+    ) -> tuple[str, Message]:
+        """engagement.amended to these terms (the rest as activated)."""
+        _, activated = self.activated()
+        assert isinstance(activated, project.EngagementActivated)
+        engagement = activated.engagement
+        engagement.contract_value.CopyFrom(money(contract_value, self.currency))
+        engagement.budget_hours, engagement.terms_version = budget_hours, terms_version
+        amendment = project_pb.EngagementAmendment(
+            version=terms_version, effective_date=date_to_proto(effective), reason="CR",
+            contract_value=money(contract_value, self.currency), budget_hours=budget_hours,
+        )  # fmt: skip
+        return AMENDED, project.EngagementAmended(
+            engagement_id=str(self.id), version=8, engagement=engagement, amendment=amendment
         )
 
     def expense(

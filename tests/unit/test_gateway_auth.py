@@ -35,6 +35,7 @@ EXPECTED = {
         "closePeriod",
         "mergeCustomers",
         "approveEngagement",
+        "amendEngagement",
     },
     "executive": set(),
     "admin": set(MUTATION_ROLES),

@@ -53,6 +53,7 @@ def test_the_engagement_of_every_subject_revenue_consumes_is_read() -> None:
         e.activated(),
         e.time(("t1", DAY, "1", "100", "50", True)),
         e.adjusted(("t1", DAY, "1", "100", "50", True), "t1-r", "t1-n", "2"),
+        e.amended(2, DAY, "200.00", "0"),
         e.expense("x1", DAY, "10.00"),
         e.milestone("m1", DAY, "100.00"),
         e.completed(DAY),

@@ -98,6 +98,25 @@ MODELS = {
 }
 
 
+def _schedule(e: project_pb.Engagement) -> tuple[ScheduledMilestone, ...]:
+    return tuple(
+        ScheduledMilestone(
+            m.id,
+            m.name,
+            required_money(m.amount, f"milestones[{i}].amount"),
+            date_from_proto(m.due_date) if m.HasField("due_date") else None,
+        )
+        for i, m in enumerate(e.milestones)
+    )
+
+
+def amended_schedule(
+    message: project_events.EngagementAmended,
+) -> tuple[uuid.UUID, tuple[ScheduledMilestone, ...], int]:
+    """engagement.amended: the milestone schedule now in force, and its engagement version."""
+    return uuid.UUID(message.engagement_id), _schedule(message.engagement), message.version
+
+
 def profile_of(message: project_events.EngagementActivated) -> tuple[BillingProfile, BillTo | None]:
     """The billing profile, and the customer snapshot when it says the country."""
     e, c = message.engagement, message.customer
@@ -109,15 +128,7 @@ def profile_of(message: project_events.EngagementActivated) -> tuple[BillingProf
     if markup < 0 or e.payment_terms_days < 0:
         raise ValueError("markup and payment terms must not be negative")
     customer_id = uuid.UUID(c.customer_id or e.customer_id)
-    milestones = tuple(
-        ScheduledMilestone(
-            m.id,
-            m.name,
-            required_money(m.amount, f"milestones[{i}].amount"),
-            date_from_proto(m.due_date) if m.HasField("due_date") else None,
-        )
-        for i, m in enumerate(e.milestones)
-    )
+    milestones = _schedule(e)
     profile = BillingProfile(
         engagement_id=uuid.UUID(message.engagement_id),
         code=e.code,

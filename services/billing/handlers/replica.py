@@ -8,9 +8,10 @@ twice; profiles and customers keep the newest aggregate version.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from services.billing.domain import items
-from services.billing.domain.model import BillingProfile, BillTo
+from services.billing.domain.model import BillingProfile, BillTo, ScheduledMilestone
 from services.billing.handlers import ReplicaRepository
 
 
@@ -34,6 +35,19 @@ async def set_up_engagement(
         # The snapshot lets invoices be priced without waiting on the CUSTOMER stream.
         await repo.put_customer(customer)
     await repo.upsert_profile(profile)
+
+
+async def amend_schedule(
+    repo: ReplicaRepository,
+    amended: tuple[uuid.UUID, tuple[ScheduledMilestone, ...], int],
+) -> None:
+    """engagement.amended: the milestone schedule of the terms in force (completed milestones
+    become billable by their own event, new ones included). An engagement billing has not seen
+    activated is skipped: its activation carries the amended terms."""
+    engagement_id, milestones, version = amended
+    found = (await repo.profiles([engagement_id])).get(engagement_id)
+    if found is not None:  # upsert_profile keeps the newer version of the two
+        await repo.upsert_profile(replace(found, milestones=milestones, version=version))
 
 
 async def add_approved_time(

@@ -6,7 +6,12 @@ from google.protobuf.message import Message
 
 from mesh.events.outbox import OutgoingEvent
 from mesh.grpc.convert import date_to_proto, money_to_proto
-from services.project.convert.responses import BILLING_MODELS, engagement_to_proto
+from services.project.convert.responses import (
+    BILLING_MODELS,
+    amendment_to_proto,
+    engagement_to_proto,
+)
+from services.project.domain.amendments import EngagementAmended
 from services.project.domain.corrections import TimeAdjusted
 from services.project.domain.events import ProjectEvent
 from services.project.domain.expenses import ExpenseApproved
@@ -24,6 +29,7 @@ MILESTONE_COMPLETED = "weftwork.project.milestone.completed.v1"
 TIME_APPROVED = "weftwork.project.time_entry.approved.v1"
 EXPENSE_APPROVED = "weftwork.project.expense.approved.v1"
 TIME_ADJUSTED = "weftwork.project.time_entry.adjusted.v1"
+AMENDED = "weftwork.project.engagement.amended.v1"
 
 
 def _rated(e: TimeEntry) -> events_pb2.RatedTimeEntry:
@@ -91,6 +97,19 @@ def to_outgoing(event: ProjectEvent) -> OutgoingEvent:
     if isinstance(event, TimeApproved):
         return OutgoingEvent(
             TIME_APPROVED, str(event.engagement_id), event.version, _time_approved(event)
+        )
+    if isinstance(event, EngagementAmended):
+        e = event.engagement
+        return OutgoingEvent(
+            AMENDED,
+            str(e.id),
+            e.version,
+            events_pb2.EngagementAmended(
+                engagement_id=str(e.id),
+                version=e.version,
+                engagement=engagement_to_proto(e),
+                amendment=amendment_to_proto(event.amendment),
+            ),
         )
     if isinstance(event, TimeAdjusted):
         return OutgoingEvent(

@@ -14,6 +14,7 @@ from services.project.domain.model import (
 from services.project.domain.people import Person, Utilization
 from services.project.domain.time import TimeEntry, TimeEntryStatus
 from services.project.domain.values import decimal_text
+from services.project.domain.versions import TermsVersion
 from weftwork.project.v1 import project_service_pb2 as pb
 
 BILLING_MODELS = {
@@ -51,6 +52,21 @@ def milestone_to_proto(m: Milestone) -> pb.Milestone:
         due_date=date_to_proto(m.due_date),
         status=MILESTONE_STATUSES[m.status],
         completed_on=date_to_proto(m.completed_on) if m.completed_on else None,
+    )
+
+
+def amendment_to_proto(t: TermsVersion) -> pb.EngagementAmendment:
+    return pb.EngagementAmendment(
+        version=t.version,
+        effective_date=date_to_proto(t.effective_date),
+        reason=t.reason,
+        actor=t.actor,
+        contract_value=money_to_proto(t.contract_value),
+        budget_hours=decimal_text(t.budget_hours),
+        end_date=date_to_proto(t.end_date),
+        rate_card_version=t.rate_card_version,
+        milestones=[milestone_to_proto(m) for m in t.milestones],
+        create_time=timestamp_to_proto(t.created_at),
     )
 
 
@@ -96,6 +112,9 @@ def engagement_to_proto(e: Engagement) -> pb.Engagement:
         version=e.version,
         create_time=timestamp_to_proto(e.created_at),
         update_time=timestamp_to_proto(e.updated_at),
+        terms_version=e.terms_version,
+        rate_card_version=e.rate_card_version,
+        amendments=[amendment_to_proto(t) for t in e.amendments],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.project.domain.amendments import EngagementAmended
 from services.project.domain.corrections import TimeAdjusted
 from services.project.domain.expenses import ExpenseApproved
 from services.project.domain.model import (
@@ -18,4 +19,5 @@ ProjectEvent = (
     | TimeApproved
     | ExpenseApproved
     | TimeAdjusted
+    | EngagementAmended
 )

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from mesh.errors import FailedPrecondition, InvalidArgument
 from mesh.money import Money
+from services.project.domain.versions import RateCard, TermsVersion, card_on
 
 
 class BillingModel(enum.Enum):
@@ -109,14 +110,24 @@ class Engagement:
     version: int = 1
     created_at: dt.datetime = field(default_factory=now)
     updated_at: dt.datetime = field(default_factory=now)
+    terms_version: int = 1  # +1 per amendment (DESIGN.md §9)
+    rate_cards: list[RateCard] = field(default_factory=list)  # every version; [] = rate_card
+    amendments: list[TermsVersion] = field(default_factory=list)  # terms versions 2, 3, ...
+    original: TermsVersion | None = None  # version 1, as won (read back once amended)
 
     def touch(self) -> None:
         """Every change, and every approval call, is one new version."""
         self.version += 1
         self.updated_at = now()
 
-    def rate_for(self, role: str) -> RateCardLine | None:
-        return next((line for line in self.rate_card if line.role == role), None)
+    @property
+    def rate_card_version(self) -> int:
+        return max((c.version for c in self.rate_cards), default=1)
+
+    def rate_for(self, role: str, on: dt.date | None = None) -> RateCardLine | None:
+        """The role's rates: on a date, from the card in effect then; else the current card."""
+        lines = self.rate_card if on is None else card_on(self.rate_cards, on, self.rate_card)
+        return next((line for line in lines if line.role == role), None)
 
     def covers(self, day: dt.date) -> bool:
         return self.start_date <= day <= self.end_date

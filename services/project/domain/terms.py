@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pycountry
@@ -206,9 +207,19 @@ def same_terms(engagement: Engagement, won: OpportunityWon) -> bool:
     def card(lines: list[RateCardLine]) -> list[tuple[str, Decimal, Decimal]]:
         return sorted((line.role, line.bill_rate, line.cost_rate) for line in lines)
 
-    plan = sorted((m.name, m.due_date, m.amount.amount) for m in engagement.milestones)
+    # Once amended, the deal as won is version 1 of the terms: a retry repeats that.
+    first = engagement.original
+    as_won = replace(
+        engagement,
+        contract_value=first.contract_value if first else engagement.contract_value,
+        budget_hours=first.budget_hours if first else engagement.budget_hours,
+        end_date=first.end_date if first else engagement.end_date,
+    )
+    lines = engagement.rate_cards[0].lines if first and engagement.rate_cards else ()
+    milestones = first.milestones if first else engagement.milestones
+    plan = sorted((m.name, m.due_date, m.amount.amount) for m in milestones)
     return (
-        all(getattr(engagement, term) == getattr(won, term) for term in _TERMS)
-        and card(engagement.rate_card) == card(won.rate_card)
+        all(getattr(as_won, term) == getattr(won, term) for term in _TERMS)
+        and card(list(lines) if first else engagement.rate_card) == card(won.rate_card)
         and plan == sorted((name, due, amount.amount) for name, amount, due in won.milestones)
     )

@@ -102,8 +102,14 @@ def approve(
     for engagement_id, group in groups.items():
         engagement = engagements[engagement_id]
         for e in group:
-            line = engagement.rate_for(e.role)
-            assert line is not None, "roles are checked on submit and rate cards never change"
+            # The card in effect on the entry's date (an amendment may have replaced it).
+            line = engagement.rate_for(e.role, e.date)
+            if line is None:  # an amendment's new card dropped the role after it was submitted
+                raise FailedPrecondition(
+                    f"time entry {e.id}: {e.role!r} is not on the rate card of"
+                    f" {engagement.code} in effect on {e.date}; reject it or resubmit it in a"
+                    " role of that card; nothing was changed"
+                )
             e.rating = Rating(
                 line.bill_rate,
                 line.cost_rate,

@@ -125,9 +125,10 @@ def check_placement(
         if engagement is None:
             errors.add(f"entries[{i}].engagement_id", f"no engagement {e.engagement_id}")
             continue
-        if engagement.rate_for(e.role) is None:
+        if engagement.rate_for(e.role, e.date) is None:
             errors.add(
-                f"entries[{i}].role", f"{e.role!r} is not on the rate card of {engagement.code}"
+                f"entries[{i}].role",
+                f"{e.role!r} is not on the rate card of {engagement.code} in effect on {e.date}",
             )
         if not engagement.covers(e.date):
             errors.add(

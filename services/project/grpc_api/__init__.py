@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from services.project.grpc_api.amendments import AmendmentApi
 from services.project.grpc_api.approvals import ApprovalApi
 from services.project.grpc_api.corrections import CorrectionApi
 from services.project.grpc_api.engagements import EngagementApi
@@ -21,6 +22,7 @@ class ProjectServicer(
     ApprovalApi,
     TemplateApi,
     CorrectionApi,
+    AmendmentApi,
     pb_grpc.ProjectServiceServicer,
 ):
     """Thin gRPC servicer: request -> use case (in one transaction) -> response."""

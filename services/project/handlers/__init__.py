@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from mesh.idempotency import KeptResponses
+from services.project.domain.amendments import Amendment
 from services.project.domain.events import ProjectEvent
 from services.project.domain.expenses import Expense, ExpenseStatus
 from services.project.domain.model import (
@@ -70,6 +71,7 @@ class ProjectRepository(KeptResponses, Protocol):
     async def save_engagements(self, engagements: Sequence[Engagement]) -> None: ...
     async def save_milestone(self, milestone: Milestone) -> None: ...
     async def save_assignment(self, engagement_id: uuid.UUID, assignment: Assignment) -> None: ...
+    async def save_amendment(self, engagement: Engagement, amendment: Amendment) -> None: ...
     # Activations held for commercial approval.
     async def hold_activation(
         self, engagement_id: uuid.UUID, customer: CustomerSnapshot

@@ -8,6 +8,7 @@ from mesh.events.outbox import add_events
 from mesh.idempotency import KeptResponseRows
 from services.project.convert.events import to_outgoing
 from services.project.domain.events import ProjectEvent
+from services.project.store.amendments import AmendmentRows
 from services.project.store.approvals import ApprovalRows
 from services.project.store.corrections import CorrectionRows
 from services.project.store.customers import CustomerRows
@@ -27,6 +28,7 @@ class ProjectStore(
     CustomerRows,
     TimeRows,
     CorrectionRows,
+    AmendmentRows,
     ExpenseRows,
     PeopleRows,
     KeptResponseRows,

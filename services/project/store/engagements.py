@@ -20,13 +20,15 @@ from services.project.domain.model import (
     Opportunity,
     RateCardLine,
 )
+from services.project.domain.versions import RateCard, TermsVersion
 from services.project.handlers import EngagementFilter, Lock
+from services.project.store.amendments import add_rate_card, add_terms, amendments, rate_cards
 from services.project.store.rows import Rows
 
 _COLUMNS = """id, code, name, status, legal_entity, currency, billing_model, opportunity_system,
     opportunity_id, customer_id, customer_matched_by, contract_value, start_date, end_date,
     budget_hours, approved_hours, payment_terms_days, expense_markup_percent, completed_on,
-    version, created_at, updated_at"""
+    version, created_at, updated_at, terms_version"""
 
 
 def _engagement(
@@ -60,25 +62,19 @@ def _engagement(
         version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        terms_version=row["terms_version"],
     )
 
 
 class EngagementRows(Rows):
     async def _assemble(self, rows: Sequence[asyncpg.Record]) -> list[Engagement]:
-        """Engagement rows with their parts: three set-based reads, whatever the count."""
+        """Engagement rows with their parts: five set-based reads, whatever the count."""
         if not rows:
             return []
         ids = [r["id"] for r in rows]
         currency = {r["id"]: r["currency"] for r in rows}
-        lines: dict[uuid.UUID, list[RateCardLine]] = defaultdict(list)
-        for r in await self.conn.fetch(
-            "SELECT engagement_id, role, bill_rate, cost_rate FROM rate_card_lines"
-            " WHERE engagement_id = ANY($1::uuid[]) ORDER BY engagement_id, position",
-            ids,
-        ):
-            lines[r["engagement_id"]].append(
-                RateCardLine(r["role"], r["bill_rate"], r["cost_rate"])
-            )
+        cards = await rate_cards(self.conn, ids)
+        amended = await amendments(self.conn, ids, currency)
         milestones: dict[uuid.UUID, list[Milestone]] = defaultdict(list)
         for r in await self.conn.fetch(
             "SELECT id, engagement_id, name, amount, due_date, status, completed_on FROM milestones"
@@ -105,7 +101,14 @@ class EngagementRows(Rows):
             staffed[r["engagement_id"]].append(
                 Assignment(r["person_id"], r["role"], r["planned_hours"], r["assigned_at"])
             )
-        return [_engagement(r, lines[r["id"]], milestones[r["id"]], staffed[r["id"]]) for r in rows]
+        found = []
+        for r in rows:
+            e = _engagement(r, [], milestones[r["id"]], staffed[r["id"]])
+            e.rate_cards, versions = cards[r["id"]], amended[r["id"]]
+            e.original, e.amendments = (versions[0], versions[1:]) if versions else (None, [])
+            e.rate_card = list(e.rate_cards[-1].lines) if e.rate_cards else []
+            found.append(e)
+        return found
 
     async def engagements(
         self, ids: Collection[uuid.UUID], *, lock: Lock = Lock.NONE
@@ -169,7 +172,7 @@ class EngagementRows(Rows):
         added = await self.conn.fetchval(
             f"""INSERT INTO engagements ({_COLUMNS})
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $17, $18, $19, $20, $21, $22)
+                        $17, $18, $19, $20, $21, $22, $23)
                 ON CONFLICT (opportunity_system, opportunity_id) DO NOTHING
                 RETURNING true""",
             e.id,
@@ -194,14 +197,17 @@ class EngagementRows(Rows):
             e.version,
             e.created_at,
             e.updated_at,
+            e.terms_version,
         )
         if not added:
             return False
-        await self.conn.executemany(
-            "INSERT INTO rate_card_lines (engagement_id, position, role, bill_rate, cost_rate)"
-            " VALUES ($1, $2, $3, $4, $5)",
-            [(e.id, i, x.role, x.bill_rate, x.cost_rate) for i, x in enumerate(e.rate_card)],
-        )
+        await add_rate_card(self.conn, e.id, RateCard(1, e.start_date, tuple(e.rate_card)))
+        await add_terms(
+            self.conn,
+            e.id,
+            TermsVersion(1, e.start_date, "As won", "", e.contract_value, e.budget_hours,
+                         e.end_date, 1, tuple(e.milestones), e.created_at),
+        )  # fmt: skip
         if e.milestones:
             await self.conn.executemany(
                 "INSERT INTO milestones (id, engagement_id, name, amount, due_date, status)"

@@ -21,6 +21,7 @@ from weftwork.project.v1 import events_pb2 as project
 from weftwork.revenue.v1 import events_pb2
 
 ACTIVATED = "weftwork.project.engagement.activated.v1"
+AMENDED = "weftwork.project.engagement.amended.v1"
 
 RECOGNIZED = "weftwork.revenue.revenue.recognized.v1"
 PERIOD_CLOSED = "weftwork.revenue.period.closed.v1"
@@ -77,6 +78,7 @@ FACTS: dict[str, tuple[type[Message], Callable[[Any, uuid.UUID], Fact]]] = {
 # Subject -> payload type of everything revenue consumes.
 MESSAGE_TYPES: dict[str, type[Message]] = {
     ACTIVATED: project.EngagementActivated,
+    AMENDED: project.EngagementAmended,
     **{subject: message_type for subject, (message_type, _) in FACTS.items()},
 }
 

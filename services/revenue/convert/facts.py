@@ -117,6 +117,7 @@ def terms(message: project.EngagementActivated) -> Terms:
             e.expense_markup_percent, "engagement.expense_markup_percent", default="0"
         ),
         signed_on=min(start, created),
+        terms_version=max(1, e.terms_version),  # 0: an activation from before amendments
     )
     read.errors.raise_if_any()
     return found

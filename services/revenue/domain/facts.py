@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from mesh.errors import InvalidArgument
 from mesh.money import Money
 
 
@@ -39,6 +40,7 @@ class Terms:
     # When the contract was signed (activation, or the start date if earlier): from then on
     # it is in the portfolio.
     signed_on: dt.date
+    terms_version: int = 1  # +1 per engagement.amended (DESIGN.md §9)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,35 @@ class PaymentRecorded:
     @property
     def keys(self) -> tuple[str, ...]:
         return (f"payment:{self.payment_id}",)
+
+
+@dataclass(frozen=True)
+class TermsAmended:
+    """engagement.amended: the contract value and budget now in force. Not a posting: FIXED_FEE
+    moves to them by cumulative catch-up on its next posting (ASC 606 contract modification)."""
+
+    engagement_id: uuid.UUID
+    terms_version: int
+    effective_date: dt.date
+    contract_value: Money
+    budget_hours: Decimal
+
+    def apply_to(self, terms: Terms) -> Terms | None:
+        """The amended terms; None when `terms` are this version or newer (a redelivery, or
+        an activation that already carried it)."""
+        if self.terms_version <= terms.terms_version:
+            return None
+        if self.contract_value.currency != terms.currency:
+            raise InvalidArgument.one(
+                "engagement.contract_value.currency_code",
+                f"{self.contract_value.currency} on a {terms.currency} engagement",
+            )
+        return replace(
+            terms,
+            contract_value=self.contract_value,
+            budget_hours=self.budget_hours,
+            terms_version=self.terms_version,
+        )
 
 
 Fact = (

@@ -21,7 +21,7 @@ _COLUMNS = """
 c.engagement_id, c.code, c.name, c.legal_entity, c.currency, c.billing_model, c.customer_id,
 c.customer_name, c.contract_value, c.budget_hours, c.expense_markup_percent, c.signed_on,
 c.approved_hours, c.completed_on, c.recognized, c.recognized_fee, c.billed, c.cost,
-c.unbilled_receivable, c.deferred_revenue, c.version, c.updated_at
+c.unbilled_receivable, c.deferred_revenue, c.version, c.updated_at, c.terms_version
 """
 _CONTRACT = f"SELECT {_COLUMNS} FROM contracts c"
 
@@ -45,6 +45,7 @@ def _contract(row: asyncpg.Record) -> RevenueContract:
         budget_hours=row["budget_hours"],
         expense_markup_percent=row["expense_markup_percent"],
         signed_on=row["signed_on"],
+        terms_version=row["terms_version"],
     )
     return RevenueContract(
         terms=terms,
@@ -103,9 +104,10 @@ class ContractRows(Rows):
             """INSERT INTO contracts (engagement_id, code, name, legal_entity, currency,
                    billing_model, customer_id, customer_name, contract_value, budget_hours,
                    expense_markup_percent, signed_on, approved_hours, recognized, recognized_fee,
-                   billed, cost, unbilled_receivable, deferred_revenue, version, updated_at)
+                   billed, cost, unbilled_receivable, deferred_revenue, version, updated_at,
+                   terms_version)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, 0, 0, 0, 0, 0,
-                       $13, $14)""",
+                       $13, $14, $15)""",
             t.engagement_id,
             t.code,
             t.name,
@@ -120,6 +122,20 @@ class ContractRows(Rows):
             t.signed_on,
             contract.version,
             contract.updated_at,
+            t.terms_version,
+        )
+
+    async def save_terms(self, contract: RevenueContract) -> None:
+        """An amendment's terms; one more contract version, nothing posted."""
+        t = contract.terms
+        await self.conn.execute(
+            """UPDATE contracts SET contract_value = $2, budget_hours = $3, terms_version = $4,
+                      version = version + 1, updated_at = now()
+                WHERE engagement_id = $1""",
+            t.engagement_id,
+            t.contract_value.amount,
+            t.budget_hours,
+            t.terms_version,
         )
 
     async def record(self, contract: RevenueContract, outcome: Outcome) -> None:

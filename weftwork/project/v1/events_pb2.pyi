@@ -396,3 +396,40 @@ class TimeEntryAdjusted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TimeEntryAdjusted: _TypeAlias = TimeEntryAdjusted  # noqa: Y015
+
+@_typing.final
+class EngagementAmended(_message.Message):
+    """Subject `weftwork.project.engagement.amended.v1`: AmendEngagement made a new version of the
+    engagement's terms. `engagement` carries the terms now in force (contract value, budget
+    hours, end date, rate card, milestone plan); `amendment` what changed and since when.
+    Revenue moves FIXED_FEE to the new value and budget by cumulative catch-up on its next
+    posting; billing keeps the milestone schedule; approved time is never re-rated.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_FIELD_NUMBER: _builtins.int
+    AMENDMENT_FIELD_NUMBER: _builtins.int
+    engagement_id: _builtins.str
+    version: _builtins.int
+    @_builtins.property
+    def engagement(self) -> _project_service_pb2.Engagement: ...
+    @_builtins.property
+    def amendment(self) -> _project_service_pb2.EngagementAmendment: ...
+    def __init__(
+        self,
+        *,
+        engagement_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        engagement: _project_service_pb2.Engagement | None = ...,
+        amendment: _project_service_pb2.EngagementAmendment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "engagement", b"engagement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "engagement", b"engagement", "engagement_id", b"engagement_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EngagementAmended: _TypeAlias = EngagementAmended  # noqa: Y015

@@ -308,6 +308,9 @@ class Engagement(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    TERMS_VERSION_FIELD_NUMBER: _builtins.int
+    RATE_CARD_VERSION_FIELD_NUMBER: _builtins.int
+    AMENDMENTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     code: _builtins.str
     """PRJ-<entity>-<yyyy>-<nnnn>, e.g. "PRJ-UK01-2025-0042"; unique, assigned on creation."""
@@ -333,6 +336,10 @@ class Engagement(_message.Message):
     or assignments, and on every approval of its time (per call) or expenses (per expense).
     Each project event carries the version its change produced: distinct and increasing.
     """
+    terms_version: _builtins.int
+    """The version of the terms in force: 1 as won, +1 per AmendEngagement."""
+    rate_card_version: _builtins.int
+    """The version of `rate_card`: 1 as won, +1 per amendment that gave a new card."""
     @_builtins.property
     def opportunity(self) -> Global___Opportunity: ...
     @_builtins.property
@@ -359,6 +366,10 @@ class Engagement(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def amendments(self) -> _containers.RepeatedCompositeFieldContainer[Global___EngagementAmendment]:
+        """Every amendment (terms versions 2, 3, ...), oldest first."""
+
     def __init__(
         self,
         *,
@@ -385,14 +396,76 @@ class Engagement(_message.Message):
         version: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        terms_version: _builtins.int = ...,
+        rate_card_version: _builtins.int = ...,
+        amendments: _abc.Iterable[Global___EngagementAmendment] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completed_on", b"completed_on", "contract_value", b"contract_value", "create_time", b"create_time", "end_date", b"end_date", "opportunity", b"opportunity", "start_date", b"start_date", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved_hours", b"approved_hours", "assignments", b"assignments", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "code", b"code", "completed_on", b"completed_on", "contract_value", b"contract_value", "create_time", b"create_time", "currency", b"currency", "customer_id", b"customer_id", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "id", b"id", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity", b"opportunity", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "start_date", b"start_date", "status", b"status", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "approved_hours", b"approved_hours", "assignments", b"assignments", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "code", b"code", "completed_on", b"completed_on", "contract_value", b"contract_value", "create_time", b"create_time", "currency", b"currency", "customer_id", b"customer_id", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "id", b"id", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity", b"opportunity", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "rate_card_version", b"rate_card_version", "start_date", b"start_date", "status", b"status", "terms_version", b"terms_version", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Engagement: _TypeAlias = Engagement  # noqa: Y015
+
+@_typing.final
+class EngagementAmendment(_message.Message):
+    """One version of an engagement's terms after an amendment: what changed, since when, why and
+    who said so, and the terms then in force.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    CONTRACT_VALUE_FIELD_NUMBER: _builtins.int
+    BUDGET_HOURS_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    RATE_CARD_VERSION_FIELD_NUMBER: _builtins.int
+    MILESTONES_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    reason: _builtins.str
+    actor: _builtins.str
+    """The caller's subject (the gateway's JWT `sub`); empty when unknown."""
+    budget_hours: _builtins.str
+    """Decimal string."""
+    rate_card_version: _builtins.int
+    @_builtins.property
+    def effective_date(self) -> _date_pb2.Date: ...
+    @_builtins.property
+    def contract_value(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def end_date(self) -> _date_pb2.Date: ...
+    @_builtins.property
+    def milestones(self) -> _containers.RepeatedCompositeFieldContainer[Global___Milestone]:
+        """The whole milestone plan after the amendment (completed and planned), in due-date order."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        effective_date: _date_pb2.Date | None = ...,
+        reason: _builtins.str = ...,
+        actor: _builtins.str = ...,
+        contract_value: _money_pb2.Money | None = ...,
+        budget_hours: _builtins.str = ...,
+        end_date: _date_pb2.Date | None = ...,
+        rate_card_version: _builtins.int = ...,
+        milestones: _abc.Iterable[Global___Milestone] | None = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract_value", b"contract_value", "create_time", b"create_time", "effective_date", b"effective_date", "end_date", b"end_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "budget_hours", b"budget_hours", "contract_value", b"contract_value", "create_time", b"create_time", "effective_date", b"effective_date", "end_date", b"end_date", "milestones", b"milestones", "rate_card_version", b"rate_card_version", "reason", b"reason", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EngagementAmendment: _TypeAlias = EngagementAmendment  # noqa: Y015
 
 @_typing.final
 class OpportunityAccount(_message.Message):
@@ -2210,3 +2283,123 @@ class AdjustTimeResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AdjustTimeResponse: _TypeAlias = AdjustTimeResponse  # noqa: Y015
+
+@_typing.final
+class MilestonePlan(_message.Message):
+    """The whole plan of not-yet-completed milestones (an empty plan removes every PLANNED one)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MILESTONES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def milestones(self) -> _containers.RepeatedCompositeFieldContainer[Global___MilestoneInput]: ...
+    def __init__(
+        self,
+        *,
+        milestones: _abc.Iterable[Global___MilestoneInput] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["milestones", b"milestones"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MilestonePlan: _TypeAlias = MilestonePlan  # noqa: Y015
+
+@_typing.final
+class AmendEngagementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CONTRACT_VALUE_FIELD_NUMBER: _builtins.int
+    BUDGET_HOURS_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    RATE_CARD_FIELD_NUMBER: _builtins.int
+    MILESTONES_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    reason: _builtins.str
+    """Required; at most 500 characters."""
+    budget_hours: _builtins.str
+    """Decimal string; empty: kept. FIXED_FEE: > 0 (below the approved hours is allowed, with a
+    warning: percent complete stays at 100 %).
+    """
+    actor: _builtins.str
+    """Who asks (the gateway passes the JWT `sub`); recorded with the version."""
+    idempotency_key: _builtins.str
+    @_builtins.property
+    def effective_date(self) -> _date_pb2.Date:
+        """Required; within the engagement's start and end dates."""
+
+    @_builtins.property
+    def contract_value(self) -> _money_pb2.Money:
+        """Unset: kept. FIXED_FEE and MILESTONE: > 0."""
+
+    @_builtins.property
+    def end_date(self) -> _date_pb2.Date:
+        """Unset: kept. Not before the start date nor the effective date."""
+
+    @_builtins.property
+    def rate_card(self) -> _containers.RepeatedCompositeFieldContainer[Global___RateCardLine]:
+        """Empty: kept; else the whole new card (a new rate-card version from effective_date)."""
+
+    @_builtins.property
+    def milestones(self) -> Global___MilestonePlan:
+        """Unset: kept; else the whole plan of not-yet-completed milestones."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        effective_date: _date_pb2.Date | None = ...,
+        reason: _builtins.str = ...,
+        contract_value: _money_pb2.Money | None = ...,
+        budget_hours: _builtins.str = ...,
+        end_date: _date_pb2.Date | None = ...,
+        rate_card: _abc.Iterable[Global___RateCardLine] | None = ...,
+        milestones: Global___MilestonePlan | None = ...,
+        actor: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract_value", b"contract_value", "effective_date", b"effective_date", "end_date", b"end_date", "milestones", b"milestones"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "budget_hours", b"budget_hours", "contract_value", b"contract_value", "effective_date", b"effective_date", "end_date", b"end_date", "id", b"id", "idempotency_key", b"idempotency_key", "milestones", b"milestones", "rate_card", b"rate_card", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AmendEngagementRequest: _TypeAlias = AmendEngagementRequest  # noqa: Y015
+
+@_typing.final
+class AmendEngagementResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_FIELD_NUMBER: _builtins.int
+    AMENDMENT_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def engagement(self) -> Global___Engagement: ...
+    @_builtins.property
+    def amendment(self) -> Global___EngagementAmendment: ...
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What the amendment was allowed to do but should be known, e.g. a FIXED_FEE budget below
+        the approved hours (percent complete is capped at 100 %).
+        """
+
+    def __init__(
+        self,
+        *,
+        engagement: Global___Engagement | None = ...,
+        amendment: Global___EngagementAmendment | None = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "engagement", b"engagement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "engagement", b"engagement", "warnings", b"warnings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AmendEngagementResponse: _TypeAlias = AmendEngagementResponse  # noqa: Y015

@@ -181,6 +181,11 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.FromString,
                 _registered_method=True)
+        self.AmendEngagement = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/AmendEngagement',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementResponse.FromString,
+                _registered_method=True)
 
 
 class ProjectServiceServicer:
@@ -399,6 +404,20 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AmendEngagement(self, request, context):
+        """A new version of an engagement's terms (DESIGN.md §9), effective on effective_date
+        (within start..end): fields left unset keep their value; a rate card, when given, is the
+        whole new card (rating time dated on or after effective_date; approved time keeps its
+        rates); a milestone plan, when given, is the whole plan of not-yet-completed milestones
+        (a name that is unchanged keeps its id; COMPLETED ones never change). Emits
+        engagement.amended. A COMPLETED engagement is FAILED_PRECONDITION; milestone amounts that
+        do not sum to the contract value are INVALID_ARGUMENT naming the difference; nothing is
+        written on any refusal. A key repeated with the same request answers the first response.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -536,6 +555,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.AdjustTime,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.SerializeToString,
+            ),
+            'AmendEngagement': grpc.unary_unary_rpc_method_handler(
+                    servicer.AmendEngagement,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1279,6 +1303,33 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/AdjustTime',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AmendEngagement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/AmendEngagement',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementResponse.FromString,
             options,
             channel_credentials,
             insecure,

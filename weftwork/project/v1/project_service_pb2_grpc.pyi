@@ -122,6 +122,16 @@ class ProjectServiceStub:
     FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
     request answers the first response.
     """
+    AmendEngagement: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.AmendEngagementRequest, _project_service_pb2.AmendEngagementResponse]
+    """A new version of an engagement's terms (DESIGN.md §9), effective on effective_date
+    (within start..end): fields left unset keep their value; a rate card, when given, is the
+    whole new card (rating time dated on or after effective_date; approved time keeps its
+    rates); a milestone plan, when given, is the whole plan of not-yet-completed milestones
+    (a name that is unchanged keeps its id; COMPLETED ones never change). Emits
+    engagement.amended. A COMPLETED engagement is FAILED_PRECONDITION; milestone amounts that
+    do not sum to the contract value are INVALID_ARGUMENT naming the difference; nothing is
+    written on any refusal. A key repeated with the same request answers the first response.
+    """
 
 @_typing.type_check_only
 class ProjectServiceAsyncStub(ProjectServiceStub):
@@ -216,6 +226,16 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
     FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
     request answers the first response.
+    """
+    AmendEngagement: _aio.UnaryUnaryMultiCallable[_project_service_pb2.AmendEngagementRequest, _project_service_pb2.AmendEngagementResponse]  # type: ignore[assignment]
+    """A new version of an engagement's terms (DESIGN.md §9), effective on effective_date
+    (within start..end): fields left unset keep their value; a rate card, when given, is the
+    whole new card (rating time dated on or after effective_date; approved time keeps its
+    rates); a milestone plan, when given, is the whole plan of not-yet-completed milestones
+    (a name that is unchanged keeps its id; COMPLETED ones never change). Emits
+    engagement.amended. A COMPLETED engagement is FAILED_PRECONDITION; milestone amounts that
+    do not sum to the contract value are INVALID_ARGUMENT naming the difference; nothing is
+    written on any refusal. A key repeated with the same request answers the first response.
     """
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -470,6 +490,22 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
         FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
         request answers the first response.
+        """
+
+    @_abc_1.abstractmethod
+    def AmendEngagement(
+        self,
+        request: _project_service_pb2.AmendEngagementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.AmendEngagementResponse, _abc.Awaitable[_project_service_pb2.AmendEngagementResponse]]:
+        """A new version of an engagement's terms (DESIGN.md §9), effective on effective_date
+        (within start..end): fields left unset keep their value; a rate card, when given, is the
+        whole new card (rating time dated on or after effective_date; approved time keeps its
+        rates); a milestone plan, when given, is the whole plan of not-yet-completed milestones
+        (a name that is unchanged keeps its id; COMPLETED ones never change). Emits
+        engagement.amended. A COMPLETED engagement is FAILED_PRECONDITION; milestone amounts that
+        do not sum to the contract value are INVALID_ARGUMENT naming the difference; nothing is
+        written on any refusal. A key repeated with the same request answers the first response.
         """
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
