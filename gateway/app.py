@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -29,6 +30,7 @@ from gateway.context import Context
 from gateway.gate import Admission
 from gateway.hooks import hook_endpoint
 from gateway.limits import BodyLimit, BoundedConcurrency, HeaderLimit
+from gateway.media import GRAPHQL_RESPONSE, request_error_status, response_media_type
 from gateway.metrics import GraphQLMetrics
 from gateway.schema import build_schema
 from gateway.sockets import GuardedSocket, SocketCounts
@@ -86,6 +88,28 @@ class WeftworkGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
         )
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """application/graphql-response+json when asked for (gateway/media.py): a request
+        error is a 4xx without `data`; the legacy JSON answer is unchanged."""
+        if sub_response.media_type != GRAPHQL_RESPONSE or isinstance(response_data, list):
+            return super().create_response(response_data, sub_response)
+        status = request_error_status(response_data)
+        if status is not None:
+            response_data = {k: v for k, v in response_data.items() if k != "data"}  # type: ignore[assignment]
+            sub_response.status_code = sub_response.status_code or status
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """connection_init: a valid token, and a free socket of the principal's, or 4403."""

@@ -15,14 +15,19 @@ const fetchFn = (input, init = {}) => {
 };
 const results = await auditServer({ url, fetchFn });
 let errors = 0;
+let warnings = 0;
 for (const result of results) {
   const line = `${result.status.padEnd(6)} ${result.id} ${result.name}`;
   if (result.status === 'error') {
     errors += 1;
     console.log(`${line}\n       ${result.reason}`);
+  } else if (result.status === 'ok') {
+    console.log(line);
   } else {
-    console.log(result.status === 'ok' ? line : `${line}\n       ${result.reason}`);
+    warnings += 1;
+    console.log(`${line}\n       ${result.reason}`);
   }
 }
-console.log(`graphql-http audit: ${results.length} audits, ${errors} errors`);
+const ok = results.length - errors - warnings;
+console.log(`graphql-http audit: ${results.length} audits, ${ok} ok, ${warnings} warnings, ${errors} errors`);
 process.exit(errors ? 1 : 0);
