@@ -33,7 +33,14 @@ from services.revenue.consumers import event_handlers as revenue_handlers
 from services.revenue.main import SPEC as REVENUE
 from services.revenue.store import RevenueStore
 from tests.conftest import Stack
-from tests.support import as_nats_user, eventually, serving, settings_for, with_grpc_ports
+from tests.support import (
+    as_nats_user,
+    eventually,
+    legal_entities_json,
+    serving,
+    settings_for,
+    with_grpc_ports,
+)
 
 SECRET = "approval-secret-approval-secret-approval"
 CLOSE_WON = """mutation($input: OpportunityWonInput!) {
@@ -65,7 +72,7 @@ async def deals(
         module_nats,
         tmp_path_factory.mktemp("approval"),
         WEFTWORK_JWT_SECRET=SECRET,
-        WEFTWORK_APPROVAL_REQUIRED_ENTITIES="DE01",
+        WEFTWORK_LEGAL_ENTITIES=legal_entities_json(DE01=True),
     )
     async with contextlib.AsyncExitStack() as services:
         for spec in (CUSTOMER, PROJECT, BILLING, REVENUE):
