@@ -220,7 +220,7 @@ async def test_fr01_by_configuration_alone_is_engaged_billed_with_fr_vat_recogni
     assert lines["revenue", "706000"]["credit"]["amount"] == "1200.00"
     assert lines["tax_payable", "445710"]["credit"]["amount"] == "240.00"
     for line in final["lines"]:
-        assert line["journalId"] == "WW-FR01-2025-03-EUR"
+        assert line["journalId"] == "FR01-202503-EUR"
         assert line["engagementCode"] == engagement["code"]
     net = sum(
         Decimal(x["debit"]["amount"]) - Decimal(x["credit"]["amount"]) for x in lines.values()
@@ -257,7 +257,7 @@ async def test_fr01_by_configuration_alone_is_engaged_billed_with_fr_vat_recogni
         ("tax_payable", "445710", "0.00", "240.00"),
     }
     assert {(r["status"], r["journal_id"], r["posting_date"], r["currency"]) for r in rows} == {
-        ("FINAL", "WW-FR01-2025-03-EUR", "2025-03-31", "EUR")
+        ("FINAL", "FR01-202503-EUR", "2025-03-31", "EUR")
     }
 
 

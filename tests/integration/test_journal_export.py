@@ -119,7 +119,9 @@ async def test_a_closed_periods_export_balances_and_equals_the_trial_balance(
                 assert found.net(currency).amount == 0  # balanced per currency
             for line in found.lines:
                 assert (line.debit.amount > 0) != (line.credit.amount > 0)  # one side, net
-                assert line.journal_id == f"WW-{entity}-{period}-{line.currency}"
+                assert (
+                    line.journal_id == f"{entity}-{period.year}{period.month:02d}-{line.currency}"
+                )
                 mapped = ACCOUNTS[entity].get(line.account.value)
                 assert line.account_code == (mapped or CHART.code(line.account))
             keys = [(x.currency, x.engagement_id, x.account) for x in found.lines]

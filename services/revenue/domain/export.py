@@ -27,7 +27,7 @@ class ExportTotal:
 
 @dataclass(frozen=True)
 class ExportLine:
-    journal_id: str  # one balanced journal per currency: <entity>-<period>-<currency>
+    journal_id: str  # one balanced journal per currency: <entity>-<YYYYMM>-<currency>
     currency: str
     engagement_id: uuid.UUID
     engagement_code: str
@@ -54,7 +54,8 @@ class JournalExport:
 
 
 def journal_id(legal_entity: str, period: Period, currency: str) -> str:
-    return f"WW-{legal_entity}-{period}-{currency}"
+    """At most 8 + 1 + 6 + 1 + 3 = 19 characters: fits an ERP document number of 20."""
+    return f"{legal_entity}-{period.year:04d}{period.month:02d}-{currency}"
 
 
 def journal_export(

@@ -962,12 +962,14 @@ class JournalExportLine(_message.Message):
     DEBIT_FIELD_NUMBER: _builtins.int
     CREDIT_FIELD_NUMBER: _builtins.int
     journal_id: _builtins.str
-    """One balanced journal per currency: "WW-<entity>-<period>-<currency>"."""
+    """One balanced journal per currency: "<entity>-<YYYYMM>-<currency>", e.g. "FR01-202503-EUR"
+    (at most 20 characters: an ERP document number).
+    """
     currency: _builtins.str
     """ISO 4217."""
     engagement_id: _builtins.str
     engagement_code: _builtins.str
-    """The engagement's code, e.g. "ENG-00042" (the ERP's dimension or tracking value)."""
+    """The engagement's code, e.g. "PRJ-FR01-2025-0001" (the ERP's dimension or tracking value)."""
     account: _builtins.str
     """Our account name, e.g. "revenue"."""
     account_code: _builtins.str
