@@ -284,9 +284,9 @@ async def test_the_csv_refuses_like_graphql(
     response = await handoff.client.get(path, headers=headers)
     assert response.status_code == status, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == code
-    _, entity, period = path.removesuffix(".csv").rsplit("/", 2)
-    body = await run(handoff.client, EXPORT, roles or ("finance",), entities, e=entity, p=period)
     if roles:  # GraphQL with the same caller and arguments answers with the same code
+        _, entity, period = path.removesuffix(".csv").rsplit("/", 2)
+        body = await run(handoff.client, EXPORT, roles, entities, e=entity, p=period)
         assert codes(body) == [code]
 
 
