@@ -44,7 +44,7 @@ class LegalEntitySetting:
     reverse_charge: bool  # cross-border B2B invoices carry 0% tax and the reverse-charge note
     approval_required: bool = False  # close-won waits PENDING_APPROVAL (approveEngagement)
     # Our account name (e.g. "revenue") -> the entity's ERP account code; unmapped: our code.
-    accounts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    accounts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
     def currency(self) -> str:

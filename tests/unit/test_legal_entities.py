@@ -61,6 +61,7 @@ def test_the_json_is_the_complete_list_with_every_field() -> None:
     assert (fr.currencies, fr.currency, fr.vat_percent) == (("EUR",), "EUR", Decimal(20))
     assert fr.reverse_charge and not fr.approval_required
     assert dict(fr.accounts) == {"revenue": "706000", "tax_payable": "445710"}
+    assert {fr} == {replace(fr)}  # frozen and hashable, accounts included
 
 
 def test_a_file_is_named_with_an_at_sign(tmp_path: Path) -> None:
