@@ -27,6 +27,7 @@ from gateway.budget import CostBudget
 from gateway.clients import ServiceClients
 from gateway.console.pages import Console
 from gateway.context import Context
+from gateway.exports import journal_csv_endpoint
 from gateway.gate import Admission
 from gateway.hooks import hook_endpoint
 from gateway.limits import BodyLimit, BoundedConcurrency, HeaderLimit
@@ -165,6 +166,11 @@ def create_app(settings: Settings) -> Starlette:
                 "/hooks/{source}",
                 hook_endpoint(clients, settings.connect.max_body_bytes),
                 methods=["POST"],
+            ),
+            Route(
+                "/exports/journal/{entity}/{period}.csv",
+                journal_csv_endpoint(settings, clients, verifier),
+                methods=["GET"],
             ),
             Route("/healthz", healthz),
             Route("/readyz", healthz),

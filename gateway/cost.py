@@ -42,6 +42,7 @@ LIST_ESTIMATES = {
     "Invoice.lines": 50,
     "Query.utilization": 200,
     "Mutation.runBilling": 100,
+    "JournalExport.lines": 1000,
 }
 DEFAULT_LIST_ESTIMATE = 20
 

@@ -43,6 +43,7 @@ from gateway.numbers import DECIMAL
 from gateway.operations.dead_letters import DeadLetterMutations, DeadLetterQueries
 from gateway.operations.queries import OperationsQueries
 from gateway.operations.viewer import ViewerQueries
+from gateway.revenue.journal import JournalQueries
 from gateway.revenue.mutations import RevenueMutations
 from gateway.revenue.queries import RevenueQueries
 from gateway.validation import MAX_TOKENS, ValidationRules
@@ -57,6 +58,7 @@ Query = merge_types(
         CustomerQueries,
         BillingQueries,
         RevenueQueries,
+        JournalQueries,
         OperationsQueries,
         DeadLetterQueries,
         ViewerQueries,

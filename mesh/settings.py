@@ -19,7 +19,7 @@ from mesh.dsn import local_socket_dir as local_socket_dir
 from mesh.dsn import with_database as with_database
 from mesh.envparse import SettingsError as SettingsError
 from mesh.envparse import _bool, _float, _int, _parsed, _read_secret, _url
-from mesh.legal_entities import LegalEntitySetting, parse_entity_codes, parse_legal_entities
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES, LegalEntitySetting, load_legal_entities
 from mesh.trust_settings import (
     LOCAL_AUDIENCE,
     LOCAL_ISSUER,
@@ -91,8 +91,11 @@ class Settings:
     # WEFTWORK_<SERVICE>_HEALTH_PORT: a plaintext port serving grpc.health.v1 alone, for probes
     # that cannot present a certificate (Kubernetes); 0 binds any free port; unset: none.
     health_ports: Mapping[str, int] = field(default_factory=dict)
-    # WEFTWORK_BILLING_LEGAL_ENTITIES: entities added to or changed from billing's defaults.
-    legal_entities: Mapping[str, LegalEntitySetting] = field(default_factory=dict)
+    # WEFTWORK_LEGAL_ENTITIES: every legal entity, for every service and the gateway (JSON or
+    # @file; mesh/legal_entities.py, docs/finance.md); unset: US01, UK01, DE01.
+    legal_entities: Mapping[str, LegalEntitySetting] = field(
+        default_factory=lambda: DEFAULT_LEGAL_ENTITIES
+    )
     # WEFTWORK_REVENUE_ACCOUNT_CODES: revenue's ledger codes by account name, over its defaults.
     account_codes: Mapping[str, str] = field(default_factory=dict)
     connect: ConnectSettings = field(default_factory=ConnectSettings)
@@ -106,9 +109,6 @@ class Settings:
     gateway_cost_per_minute: int = 5_000_000  # each principal's budget of cost points
     gateway_max_connections_per_principal: int = 8  # open subscription sockets
     gateway_max_subscriptions_per_connection: int = 20
-    # WEFTWORK_APPROVAL_REQUIRED_ENTITIES: entities whose close-won waits for approveEngagement
-    # (DESIGN.md §9; to be folded into the shared legal-entity configuration).
-    approval_required_entities: frozenset[str] = frozenset()
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""
@@ -196,15 +196,27 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             for name in DEFAULT_GRPC_PORTS
             if env.get(f"WEFTWORK_{name.upper()}_HEALTH_PORT", "").strip()
         },
-        legal_entities=_parsed(env, "WEFTWORK_BILLING_LEGAL_ENTITIES", parse_legal_entities),
+        legal_entities=_legal_entities(env),
         account_codes=_parsed(env, "WEFTWORK_REVENUE_ACCOUNT_CODES", _account_codes),
         connect=_connect_settings(env, data_dir),
         outbound=_outbound_settings(env),
         **_gateway_trust(env),
-        approval_required_entities=_parsed(
-            env, "WEFTWORK_APPROVAL_REQUIRED_ENTITIES", parse_entity_codes
-        ),
     )
+
+
+# Replaced by WEFTWORK_LEGAL_ENTITIES: a process that still gets them refuses to start rather
+# than quietly losing an entity's VAT rate or approval gate.
+_RETIRED = ("WEFTWORK_BILLING_LEGAL_ENTITIES", "WEFTWORK_APPROVAL_REQUIRED_ENTITIES")
+
+
+def _legal_entities(env: Mapping[str, str]) -> Mapping[str, LegalEntitySetting]:
+    retired = [name for name in _RETIRED if env.get(name, "").strip()]
+    if retired:
+        raise SettingsError(
+            f"{retired[0]} is retired: configure every legal entity in WEFTWORK_LEGAL_ENTITIES"
+            " (docs/finance.md)"
+        )
+    return _parsed(env, "WEFTWORK_LEGAL_ENTITIES", load_legal_entities)
 
 
 def _account_codes(text: str) -> dict[str, str]:

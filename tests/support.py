@@ -22,6 +22,7 @@ from devstack.nats_users import user_url
 from mesh.errors import FieldViolation
 from mesh.events.cloudevents import event_headers
 from mesh.grpc.errors import field_violations
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES, LegalEntitySetting, dump_legal_entities
 from mesh.service import ServiceContext, ServiceSpec, running_service
 from mesh.settings import Settings, load_settings, with_database
 
@@ -164,3 +165,13 @@ async def publish_event(
     )
     await js.publish(subject, message.SerializeToString(), headers=headers)
     return event_id
+
+
+def legal_entities_json(*changed: LegalEntitySetting, **flags: bool) -> str:
+    """WEFTWORK_LEGAL_ENTITIES: the defaults, with these entities added or replaced; a flag
+    such as DE01=True requires approval for that default entity."""
+    entities = dict(DEFAULT_LEGAL_ENTITIES)
+    for code, gated in flags.items():
+        entities[code] = dataclasses.replace(entities[code], approval_required=gated)
+    entities.update({e.code: e for e in changed})
+    return dump_legal_entities(entities)

@@ -256,4 +256,9 @@ def process_problems(docs: Sequence[Doc]) -> list[str]:
         problems += _wiring_problems(process, docs)
         if process.name in SERVICES:
             problems += _migration_problems(process, docs)
+    # One legal-entity configuration (docs/finance.md): set, and the same, for every process.
+    entities = {p.name: p.env.get("WEFTWORK_LEGAL_ENTITIES", "") for p in found}
+    problems += [f"{n}: WEFTWORK_LEGAL_ENTITIES is not set" for n, v in entities.items() if not v]
+    if len(set(entities.values())) > 1:
+        problems.append("the processes do not share one WEFTWORK_LEGAL_ENTITIES")
     return problems

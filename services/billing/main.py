@@ -13,7 +13,7 @@ from mesh.grpc.server import ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
 from mesh.settings import Settings
 from services.billing.consumers import customer_events_handlers, project_events_handlers
-from services.billing.domain.taxes import LegalEntity, legal_entities
+from services.billing.domain.taxes import legal_entities
 from services.billing.grpc_api import BillingServicer
 from services.billing.handlers import LegalEntities
 from services.billing.store import BillingStore
@@ -24,9 +24,8 @@ FULL_NAME = billing_service_pb2.DESCRIPTOR.services_by_name["BillingService"].fu
 
 
 def configured_entities(settings: Settings) -> LegalEntities:
-    """US01, UK01, DE01 and what WEFTWORK_BILLING_LEGAL_ENTITIES adds or changes."""
-    entities = settings.legal_entities.values()
-    return legal_entities(LegalEntity(e.code, e.country, e.vat_percent) for e in entities)
+    """The entities of WEFTWORK_LEGAL_ENTITIES (US01, UK01, DE01 when unset)."""
+    return legal_entities(settings.legal_entities)
 
 
 def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:

@@ -26,7 +26,7 @@ def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
         transactor(ctx.pool, ProjectStore),
         CustomerDirectory(ctx.channel("customer")),
         transactor(ctx.pool, ProjectStore, read_only=True),
-        ctx.settings.approval_required_entities,
+        ctx.settings.legal_entities,
     )
     add = project_service_pb2_grpc.add_ProjectServiceServicer_to_server
     return [ServiceBinding(FULL_NAME, add, servicer)]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from mesh.errors import InvalidArgument
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES, LegalEntitySetting
 from mesh.paging import decode_token, encode_token
 from mesh.requests import parse_date, parse_legal_entity
 from services.revenue import handlers
@@ -24,10 +26,12 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
         transact: handlers.Transact[Any],
         chart: ChartOfAccounts,
         read: handlers.Transact[Any],
+        entities: Mapping[str, LegalEntitySetting] = DEFAULT_LEGAL_ENTITIES,
     ) -> None:
         self.transact = transact
         self.read = read  # no transaction: at READ COMMITTED it would add nothing
         self.chart = chart
+        self.entities = entities  # WEFTWORK_LEGAL_ENTITIES: the export's account codes
 
     async def GetPosition(
         self, request: pb.GetPositionRequest, context: Any
@@ -144,6 +148,22 @@ class RevenueServicer(pb_grpc.RevenueServiceServicer):
             periods=[convert.period_to_proto(p) for p in found],
             next_page_token=encode_token("periods", None if last is None else [last]),
         )
+
+    async def GetJournalExport(
+        self, request: pb.GetJournalExportRequest, context: Any
+    ) -> pb.GetJournalExportResponse:
+        code = parse_legal_entity(request.legal_entity, "legal_entity")
+        entity = self.entities.get(code)
+        period = parse_period(request.period, "period")
+        if entity is None:
+            known = ", ".join(sorted(self.entities))
+            raise InvalidArgument.one("legal_entity", f"{code} is not configured ({known})")
+        found = await self.transact(
+            lambda repo: handlers.export_journal(
+                repo, code, period, chart=self.chart, accounts=entity.accounts
+            )
+        )
+        return convert.export_to_proto(found, self.chart)
 
 
 def _optional_entity(value: str) -> str | None:

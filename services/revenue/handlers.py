@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TypeVar
@@ -12,8 +12,9 @@ from typing import Protocol, TypeVar
 from mesh.errors import InvalidArgument, NotFound
 from mesh.paging import MAX_PAGE_SIZE, page_limit, split_page
 from services.revenue.domain import periods
-from services.revenue.domain.accounts import Account
+from services.revenue.domain.accounts import Account, ChartOfAccounts
 from services.revenue.domain.contract import Outcome, Posted, RevenueContract
+from services.revenue.domain.export import ExportTotal, JournalExport, journal_export
 from services.revenue.domain.facts import Fact, Terms, TermsAmended
 from services.revenue.domain.journal import EntryKind, JournalEntry
 from services.revenue.domain.periods import Ledger, Period, PeriodState
@@ -73,6 +74,8 @@ class ReportQueries(Protocol):
     async def journal_page(
         self, selection: JournalSelection, *, after: int | None, limit: int
     ) -> list[tuple[int, JournalEntry]]: ...
+    async def closed_through(self, legal_entity: str) -> Period | None: ...
+    async def export_totals(self, legal_entity: str, period: Period) -> list[ExportTotal]: ...
     async def periods_page(
         self, legal_entity: str, *, before: Period | None, limit: int
     ) -> list[PeriodState]: ...
@@ -171,6 +174,24 @@ async def trial_balance(
     repo: RevenueRepository, legal_entity: str, as_of: dt.date
 ) -> list[TrialBalance]:
     return trial_balances(await repo.account_totals(legal_entity, as_of))
+
+
+async def export_journal(
+    repo: Repository,
+    legal_entity: str,
+    period: Period,
+    *,
+    chart: ChartOfAccounts,
+    accounts: Mapping[str, str],
+) -> JournalExport:
+    """The period's closed state is read first: once closed, no posting lands in it any more,
+    so the lines read after it are final."""
+    through = await repo.closed_through(legal_entity)
+    closed = through is not None and period <= through
+    totals = await repo.export_totals(legal_entity, period)
+    return journal_export(
+        legal_entity, period, closed=closed, totals=totals, chart=chart, accounts=accounts
+    )
 
 
 @dataclass(frozen=True)

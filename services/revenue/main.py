@@ -36,6 +36,7 @@ def bindings(ctx: ServiceContext) -> Sequence[ServiceBinding]:
         transactor(ctx.pool, RevenueStore),
         chart,
         transactor(ctx.pool, RevenueStore, read_only=True),
+        ctx.settings.legal_entities,
     )
     add = revenue_service_pb2_grpc.add_RevenueServiceServicer_to_server
     return [ServiceBinding(FULL_NAME, add, servicer)]

@@ -29,7 +29,14 @@ from services.customer.main import SPEC as CUSTOMER
 from services.project.main import SPEC as PROJECT
 from services.revenue.main import SPEC as REVENUE
 from tests.conftest import Stack
-from tests.support import as_nats_user, eventually, serving, settings_for, with_grpc_ports
+from tests.support import (
+    as_nats_user,
+    eventually,
+    legal_entities_json,
+    serving,
+    settings_for,
+    with_grpc_ports,
+)
 
 SECRET = "approval-secret-approval-secret-approval"
 CLOSE_WON = """mutation($input: OpportunityWonInput!) {
@@ -70,7 +77,7 @@ async def running_deals(
         nats_url,
         tmp_path_factory.mktemp("deals"),
         WEFTWORK_JWT_SECRET=SECRET,
-        WEFTWORK_APPROVAL_REQUIRED_ENTITIES="DE01",
+        WEFTWORK_LEGAL_ENTITIES=legal_entities_json(DE01=True),
     )
     async with contextlib.AsyncExitStack() as services:
         for spec in (CUSTOMER, PROJECT, BILLING, REVENUE):

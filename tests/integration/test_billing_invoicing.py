@@ -470,5 +470,5 @@ async def test_an_entity_billing_has_no_tax_rules_for_is_drafted_but_never_issue
 
     assert code == grpc.StatusCode.FAILED_PRECONDITION
     assert "FR01" in message
-    assert "WEFTWORK_BILLING_LEGAL_ENTITIES" in message
+    assert "WEFTWORK_LEGAL_ENTITIES" in message
     assert await billing.rows() == before

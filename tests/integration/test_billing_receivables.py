@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 
 import grpc
@@ -13,7 +14,7 @@ from google.protobuf.message import Message
 
 from mesh.events.streams import ensure_stream
 from mesh.grpc.convert import date_to_proto
-from services.billing.domain.taxes import DEFAULT_LEGAL_ENTITIES, LegalEntity
+from services.billing.domain.taxes import DEFAULT_LEGAL_ENTITIES
 from tests.conftest import Stack
 from tests.support import ProtobufFormat, eventually, rpc_error
 from tests.unit.billing_fakes import Billing, amount, money, rated, running_billing
@@ -22,7 +23,7 @@ from weftwork.billing.v1 import events_pb2
 
 D = dt.date
 # An entity of this module's own (configured like any other), so aging sees only its invoices.
-AGING = LegalEntity("AG01", "GB", Decimal(20))
+AGING = replace(DEFAULT_LEGAL_ENTITIES["UK01"], code="AG01")
 EVENT_TYPES: dict[str, type[Message]] = {
     "weftwork.billing.invoice.issued.v1": events_pb2.InvoiceIssued,
     "weftwork.billing.invoice.voided.v1": events_pb2.InvoiceVoided,

@@ -22,7 +22,7 @@ from tests.integration.test_project_grpc import (
     money,
     stream_events,
 )
-from tests.support import rpc_error, serving, settings_for, with_grpc_ports
+from tests.support import legal_entities_json, rpc_error, serving, settings_for, with_grpc_ports
 from weftwork.customer.v1 import customer_service_pb2_grpc as customer_grpc
 from weftwork.project.v1 import events_pb2
 from weftwork.project.v1 import project_service_pb2 as pb
@@ -40,7 +40,7 @@ async def gated(
         stack.database_url,
         module_nats,
         tmp_path_factory.mktemp("approval"),
-        WEFTWORK_APPROVAL_REQUIRED_ENTITIES="DE01",
+        WEFTWORK_LEGAL_ENTITIES=legal_entities_json(DE01=True),
     )
     async with serving(CUSTOMER, settings) as (customer_port, _):
         settings = with_grpc_ports(settings, customer=customer_port)

@@ -337,6 +337,12 @@ BAD_REQUESTS: Sequence[tuple[str, Any, str]] = [
     ("ClosePeriod", pb.ClosePeriodRequest(legal_entity="US01", period="March"), "period"),
     ("ClosePeriod", pb.ClosePeriodRequest(legal_entity="", period="2025-01"), "legal_entity"),
     ("ListPeriods", pb.ListPeriodsRequest(legal_entity="US01", page_token="e30="), "page_token"),
+    ("GetJournalExport", pb.GetJournalExportRequest(legal_entity="XX99", period="2025-01"),
+     "legal_entity"),  # well-formed but not configured
+    ("GetJournalExport", pb.GetJournalExportRequest(legal_entity="x", period="2025-01"),
+     "legal_entity"),
+    ("GetJournalExport", pb.GetJournalExportRequest(legal_entity="US01", period="2025-1"),
+     "period"),
 ]  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from nats.js.errors import NotFoundError
 from mesh.events.streams import ensure_stream
 from mesh.grpc.client import open_channel
 from mesh.grpc.convert import date_to_proto, money_from_proto, money_to_proto
+from mesh.legal_entities import dump_legal_entities
 from mesh.money import Money
 from services.billing.domain.taxes import DEFAULT_LEGAL_ENTITIES
 from services.billing.handlers import LegalEntities
@@ -356,12 +357,11 @@ async def running_billing(
         js = client.jetstream()
         for domain in ("project", "customer"):
             await ensure_stream(js, domain)
-        configured = ",".join(f"{e.code}:{e.country}:{e.vat_percent}" for e in entities.values())
         settings, _ = settings_for(
             database_url,
             nats_url,
             data_dir,
-            WEFTWORK_BILLING_LEGAL_ENTITIES=configured,
+            WEFTWORK_LEGAL_ENTITIES=dump_legal_entities(entities),
             **env,
         )
         async with (

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from mesh.errors import FailedPrecondition, InvalidArgument
+from mesh.legal_entities import dump_legal_entities
 from mesh.money import Money
 from mesh.settings import SettingsError, load_settings
 from services.billing.domain import invoicing
@@ -34,7 +36,6 @@ from services.billing.domain.model import (
 from services.billing.domain.taxes import (
     DEFAULT_LEGAL_ENTITIES,
     REVERSE_CHARGE_NOTE,
-    LegalEntity,
     TaxTreatment,
     tax_treatment,
 )
@@ -139,21 +140,18 @@ def test_vat_by_entity_and_customer_country(
     )
 
 
-def parse_legal_entities(text: str) -> dict[str, LegalEntity]:
-    """The entities a billing process with WEFTWORK_BILLING_LEGAL_ENTITIES=text works with."""
+def test_billing_works_with_the_configured_entities() -> None:
     from services.billing.main import configured_entities
 
-    return dict(configured_entities(load_settings({"WEFTWORK_BILLING_LEGAL_ENTITIES": text})))
+    assert configured_entities(load_settings({})) == dict(DEFAULT_LEGAL_ENTITIES)
+    fr = replace(DEFAULT_LEGAL_ENTITIES["DE01"], code="FR01", country="FR", vat_percent=Decimal(20))
+    text = dump_legal_entities({"FR01": fr})
+    assert configured_entities(load_settings({"WEFTWORK_LEGAL_ENTITIES": text})) == {"FR01": fr}
 
 
-def test_legal_entities_are_configurable_over_the_defaults() -> None:
-    entities = parse_legal_entities(" FR01:FR:20 , UK01:GB:17.5")
-    assert set(entities) == {"US01", "UK01", "DE01", "FR01"}
-    assert entities["UK01"].vat_percent == Decimal("17.5")
-    assert parse_legal_entities("") == dict(DEFAULT_LEGAL_ENTITIES)
-    for bad in ("FR01:FR", "fr01:FR:20", "FR01:France:20", "FR01:FR:abc", "FR01:FR:100"):
-        with pytest.raises(ValueError, match=r"(?i)fr01"):
-            parse_legal_entities(bad)
+def test_without_reverse_charge_a_cross_border_customer_pays_the_entity_vat() -> None:
+    domestic_only = replace(DEFAULT_LEGAL_ENTITIES["DE01"], reverse_charge=False)
+    assert tax_treatment(domestic_only, "FR") == TaxTreatment(Decimal(19), "")
 
 
 def line(value: str) -> BillableItem:
@@ -310,7 +308,7 @@ def test_a_malformed_legal_entity_setting_stops_the_service_at_start(
 ) -> None:
     from services.billing import main
 
-    monkeypatch.setenv("WEFTWORK_BILLING_LEGAL_ENTITIES", "FR01:France:20")
+    monkeypatch.setenv("WEFTWORK_LEGAL_ENTITIES", '[{"code": "FR01"}]')
     # Read with every other setting, before anything connects; the CLI prints it and exits.
-    with pytest.raises(SettingsError, match="WEFTWORK_BILLING_LEGAL_ENTITIES: 'FR01:France:20'"):
+    with pytest.raises(SettingsError, match="WEFTWORK_LEGAL_ENTITIES: legal entity FR01: name"):
         main.main()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES, dump_legal_entities
 from tools.k8s_paths import evaluate
 from tools.k8s_rules import process_problems, resolve_env
 from tools.k8s_topology import network_problems
@@ -45,7 +46,10 @@ def customer() -> dict[str, Any]:
             {"name": "metrics", "containerPort": 9451},
             {"name": "health", "containerPort": 50061},
         ],
-        "envFrom": [{"configMapRef": {"name": "weftwork"}}],
+        "envFrom": [
+            {"configMapRef": {"name": "weftwork"}},
+            {"configMapRef": {"name": "legal-entities"}},
+        ],
         "env": [
             {"name": "NATS_PASSWORD", **secret("nats-users", "customer")},
             {"name": "WEFTWORK_NATS_URL", "value": "nats://customer:$(NATS_PASSWORD)@nats:4222"},
@@ -91,7 +95,15 @@ def manifests(deployment: dict[str, Any]) -> list[dict[str, Any]]:
         "spec": {"ports": [{"port": 4222}], "selector": {"app.kubernetes.io/name": "nats"}},
     }
     database = {"kind": "Cluster", "metadata": {"name": "customer-db"}, "spec": {"instances": 1}}
-    return [SHARED, nats, database, ISSUER, certificate(), deployment]
+    return [SHARED, nats, database, ISSUER, certificate(), deployment, ENTITIES]
+
+
+ENTITIES = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "legal-entities"},
+    "data": {"WEFTWORK_LEGAL_ENTITIES": dump_legal_entities(DEFAULT_LEGAL_ENTITIES)},
+}
 
 
 ISSUER = {"kind": "Issuer", "metadata": {"name": "weftwork-ca"}, "spec": {"ca": {}}}
@@ -123,7 +135,7 @@ def test_a_service_as_the_base_writes_it_passes() -> None:
 
 
 def test_the_environment_is_built_as_the_kubelet_would() -> None:
-    env = resolve_env(container_of(customer()), {"weftwork": SHARED})
+    env = resolve_env(container_of(customer()), {"weftwork": SHARED, "legal-entities": ENTITIES})
     assert env["WEFTWORK_NATS_URL"] == "nats://customer:pw@nats:4222"
     assert env["WEFTWORK_CUSTOMER_DATABASE_URL"] == "postgresql://u:p@customer-db-app/app"
     assert env["WEFTWORK_HOST"] == "0.0.0.0"
@@ -318,3 +330,15 @@ def test_a_namespace_without_default_deny_is_reported() -> None:
     missing = "no default-deny NetworkPolicy (every pod, both ways)"
     assert missing in network_problems(manifests(customer()))
     assert missing not in network_problems([*manifests(customer()), DENY_ALL])
+
+
+def test_a_process_without_the_legal_entities_or_with_a_bad_one_is_reported() -> None:
+    deployment = customer()
+    container_of(deployment)["envFrom"] = [{"configMapRef": {"name": "weftwork"}}]
+    assert customer_problems(deployment) == ["customer: WEFTWORK_LEGAL_ENTITIES is not set"]
+    docs = manifests(customer())
+    docs[-1] = {**ENTITIES, "data": {"WEFTWORK_LEGAL_ENTITIES": '[{"code": "FR01"}]'}}
+    [problem] = [p for p in process_problems(docs) if p.startswith("customer:")]
+    assert problem.startswith(
+        "customer: its settings do not load: WEFTWORK_LEGAL_ENTITIES: legal entity FR01: name"
+    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from mesh.errors import FailedPrecondition
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES, dump_legal_entities
 from mesh.money import Money
 from mesh.settings import SettingsError, load_settings
 from services.project.domain.model import EngagementStatus, Milestone
@@ -48,10 +50,14 @@ def test_a_completed_engagement_cannot_be_approved() -> None:
         e.approve()
 
 
-def test_gated_entities_are_a_setting_checked_at_start() -> None:
+def test_the_approval_gate_is_part_of_the_legal_entity_setting() -> None:
     base = {"WEFTWORK_DATABASE_URL": "postgresql://x@/y", "WEFTWORK_NATS_URL": "nats://n:4222"}
-    assert load_settings(base).approval_required_entities == frozenset()
-    gated = load_settings({**base, "WEFTWORK_APPROVAL_REQUIRED_ENTITIES": " DE01, UK01 ,"})
-    assert gated.approval_required_entities == {"DE01", "UK01"}
-    with pytest.raises(SettingsError, match=r"^WEFTWORK_APPROVAL_REQUIRED_ENTITIES: 'de01'"):
-        load_settings({**base, "WEFTWORK_APPROVAL_REQUIRED_ENTITIES": "de01"})
+    assert not any(e.approval_required for e in load_settings(base).legal_entities.values())
+    text = dump_legal_entities(
+        {"DE01": replace(DEFAULT_LEGAL_ENTITIES["DE01"], approval_required=True)}
+    )
+    gated = load_settings({**base, "WEFTWORK_LEGAL_ENTITIES": text})
+    assert gated.legal_entities["DE01"].approval_required
+    # The retired variable is refused, never silently ignored.
+    with pytest.raises(SettingsError, match=r"^WEFTWORK_APPROVAL_REQUIRED_ENTITIES is retired"):
+        load_settings({**base, "WEFTWORK_APPROVAL_REQUIRED_ENTITIES": "DE01"})

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from mesh.errors import InvalidArgument
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES
 from mesh.money import Money
 from services.project.domain.model import BillingModel
 from services.project.domain.opportunity import (
@@ -156,9 +157,25 @@ def test_money_in_must_be_exact_to_the_currency_minor_unit(
     amount: str, currency: str, ok: bool
 ) -> None:
     attempt = draft(currency=currency, contract_value=Money(Decimal(amount), ""))
+    us = DEFAULT_LEGAL_ENTITIES["US01"]
+    entities = {"US01": replace(us, currencies=(*us.currencies, currency))}
     if ok:
-        assert check_opportunity_won(attempt).contract_value == Money(Decimal(amount), currency)
+        won = check_opportunity_won(attempt, entities)
+        assert won.contract_value == Money(Decimal(amount), currency)
     else:
         with pytest.raises(InvalidArgument) as error:
-            check_opportunity_won(attempt)
+            check_opportunity_won(attempt, entities)
         assert fields(error) == ["contract_value"]
+
+
+def test_an_engagement_is_priced_in_one_of_its_entitys_currencies() -> None:
+    fr = replace(DEFAULT_LEGAL_ENTITIES["DE01"], code="FR01", country="FR", currencies=("EUR",))
+    entities = {"FR01": fr}
+    won = check_opportunity_won(draft(legal_entity="FR01"), entities)
+    assert (won.legal_entity, won.currency) == ("FR01", "EUR")  # the first is the default
+    with pytest.raises(InvalidArgument, match="FR01 contracts in EUR, not USD") as error:
+        check_opportunity_won(draft(legal_entity="FR01", currency="USD"), entities)
+    assert fields(error) == ["currency"]
+    with pytest.raises(InvalidArgument, match="must be one of FR01") as error:
+        check_opportunity_won(draft(legal_entity="US01"), entities)  # not configured here
+    assert fields(error) == ["legal_entity"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from mesh.settings import SettingsError, load_settings, with_database
@@ -90,21 +88,10 @@ def test_with_database_keeps_authority_and_query() -> None:
     assert with_database("postgresql://u@h:1", "w") == "postgresql://u@h:1/w"
 
 
-def test_billing_entities_and_revenue_codes_are_settings_too() -> None:
-    settings = load_settings(
-        {
-            "WEFTWORK_BILLING_LEGAL_ENTITIES": " FR01:FR:20 , UK01:GB:17.5",
-            "WEFTWORK_REVENUE_ACCOUNT_CODES": "revenue=4100, cash=1010",
-        }
-    )
-    assert {code: e.vat_percent for code, e in settings.legal_entities.items()} == {
-        "FR01": Decimal(20),
-        "UK01": Decimal("17.5"),
-    }
+def test_revenue_codes_are_settings_too() -> None:
+    settings = load_settings({"WEFTWORK_REVENUE_ACCOUNT_CODES": "revenue=4100, cash=1010"})
     assert settings.account_codes == {"revenue": "4100", "cash": "1010"}
     for name, value in [
-        ("WEFTWORK_BILLING_LEGAL_ENTITIES", "fr01:FR:20"),
-        ("WEFTWORK_BILLING_LEGAL_ENTITIES", "FR01:FR:NaN"),
         ("WEFTWORK_REVENUE_ACCOUNT_CODES", "revenue"),
         ("WEFTWORK_REVENUE_ACCOUNT_CODES", "revenue=1,revenue=2"),
     ]:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES as DEFAULT_LEGAL_ENTITIES
+from mesh.legal_entities import LegalEntitySetting
+
+# The shared configuration (WEFTWORK_LEGAL_ENTITIES) is billing's legal entity.
+LegalEntity = LegalEntitySetting
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient"
 NO_TAX = Decimal(0)
-
-
-@dataclass(frozen=True)
-class LegalEntity:
-    code: str
-    country: str  # ISO 3166-1 alpha-2
-    vat_percent: Decimal  # charged to customers in its own country; 0: no tax on invoices
 
 
 @dataclass(frozen=True)
@@ -23,25 +21,16 @@ class TaxTreatment:
     note: str
 
 
-DEFAULT_LEGAL_ENTITIES: Mapping[str, LegalEntity] = {
-    e.code: e
-    for e in (
-        LegalEntity("US01", "US", NO_TAX),
-        LegalEntity("UK01", "GB", Decimal(20)),
-        LegalEntity("DE01", "DE", Decimal(19)),
-    )
-}
-
-
 def tax_treatment(entity: LegalEntity, customer_country: str) -> TaxTreatment:
-    """Domestic customers pay the entity's VAT; cross-border ones 0% under reverse charge."""
+    """Domestic customers pay the entity's VAT; cross-border ones 0% with the note where the
+    entity's reverse-charge rule applies, else the entity's VAT as well."""
     if entity.vat_percent == NO_TAX:
         return TaxTreatment(NO_TAX, "")
-    if customer_country == entity.country:
+    if customer_country == entity.country or not entity.reverse_charge:
         return TaxTreatment(entity.vat_percent, "")
     return TaxTreatment(NO_TAX, REVERSE_CHARGE_NOTE)
 
 
-def legal_entities(configured: Iterable[LegalEntity]) -> dict[str, LegalEntity]:
-    """The defaults, overridden or extended by the configured entities (settings)."""
-    return {**DEFAULT_LEGAL_ENTITIES, **{e.code: e for e in configured}}
+def legal_entities(configured: Mapping[str, LegalEntity]) -> dict[str, LegalEntity]:
+    """The configured entities by code (settings.legal_entities: the defaults when unset)."""
+    return dict(configured)

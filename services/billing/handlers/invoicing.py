@@ -70,8 +70,7 @@ async def issue_invoice(
     entity = entities.get(draft.legal_entity)
     if entity is None:
         raise FailedPrecondition(
-            f"legal entity {draft.legal_entity} is not configured in billing"
-            " (WEFTWORK_BILLING_LEGAL_ENTITIES)"
+            f"legal entity {draft.legal_entity} is not configured (WEFTWORK_LEGAL_ENTITIES)"
         )
     profile = (await repo.profiles([draft.engagement_id]))[draft.engagement_id]
     customer = (await repo.bill_to([draft.engagement_id])).get(draft.engagement_id)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from mesh.errors import FailedPrecondition, InvalidArgument
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES, LegalEntitySetting
 from mesh.money import Money
 from services.project.domain.versions import RateCard, TermsVersion, card_on
 
@@ -30,22 +32,14 @@ class MilestoneStatus(enum.Enum):
     COMPLETED = "COMPLETED"
 
 
-@dataclass(frozen=True)
-class LegalEntity:
-    code: str
-    country: str  # ISO 3166-1 alpha-2
-    currency: str  # its functional currency; the default of its engagements
+# The configured entities (WEFTWORK_LEGAL_ENTITIES, settings) by code; the defaults of
+# DESIGN.md §3 when the caller passes none. `currency` is an entity's default currency.
+LegalEntities = Mapping[str, LegalEntitySetting]
+LEGAL_ENTITIES: LegalEntities = DEFAULT_LEGAL_ENTITIES
 
 
-# DESIGN.md §3 defaults.
-LEGAL_ENTITIES = {
-    e.code: e
-    for e in (
-        LegalEntity("US01", "US", "USD"),
-        LegalEntity("UK01", "GB", "GBP"),
-        LegalEntity("DE01", "DE", "EUR"),
-    )
-}
+def entity_choices(entities: LegalEntities) -> str:
+    return "must be one of " + ", ".join(sorted(entities))
 
 
 def now() -> dt.datetime:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from mesh.errors import InvalidArgument, Violations
-from services.project.domain.model import LEGAL_ENTITIES, now
+from services.project.domain.model import LEGAL_ENTITIES, LegalEntities, entity_choices, now
 from services.project.domain.values import check_decimal, check_text
 
 DEFAULT_WEEKLY_CAPACITY = Decimal(40)
@@ -36,13 +36,19 @@ class Person:
         )
 
 
-def check_person(person_id: str, name: str, home_entity: str, weekly_capacity: str) -> Person:
+def check_person(
+    person_id: str,
+    name: str,
+    home_entity: str,
+    weekly_capacity: str,
+    entities: LegalEntities = LEGAL_ENTITIES,
+) -> Person:
     errors = Violations()
     if not _PERSON_ID.match(person_id):
         errors.add("person.id", "must be 1-64 letters, digits or . _ : - (the HR system's id)")
     clean_name = check_text(name, "person.name", errors)
-    if home_entity not in LEGAL_ENTITIES:
-        errors.add("person.home_entity", f"must be one of {', '.join(sorted(LEGAL_ENTITIES))}")
+    if home_entity not in entities:
+        errors.add("person.home_entity", entity_choices(entities))
     capacity = check_decimal(
         weekly_capacity,
         "person.weekly_capacity_hours",

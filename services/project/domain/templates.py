@@ -10,7 +10,13 @@ from decimal import ROUND_DOWN, Decimal
 
 from mesh.errors import Violations
 from mesh.money import Money, minor_unit
-from services.project.domain.model import LEGAL_ENTITIES, BillingModel, RateCardLine, now
+from services.project.domain.model import (
+    LEGAL_ENTITIES,
+    BillingModel,
+    LegalEntities,
+    RateCardLine,
+    now,
+)
 from services.project.domain.opportunity import MilestoneDraft, OpportunityWonDraft, RateCardDraft
 from services.project.domain.terms import MAX_LINES, check_rate_card
 from services.project.domain.values import check_decimal, check_text
@@ -125,11 +131,13 @@ def allocate(value: Money, percents: list[Decimal]) -> list[Money]:
     return [Money(x, value.currency) for x in floors]
 
 
-def apply_template(draft: OpportunityWonDraft, t: EngagementTemplate) -> OpportunityWonDraft:
+def apply_template(
+    draft: OpportunityWonDraft, t: EngagementTemplate, entities: LegalEntities = LEGAL_ENTITIES
+) -> OpportunityWonDraft:
     """The deal's terms, with the template's where the deal says nothing: explicit input wins.
     Milestones come from the plan only when the deal has none and states its value."""
     model = draft.billing_model or t.billing_model
-    entity = LEGAL_ENTITIES.get(draft.legal_entity)
+    entity = entities.get(draft.legal_entity)
     currency = draft.currency or (entity.currency if entity else "")
     milestones = draft.milestones
     value = draft.contract_value

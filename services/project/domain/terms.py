@@ -15,8 +15,10 @@ from services.project.domain.model import (
     LEGAL_ENTITIES,
     BillingModel,
     Engagement,
+    LegalEntities,
     Opportunity,
     RateCardLine,
+    entity_choices,
 )
 from services.project.domain.opportunity import (
     Account,
@@ -104,7 +106,9 @@ def _check_milestones(
     return sorted(checked, key=lambda m: m[2])
 
 
-def check_opportunity_won(draft: OpportunityWonDraft) -> OpportunityWon:
+def check_opportunity_won(
+    draft: OpportunityWonDraft, entities: LegalEntities = LEGAL_ENTITIES
+) -> OpportunityWon:
     """DESIGN.md §3 "Engagements": every mistake of the request, reported at once."""
     errors = Violations()
     source = draft.source.strip()
@@ -113,15 +117,19 @@ def check_opportunity_won(draft: OpportunityWonDraft) -> OpportunityWon:
     opportunity_id = check_text(draft.opportunity_id, "opportunity_id", errors, max_length=MAX_ID)
     account = _check_account(draft.account, errors)
     name = check_text(draft.name, "name", errors, max_length=MAX_NAME)
-    entity = LEGAL_ENTITIES.get(draft.legal_entity)
+    entity = entities.get(draft.legal_entity)
     if entity is None:
-        errors.add("legal_entity", f"must be one of {', '.join(sorted(LEGAL_ENTITIES))}")
-    # An engagement may be priced in another currency than its entity's; empty means the entity's.
+        errors.add("legal_entity", entity_choices(entities))
+    # Any of the entity's contract currencies (WEFTWORK_LEGAL_ENTITIES); empty: its first.
     currency = (
         check_currency(draft.currency, "currency", errors)
         if draft.currency
         else (entity.currency if entity else None)
     )
+    if entity and currency and currency not in entity.currencies:
+        listed = ", ".join(entity.currencies)
+        errors.add("currency", f"{entity.code} contracts in {listed}, not {currency}")
+        currency = None
     model = draft.billing_model
     if model is None:
         errors.add("billing_model", "is required")

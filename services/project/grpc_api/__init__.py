@@ -3,8 +3,8 @@ the customer service it calls."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
+from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES
+from services.project.domain.model import LegalEntities
 from services.project.grpc_api.amendments import AmendmentApi
 from services.project.grpc_api.approvals import ApprovalApi
 from services.project.grpc_api.corrections import CorrectionApi
@@ -32,9 +32,9 @@ class ProjectServicer(
         transact: Transact,
         customers: CustomerResolver,
         read: Transact,
-        approval_required: Collection[str] = (),
+        entities: LegalEntities = DEFAULT_LEGAL_ENTITIES,
     ) -> None:
         self.transact = transact
         self.customers = customers
         self.read = read
-        self.approval_required = approval_required  # entities whose close-won waits
+        self.entities = entities  # the configured legal entities (WEFTWORK_LEGAL_ENTITIES)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from typing import Any
 
 from mesh.idempotency import once
@@ -17,7 +16,7 @@ from services.project.convert.responses import (
     person_to_proto,
     utilization_to_proto,
 )
-from services.project.domain.model import Opportunity
+from services.project.domain.model import LegalEntities, Opportunity
 from services.project.domain.people import check_person
 from services.project.domain.templates import apply_template
 from services.project.domain.terms import check_opportunity_won
@@ -38,7 +37,7 @@ class EngagementApi:
     transact: Transact
     read: Transact  # no transaction: at READ COMMITTED it would add nothing
     customers: CustomerResolver
-    approval_required: Collection[str]
+    entities: LegalEntities
 
     async def CreateEngagementFromOpportunity(
         self, request: pb.CreateEngagementFromOpportunityRequest, context: Any
@@ -46,10 +45,11 @@ class EngagementApi:
         draft = requests.opportunity_won(request)
         if code := request.template_code:
             template = await self.read(lambda r: templates.template_for_deal(r, code))
-            draft = apply_template(draft, template)
-        won = check_opportunity_won(draft)
+            draft = apply_template(draft, template, self.entities)
+        won = check_opportunity_won(draft, self.entities)
+        gated = {code for code, e in self.entities.items() if e.approval_required}
         creation = await engagements.create_engagement_from_opportunity(
-            self.transact, self.customers, won, approval_required=self.approval_required
+            self.transact, self.customers, won, approval_required=gated
         )
         return pb.CreateEngagementFromOpportunityResponse(
             engagement=engagement_to_proto(creation.engagement),
@@ -149,7 +149,7 @@ class EngagementApi:
         self, request: pb.UpsertPersonRequest, context: Any
     ) -> pb.UpsertPersonResponse:
         p = request.person
-        person = check_person(p.id, p.name, p.home_entity, p.weekly_capacity_hours)
+        person = check_person(p.id, p.name, p.home_entity, p.weekly_capacity_hours, self.entities)
         saved = await self.transact(lambda r: people.upsert_person(r, person))
         return pb.UpsertPersonResponse(person=person_to_proto(saved))
 
@@ -163,7 +163,11 @@ class EngagementApi:
         after = decode_token("people", request.page_token, (str, str))
         rows, cursor = await self.transact(
             lambda r: people.list_people(
-                r, request.home_entity, page_size=request.page_size, after=after
+                r,
+                request.home_entity,
+                page_size=request.page_size,
+                after=after,
+                entities=self.entities,
             )
         )
         return pb.ListPeopleResponse(
@@ -179,7 +183,13 @@ class EngagementApi:
         after = decode_token("utilization", request.page_token, (str, str))
         rows, cursor = await self.transact(
             lambda r: people.get_utilization(
-                r, start, end, request.legal_entity, page_size=request.page_size, after=after
+                r,
+                start,
+                end,
+                request.legal_entity,
+                page_size=request.page_size,
+                after=after,
+                entities=self.entities,
             )
         )
         return pb.GetUtilizationResponse(

@@ -6,7 +6,7 @@ import datetime as dt
 
 from mesh.errors import InvalidArgument, NotFound
 from mesh.paging import page_limit, split_page
-from services.project.domain.model import LEGAL_ENTITIES
+from services.project.domain.model import LEGAL_ENTITIES, LegalEntities, entity_choices
 from services.project.domain.people import Person, Utilization, capacity, check_range
 from services.project.handlers import ProjectRepository
 
@@ -35,17 +35,22 @@ async def get_person(repo: ProjectRepository, person_id: str) -> Person:
     return found
 
 
-def _entity_filter(legal_entity: str, field: str) -> str | None:
-    if legal_entity and legal_entity not in LEGAL_ENTITIES:
-        raise InvalidArgument.one(field, f"must be one of {', '.join(sorted(LEGAL_ENTITIES))}")
+def _entity_filter(legal_entity: str, field: str, entities: LegalEntities) -> str | None:
+    if legal_entity and legal_entity not in entities:
+        raise InvalidArgument.one(field, entity_choices(entities))
     return legal_entity or None
 
 
 async def list_people(
-    repo: ProjectRepository, home_entity: str, *, page_size: int, after: tuple[str, str] | None
+    repo: ProjectRepository,
+    home_entity: str,
+    *,
+    page_size: int,
+    after: tuple[str, str] | None,
+    entities: LegalEntities = LEGAL_ENTITIES,
 ) -> tuple[list[Person], tuple[str, str] | None]:
     limit = page_limit(page_size)
-    entity = _entity_filter(home_entity, "home_entity")
+    entity = _entity_filter(home_entity, "home_entity", entities)
     rows = await repo.page_people(entity, after=after, limit=limit + 1)
     page, last = split_page(rows, limit)
     return page, ((last.name, last.id) if last else None)
@@ -59,11 +64,12 @@ async def get_utilization(
     *,
     page_size: int,
     after: tuple[str, str] | None,
+    entities: LegalEntities = LEGAL_ENTITIES,
 ) -> tuple[list[Utilization], tuple[str, str] | None]:
     """Per person: capacity (weekly x weekdays / 5) against approved and submitted hours."""
     first, last_day = check_range(start, end)
     limit = page_limit(page_size)
-    entity = _entity_filter(legal_entity, "legal_entity")
+    entity = _entity_filter(legal_entity, "legal_entity", entities)
     rows = await repo.utilization(first, last_day, entity, after=after, limit=limit + 1)
     page, last = split_page(rows, limit)
     people = [

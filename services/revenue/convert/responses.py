@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from mesh.grpc.convert import date_to_proto, money_to_proto, timestamp_to_proto
 from services.revenue.domain.accounts import ChartOfAccounts
+from services.revenue.domain.export import JournalExport
 from services.revenue.domain.facts import BillingModel
 from services.revenue.domain.journal import Basis, EntryKind, JournalEntry
 from services.revenue.domain.periods import PeriodState, PeriodStatus
@@ -140,3 +141,26 @@ def period_to_proto(p: PeriodState) -> pb.Period:
     if p.closed_at is not None:
         period.close_time.CopyFrom(timestamp_to_proto(p.closed_at))
     return period
+
+
+def export_to_proto(x: JournalExport, chart: ChartOfAccounts) -> pb.GetJournalExportResponse:
+    return pb.GetJournalExportResponse(
+        legal_entity=x.legal_entity,
+        period=str(x.period),
+        provisional=x.provisional,
+        posting_date=date_to_proto(x.period.last_day),
+        lines=[
+            pb.JournalExportLine(
+                journal_id=line.journal_id,
+                currency=line.currency,
+                engagement_id=str(line.engagement_id),
+                engagement_code=line.engagement_code,
+                account=line.account.value,
+                account_code=line.account_code,
+                account_name=chart.name(line.account),
+                debit=money_to_proto(line.debit),
+                credit=money_to_proto(line.credit),
+            )
+            for line in x.lines
+        ],
+    )

@@ -47,6 +47,13 @@ class PeriodRows(Rows):
         )
         return ledger_of(legal_entity, closed_through)
 
+    async def closed_through(self, legal_entity: str) -> Period | None:
+        """The last closed period of the entity (no lock: closing is final)."""
+        found = await self.conn.fetchval(
+            "SELECT closed_through FROM ledgers WHERE legal_entity = $1", legal_entity
+        )
+        return Period.parse(found) if found else None
+
     async def period(self, legal_entity: str, period: Period) -> PeriodState | None:
         row = await self.conn.fetchrow(
             f"{_PERIODS} WHERE legal_entity = $1 AND period = $2", legal_entity, str(period)

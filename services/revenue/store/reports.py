@@ -10,7 +10,9 @@ import asyncpg
 
 from mesh.money import Money
 from services.revenue.domain.accounts import Account
+from services.revenue.domain.export import ExportTotal
 from services.revenue.domain.journal import Basis, EntryKind, JournalEntry, Line
+from services.revenue.domain.periods import Period
 from services.revenue.domain.reports import CurrencyPortfolio, GroupBy, ReportRow
 from services.revenue.handlers import JournalSelection, ReportQuery
 from services.revenue.store.rows import Rows
@@ -191,3 +193,28 @@ class ReportRows(Rows):
             as_of,
         )
         return [(r["currency"], Account(r["account"]), r["debit"], r["credit"]) for r in rows]
+
+    async def export_totals(self, legal_entity: str, period: Period) -> list[ExportTotal]:
+        """Sums per (currency, engagement, account) of the entries posted in the period."""
+        rows = await self.conn.fetch(
+            """SELECT e.currency, e.engagement_id, coalesce(max(c.code), '') AS code,
+                      l.account, sum(l.debit) AS debit, sum(l.credit) AS credit
+                 FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
+                 LEFT JOIN contracts c ON c.engagement_id = e.engagement_id
+                WHERE e.legal_entity = $1 AND e.posting_date BETWEEN $2 AND $3
+                GROUP BY e.currency, e.engagement_id, l.account""",
+            legal_entity,
+            period.first_day,
+            period.last_day,
+        )
+        return [
+            ExportTotal(
+                r["currency"],
+                r["engagement_id"],
+                r["code"],
+                Account(r["account"]),
+                r["debit"],
+                r["credit"],
+            )
+            for r in rows
+        ]

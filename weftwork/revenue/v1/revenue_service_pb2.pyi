@@ -924,3 +924,119 @@ class ListPeriodsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListPeriodsResponse: _TypeAlias = ListPeriodsResponse  # noqa: Y015
+
+@_typing.final
+class GetJournalExportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEGAL_ENTITY_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    legal_entity: _builtins.str
+    period: _builtins.str
+    """"YYYY-MM"."""
+    def __init__(
+        self,
+        *,
+        legal_entity: _builtins.str = ...,
+        period: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["legal_entity", b"legal_entity", "period", b"period"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJournalExportRequest: _TypeAlias = GetJournalExportRequest  # noqa: Y015
+
+@_typing.final
+class JournalExportLine(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOURNAL_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_CODE_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    ACCOUNT_CODE_FIELD_NUMBER: _builtins.int
+    ACCOUNT_NAME_FIELD_NUMBER: _builtins.int
+    DEBIT_FIELD_NUMBER: _builtins.int
+    CREDIT_FIELD_NUMBER: _builtins.int
+    journal_id: _builtins.str
+    """One balanced journal per currency: "<entity>-<YYYYMM>-<currency>", e.g. "FR01-202503-EUR"
+    (at most 20 characters: an ERP document number).
+    """
+    currency: _builtins.str
+    """ISO 4217."""
+    engagement_id: _builtins.str
+    engagement_code: _builtins.str
+    """The engagement's code, e.g. "PRJ-FR01-2025-0001" (the ERP's dimension or tracking value)."""
+    account: _builtins.str
+    """Our account name, e.g. "revenue"."""
+    account_code: _builtins.str
+    """The legal entity's ERP account code for it (configured), else the chart's code."""
+    account_name: _builtins.str
+    """e.g. "Revenue"."""
+    @_builtins.property
+    def debit(self) -> _money_pb2.Money:
+        """The net movement of the period: exactly one of debit and credit is non-zero."""
+
+    @_builtins.property
+    def credit(self) -> _money_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        journal_id: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        engagement_id: _builtins.str = ...,
+        engagement_code: _builtins.str = ...,
+        account: _builtins.str = ...,
+        account_code: _builtins.str = ...,
+        account_name: _builtins.str = ...,
+        debit: _money_pb2.Money | None = ...,
+        credit: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credit", b"credit", "debit", b"debit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "account_code", b"account_code", "account_name", b"account_name", "credit", b"credit", "currency", b"currency", "debit", b"debit", "engagement_code", b"engagement_code", "engagement_id", b"engagement_id", "journal_id", b"journal_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JournalExportLine: _TypeAlias = JournalExportLine  # noqa: Y015
+
+@_typing.final
+class GetJournalExportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEGAL_ENTITY_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    PROVISIONAL_FIELD_NUMBER: _builtins.int
+    POSTING_DATE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    legal_entity: _builtins.str
+    period: _builtins.str
+    provisional: _builtins.bool
+    """True while the period is open: postings may still land in it."""
+    @_builtins.property
+    def posting_date(self) -> _date_pb2.Date:
+        """The last day of the period: the date the ERP posts the journal on."""
+
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___JournalExportLine]:
+        """Ordered by currency, engagement code, account code; each currency's lines sum to zero."""
+
+    def __init__(
+        self,
+        *,
+        legal_entity: _builtins.str = ...,
+        period: _builtins.str = ...,
+        provisional: _builtins.bool = ...,
+        posting_date: _date_pb2.Date | None = ...,
+        lines: _abc.Iterable[Global___JournalExportLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["posting_date", b"posting_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["legal_entity", b"legal_entity", "lines", b"lines", "period", b"period", "posting_date", b"posting_date", "provisional", b"provisional"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJournalExportResponse: _TypeAlias = GetJournalExportResponse  # noqa: Y015

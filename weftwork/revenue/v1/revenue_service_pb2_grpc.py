@@ -85,6 +85,11 @@ class RevenueServiceStub:
                 request_serializer=weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.ListPeriodsRequest.SerializeToString,
                 response_deserializer=weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.ListPeriodsResponse.FromString,
                 _registered_method=True)
+        self.GetJournalExport = channel.unary_unary(
+                '/weftwork.revenue.v1.RevenueService/GetJournalExport',
+                request_serializer=weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.GetJournalExportRequest.SerializeToString,
+                response_deserializer=weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.GetJournalExportResponse.FromString,
+                _registered_method=True)
 
 
 class RevenueServiceServicer:
@@ -164,6 +169,15 @@ class RevenueServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetJournalExport(self, request, context):
+        """A period's journal of one legal entity for the firm's ERP: one line per currency,
+        engagement and account (the net movement), with the entity's account codes. Provisional
+        while the period is open. INVALID_ARGUMENT for an entity that is not configured.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RevenueServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -206,6 +220,11 @@ def add_RevenueServiceServicer_to_server(servicer, server):
                     servicer.ListPeriods,
                     request_deserializer=weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.ListPeriodsRequest.FromString,
                     response_serializer=weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.ListPeriodsResponse.SerializeToString,
+            ),
+            'GetJournalExport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJournalExport,
+                    request_deserializer=weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.GetJournalExportRequest.FromString,
+                    response_serializer=weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.GetJournalExportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -435,6 +454,33 @@ class RevenueService:
             '/weftwork.revenue.v1.RevenueService/ListPeriods',
             weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.ListPeriodsRequest.SerializeToString,
             weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.ListPeriodsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJournalExport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.revenue.v1.RevenueService/GetJournalExport',
+            weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.GetJournalExportRequest.SerializeToString,
+            weftwork_dot_revenue_dot_v1_dot_revenue__service__pb2.GetJournalExportResponse.FromString,
             options,
             channel_credentials,
             insecure,

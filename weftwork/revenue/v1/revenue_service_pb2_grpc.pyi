@@ -71,6 +71,11 @@ class RevenueServiceStub:
     """
     ListPeriods: _grpc.UnaryUnaryMultiCallable[_revenue_service_pb2.ListPeriodsRequest, _revenue_service_pb2.ListPeriodsResponse]
     """The periods of a legal entity that have postings or were closed, newest first (paged)."""
+    GetJournalExport: _grpc.UnaryUnaryMultiCallable[_revenue_service_pb2.GetJournalExportRequest, _revenue_service_pb2.GetJournalExportResponse]
+    """A period's journal of one legal entity for the firm's ERP: one line per currency,
+    engagement and account (the net movement), with the entity's account codes. Provisional
+    while the period is open. INVALID_ARGUMENT for an entity that is not configured.
+    """
 
 @_typing.type_check_only
 class RevenueServiceAsyncStub(RevenueServiceStub):
@@ -115,6 +120,11 @@ class RevenueServiceAsyncStub(RevenueServiceStub):
     """
     ListPeriods: _aio.UnaryUnaryMultiCallable[_revenue_service_pb2.ListPeriodsRequest, _revenue_service_pb2.ListPeriodsResponse]  # type: ignore[assignment]
     """The periods of a legal entity that have postings or were closed, newest first (paged)."""
+    GetJournalExport: _aio.UnaryUnaryMultiCallable[_revenue_service_pb2.GetJournalExportRequest, _revenue_service_pb2.GetJournalExportResponse]  # type: ignore[assignment]
+    """A period's journal of one legal entity for the firm's ERP: one line per currency,
+    engagement and account (the net movement), with the entity's account codes. Provisional
+    while the period is open. INVALID_ARGUMENT for an entity that is not configured.
+    """
 
 class RevenueServiceServicer(metaclass=_abc_1.ABCMeta):
     """Revenue (ASC 606 / IFRS 15 style): one revenue contract per engagement, a double-entry
@@ -204,5 +214,16 @@ class RevenueServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_revenue_service_pb2.ListPeriodsResponse, _abc.Awaitable[_revenue_service_pb2.ListPeriodsResponse]]:
         """The periods of a legal entity that have postings or were closed, newest first (paged)."""
+
+    @_abc_1.abstractmethod
+    def GetJournalExport(
+        self,
+        request: _revenue_service_pb2.GetJournalExportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_revenue_service_pb2.GetJournalExportResponse, _abc.Awaitable[_revenue_service_pb2.GetJournalExportResponse]]:
+        """A period's journal of one legal entity for the firm's ERP: one line per currency,
+        engagement and account (the net movement), with the entity's account codes. Provisional
+        while the period is open. INVALID_ARGUMENT for an entity that is not configured.
+        """
 
 def add_RevenueServiceServicer_to_server(servicer: RevenueServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
