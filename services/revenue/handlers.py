@@ -108,8 +108,7 @@ async def amend_terms(repo: RevenueRepository, amended: TermsAmended) -> None:
     is skipped: its activation carries the terms in force."""
     await repo.lock_engagement(amended.engagement_id)
     contract = await repo.contract(amended.engagement_id)
-    terms = None if contract is None else amended.apply_to(contract.terms)
-    if contract is not None and terms is not None:
+    if contract is not None and (terms := amended.apply_to(contract.terms)) is not None:
         contract.terms = terms
         await repo.save_terms(contract)
 
@@ -184,8 +183,7 @@ async def export_journal(
     chart: ChartOfAccounts,
     accounts: Mapping[str, str],
 ) -> JournalExport:
-    """The period's closed state is read first: once closed, no posting lands in it any more,
-    so the lines read after it are final."""
+    """Reads the closed state first: a closed period takes no posting, so its lines are final."""
     through = await repo.closed_through(legal_entity)
     closed = through is not None and period <= through
     totals = await repo.export_totals(legal_entity, period)
