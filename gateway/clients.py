@@ -58,8 +58,8 @@ class ServiceClients:
             name: integration_service_pb2_grpc.IntegrationServiceStub(channel)
             for name, channel in self._channels.items()
         }
-        # Connect (webhooks, DESIGN.md §7) stays out of lineage and integrationStatus above, so
-        # stacks and tests that do not run it keep a settled status.
+        # Connect (webhooks, DESIGN.md §7) keeps no lineage of the domain's records, but its
+        # outbox and dead letters are part of integrationStatus like everyone's.
         self._channels["connect"] = open_channel(
             settings.grpc_target("connect"),
             deadline_seconds=settings.grpc_deadline_seconds,
@@ -68,6 +68,9 @@ class ServiceClients:
             server_name="connect",
         )
         self.connect = connect_service_pb2_grpc.ConnectServiceStub(self._channels["connect"])
+        self.integration["connect"] = integration_service_pb2_grpc.IntegrationServiceStub(
+            self._channels["connect"]
+        )
 
     async def close(self) -> None:
         for channel in self._channels.values():
