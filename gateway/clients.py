@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from mesh.grpc.client import open_channel
+from mesh.grpc.tls import channel_credentials
 from mesh.settings import GATEWAY, Settings
 from weftwork.billing.v1 import billing_service_pb2_grpc
 from weftwork.connect.v1 import connect_service_pb2_grpc
@@ -30,6 +31,15 @@ class CallCounter(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
         self.calls[method] += 1
         return await continuation(details, request)
+
+
+def _plain_channel(target: str, settings: Settings) -> grpc.aio.Channel:
+    tls = settings.tls_identity(GATEWAY)
+    options: list[tuple[str, str | int]] = [("grpc.keepalive_time_ms", 30_000)]
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=options)
+    options.append(("grpc.ssl_target_name_override", "connect"))
+    return grpc.aio.secure_channel(target, channel_credentials(tls), options=options)
 
 
 class ServiceClients:
@@ -71,6 +81,10 @@ class ServiceClients:
         self.integration["connect"] = integration_service_pb2_grpc.IntegrationServiceStub(
             self._channels["connect"]
         )
+        # Webhook intake (gateway/hooks.py) on a channel of its own without interceptors: no
+        # span, counter or deadline wrapper per call (each call sets its deadline itself).
+        self._channels["hooks"] = _plain_channel(settings.grpc_target("connect"), settings)
+        self.hooks = connect_service_pb2_grpc.ConnectServiceStub(self._channels["hooks"])
 
     async def close(self) -> None:
         for channel in self._channels.values():

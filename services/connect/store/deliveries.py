@@ -28,17 +28,14 @@ _STATUS = """engagement_id, legal_entity, code, status, crm_system, crm_record_i
 
 
 def _below_floor(streams: str, floors: str) -> str:
-    """SQL: the delivery's event is one connect's consumer of its stream has acknowledged, and
-    so has every event before it (adapters/floors.py); `streams` and `floors` are the numbers
-    of two parallel array parameters (stream domain, ack floor)."""
-    return f"""(d.stream_seq IS NULL OR d.stream_seq <= coalesce(
-      (SELECT f.floor FROM unnest({streams}::text[], {floors}::bigint[]) AS f(stream, floor)
-        WHERE f.stream = d.stream), 0))"""
+    """SQL: connect's consumer acknowledged the event and all before it (adapters/floors.py);
+    params `streams` and `floors`: parallel arrays (stream domain, ack floor), see _arrays."""
+    return f"""(d.stream_seq IS NULL OR d.stream_seq <= coalesce((SELECT f.floor FROM unnest(
+      {streams}::text[], {floors}::bigint[]) AS f(stream, floor) WHERE f.stream = d.stream), 0))"""
 
 
 def _arrays(floors: Mapping[str, int]) -> tuple[list[str], list[int]]:
-    streams = sorted(floors)
-    return streams, [floors[s] for s in streams]
+    return sorted(floors), [floors[s] for s in sorted(floors)]
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
@@ -102,11 +99,8 @@ class DeliveryRows:
         return added
 
     async def claim_due_deliveries(self, limit: int, floors: Mapping[str, int]) -> list[Delivery]:
-        """The head of each (target, order key) chain, once its event is below the ack floor.
-
-        A chain is ordered by (event time, stream sequence, seq): a killed consumer's events
-        come back after later ones were fanned out, and still go first. A delivery whose event
-        is above its stream's floor waits, and so does the rest of its chain."""
+        """The head of each (target, order key) chain by (event time, stream sequence, seq),
+        once its event is at or below its stream's ack floor (the chain waits till then)."""
         streams, seqs = _arrays(floors)
         rows = await self.conn.fetch(
             f"""SELECT {_COLUMNS} FROM deliveries d
