@@ -35,7 +35,10 @@ class CallCounter(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
 
 def _plain_channel(target: str, settings: Settings) -> grpc.aio.Channel:
     tls = settings.tls_identity(GATEWAY)
-    options: list[tuple[str, str | int]] = [("grpc.keepalive_time_ms", 30_000)]
+    options: list[tuple[str, str | int]] = [
+        ("grpc.lb_policy_name", "round_robin"),  # as open_channel: every connect replica
+        ("grpc.keepalive_time_ms", 30_000),
+    ]
     if tls is None:
         return grpc.aio.insecure_channel(target, options=options)
     options.append(("grpc.ssl_target_name_override", "connect"))
