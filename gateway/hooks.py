@@ -19,6 +19,7 @@ import asyncio
 import collections
 import json
 import logging
+import time
 from typing import Any
 
 import grpc
@@ -43,14 +44,16 @@ class _TooLarge(Exception):
     pass
 
 
+# A request waiting for ReceiveWebhooks: the request, its answer, its deadline (monotonic).
+_Queued = tuple[pb.ReceiveWebhookRequest, asyncio.Future[pb.ReceiveWebhookResponse], float]
+
+
 class HookSender:
     """ReceiveWebhooks in batches: a request waits only for a free call, never for a timer."""
 
     def __init__(self, stub: pb_grpc.ConnectServiceStub) -> None:
         self.stub = stub
-        self._queue: collections.deque[
-            tuple[pb.ReceiveWebhookRequest, asyncio.Future[pb.ReceiveWebhookResponse]]
-        ] = collections.deque()
+        self._queue: collections.deque[_Queued] = collections.deque()
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -59,39 +62,46 @@ class HookSender:
         answer: asyncio.Future[pb.ReceiveWebhookResponse] = (
             asyncio.get_running_loop().create_future()
         )
-        self._queue.append((hook, answer))
+        self._queue.append((hook, answer, time.monotonic() + CONNECT_DEADLINE))
         self._start()
         return await answer
 
     def _start(self) -> None:
         while self._queue and self._in_flight < CALLS_IN_FLIGHT:
+            batch = self._take()
+            if not batch:
+                continue
             self._in_flight += 1
-            task = asyncio.create_task(self._call(self._take()))
+            task = asyncio.create_task(self._call(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _take(
-        self,
-    ) -> list[tuple[pb.ReceiveWebhookRequest, asyncio.Future[pb.ReceiveWebhookResponse]]]:
-        batch = [self._queue.popleft()]
-        size = len(batch[0][0].body)
+    def _take(self) -> list[_Queued]:
+        """The next batch, oldest first; a request that already waited out its deadline
+        (connect slow or away) is answered 503 instead, so the queue cannot grow stale."""
+        batch: list[_Queued] = []
+        size = 0
+        now = time.monotonic()
         while self._queue and len(batch) < MAX_HOOKS_PER_CALL:
-            size += len(self._queue[0][0].body)
-            if size > MAX_BYTES_PER_CALL:
+            hook, answer, deadline = self._queue[0]
+            if deadline <= now:
+                self._queue.popleft()
+                if not answer.done():
+                    answer.set_exception(TimeoutError("waited too long for connect"))
+                continue
+            size += len(hook.body)
+            if batch and size > MAX_BYTES_PER_CALL:
                 break
             batch.append(self._queue.popleft())
         return batch
 
-    async def _call(
-        self,
-        batch: list[tuple[pb.ReceiveWebhookRequest, asyncio.Future[pb.ReceiveWebhookResponse]]],
-    ) -> None:
+    async def _call(self, batch: list[_Queued]) -> None:
         try:
             # wait_for_ready: a connect restarting (a reconnect in backoff) is waited for
             # within the deadline rather than refused at once.
             got = await self.stub.ReceiveWebhooks(
-                pb.ReceiveWebhooksRequest(hooks=[hook for hook, _ in batch]),
-                timeout=CONNECT_DEADLINE,
+                pb.ReceiveWebhooksRequest(hooks=[hook for hook, _, _ in batch]),
+                timeout=max(0.1, min(d for _, _, d in batch) - time.monotonic()),
                 wait_for_ready=True,
             )
             answers: list[Any] = list(got.answers)
@@ -102,7 +112,7 @@ class HookSender:
         finally:
             self._in_flight -= 1
             self._start()
-        for (_, future), answer in zip(batch, answers, strict=True):
+        for (_, future, _), answer in zip(batch, answers, strict=True):
             if future.done():
                 continue
             if isinstance(answer, Exception):
