@@ -35,8 +35,9 @@ from starlette.routing import Route
 from bench import report
 from bench.http_load import exchange
 from bench.processes import spawn
-from bench.stack import Platform, free_port
+from bench.stack import Platform
 from bench.stats import LoadRun, latencies_ms, summarize
+from devstack.process import reserve_port
 from mesh.grpc.client import open_channel
 from weftwork.connect.v1 import connect_service_pb2 as pb
 from weftwork.connect.v1 import connect_service_pb2_grpc as pb_grpc
@@ -158,21 +159,24 @@ async def run(platform: Platform, runs: int, seconds: float) -> dict[str, Any]:
     fixed = await offered(
         gateway, signed_requests(gateway, secret, int(OFFERED_RATE * seconds * 2)), OFFERED_RATE
     )
-    bare_port = free_port()
-    bare = spawn(
-        "bare-hooks",
-        [sys.executable, "-m", "bench.connect_inbound", "bare", str(bare_port)],
-        platform.data_dir / "bare-hooks.log",
-        {},
-    )
-    try:
-        await _listening(bare_port)
-        ceiling = [
-            await closed_loop(bare_port, signed_requests(bare_port, secret, budget * 4), seconds)
-            for _ in range(runs)
-        ]
-    finally:
-        bare.stop()
+    with reserve_port() as reservation:  # held until the bare server is gone
+        bare_port = int(reservation.getsockname()[1])
+        bare = spawn(
+            "bare-hooks",
+            [sys.executable, "-m", "bench.connect_inbound", "bare", str(bare_port)],
+            platform.data_dir / "bare-hooks.log",
+            {},
+        )
+        try:
+            await _listening(bare_port)
+            ceiling = [
+                await closed_loop(
+                    bare_port, signed_requests(bare_port, secret, budget * 4), seconds
+                )
+                for _ in range(runs)
+            ]
+        finally:
+            bare.stop()
     return {
         "closed_loop": {**summarize(ours), "concurrency": CONCURRENCY},
         # CPU ms per acknowledged receipt, by process, while the closed loop ran (the worker

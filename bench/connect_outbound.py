@@ -37,7 +37,8 @@ from starlette.routing import Route
 
 from bench import report
 from bench.processes import Child, spawn
-from bench.stack import Platform, free_port
+from bench.stack import Platform
+from devstack.process import reserve_port
 from mesh.events.cloudevents import event_headers
 from mesh.grpc.client import open_channel
 from mesh.grpc.convert import date_to_proto, money_to_proto
@@ -146,7 +147,13 @@ async def run(platform: Platform, js: JetStreamContext, deliveries: int) -> dict
 
 
 async def _receiver(platform: Platform) -> Child:
-    port = free_port()
+    # The reservation only keeps the port from anyone else until the receiver binds it.
+    with reserve_port() as reservation:
+        port = int(reservation.getsockname()[1])
+        return await _spawn_receiver(platform, port)
+
+
+async def _spawn_receiver(platform: Platform, port: int) -> Child:
     child = spawn(f"receiver:{port}",
                   [sys.executable, "-m", "bench.connect_outbound", "receiver", str(port)],
                   platform.data_dir / "receiver.log", {})  # fmt: skip

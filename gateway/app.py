@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -29,7 +30,7 @@ from gateway.console.pages import Console
 from gateway.context import Context
 from gateway.exports import journal_csv_endpoint
 from gateway.gate import Admission
-from gateway.hooks import hook_endpoint
+from gateway.hooks import PREFIX, HookApp, HookSender
 from gateway.limits import BodyLimit, BoundedConcurrency, HeaderLimit
 from gateway.media import GRAPHQL_RESPONSE, request_error_status, response_media_type
 from gateway.metrics import GraphQLMetrics
@@ -137,6 +138,22 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+class GatewayApp(Starlette):
+    """Starlette, with webhook intake (POST /hooks/{source}) answered before the middleware
+    and the router: it needs neither (gateway/hooks.py caps the body itself) and is measured
+    against a bare endpoint."""
+
+    def __init__(self, hooks: HookApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hooks = hooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await self.hooks(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> Starlette:
     clients = ServiceClients(settings)
     verifier = TokenVerifier.from_settings(settings)
@@ -154,7 +171,8 @@ def create_app(settings: Settings) -> Starlette:
         await nats.close()
         await clients.close()
 
-    app = Starlette(
+    app = GatewayApp(
+        HookApp(HookSender(clients.hooks), settings.connect.max_body_bytes),
         routes=[
             Route(
                 "/graphql",
@@ -162,11 +180,6 @@ def create_app(settings: Settings) -> Starlette:
                 methods=["GET", "POST"],
             ),
             WebSocketRoute("/graphql", graphql),
-            Route(
-                "/hooks/{source}",
-                hook_endpoint(clients, settings.connect.max_body_bytes),
-                methods=["POST"],
-            ),
             Route(
                 "/exports/journal/{entity}/{period}.csv",
                 journal_csv_endpoint(settings, clients, verifier),

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from mesh.grpc.client import open_channel
+from mesh.grpc.tls import channel_credentials
 from mesh.settings import GATEWAY, Settings
 from weftwork.billing.v1 import billing_service_pb2_grpc
 from weftwork.connect.v1 import connect_service_pb2_grpc
@@ -30,6 +31,18 @@ class CallCounter(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
         self.calls[method] += 1
         return await continuation(details, request)
+
+
+def _plain_channel(target: str, settings: Settings) -> grpc.aio.Channel:
+    tls = settings.tls_identity(GATEWAY)
+    options: list[tuple[str, str | int]] = [
+        ("grpc.lb_policy_name", "round_robin"),  # as open_channel: every connect replica
+        ("grpc.keepalive_time_ms", 30_000),
+    ]
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=options)
+    options.append(("grpc.ssl_target_name_override", "connect"))
+    return grpc.aio.secure_channel(target, channel_credentials(tls), options=options)
 
 
 class ServiceClients:
@@ -58,8 +71,8 @@ class ServiceClients:
             name: integration_service_pb2_grpc.IntegrationServiceStub(channel)
             for name, channel in self._channels.items()
         }
-        # Connect (webhooks, DESIGN.md §7) stays out of lineage and integrationStatus above, so
-        # stacks and tests that do not run it keep a settled status.
+        # Connect (webhooks, DESIGN.md §7) keeps no lineage of the domain's records, but its
+        # outbox and dead letters are part of integrationStatus like everyone's.
         self._channels["connect"] = open_channel(
             settings.grpc_target("connect"),
             deadline_seconds=settings.grpc_deadline_seconds,
@@ -68,6 +81,13 @@ class ServiceClients:
             server_name="connect",
         )
         self.connect = connect_service_pb2_grpc.ConnectServiceStub(self._channels["connect"])
+        self.integration["connect"] = integration_service_pb2_grpc.IntegrationServiceStub(
+            self._channels["connect"]
+        )
+        # Webhook intake (gateway/hooks.py) on a channel of its own without interceptors: no
+        # span, counter or deadline wrapper per call (each call sets its deadline itself).
+        self._channels["hooks"] = _plain_channel(settings.grpc_target("connect"), settings)
+        self.hooks = connect_service_pb2_grpc.ConnectServiceStub(self._channels["hooks"])
 
     async def close(self) -> None:
         for channel in self._channels.values():

@@ -144,6 +144,7 @@ class BatchApplier:
                         headers=message.headers or {},
                         payload=message.data,
                         owner=self.owner,
+                        stream_seq=message.metadata.sequence.stream,
                     )
             except PoisonMessage as exc:
                 await self._dead_letter(conn, message, exc)

@@ -29,6 +29,9 @@ class Event(Generic[M]):
     aggregate_version: int
     traceparent: str | None
     message: M
+    # Its place in the stream it arrived on (0 when not from a stream: a dead letter's replay,
+    # a test); a consumer that orders its own effects across redeliveries needs it.
+    stream_seq: int = 0
 
 
 EventHandler = Callable[[asyncpg.Connection, Event[M]], Awaitable[None]]
@@ -62,7 +65,9 @@ class Registration:
     message_type: type[Message]
     handler: Callable[[asyncpg.Connection, Event[Any]], Awaitable[None]]
 
-    def decode(self, attributes: EventAttributes, payload: bytes) -> Event[Any]:
+    def decode(
+        self, attributes: EventAttributes, payload: bytes, stream_seq: int = 0
+    ) -> Event[Any]:
         message = self.message_type()
         try:
             message.ParseFromString(payload)
@@ -79,6 +84,7 @@ class Registration:
             aggregate_version=attributes.aggregate_version,
             traceparent=attributes.traceparent,
             message=message,
+            stream_seq=stream_seq,
         )
 
 

@@ -24,6 +24,7 @@ async def apply_once(
     headers: Mapping[str, str],
     payload: bytes,
     owner: str | None = None,
+    stream_seq: int = 0,
 ) -> bool:
     """Run the subject's handler unless this consumer already applied the event; False if it had.
 
@@ -49,7 +50,7 @@ async def apply_once(
     )
     if not claimed:
         return False
-    event = registration.decode(attributes, payload)
+    event = registration.decode(attributes, payload, stream_seq)
     # Continue the producer's trace, so whatever this handler publishes joins it too.
     carrier = {"traceparent": attributes.traceparent} if attributes.traceparent else {}
     if attributes.tracestate and carrier:

@@ -10,15 +10,17 @@ import httpx
 
 from mesh.db import transactor
 from mesh.events.consumer import EventConsumer
+from mesh.events.streams import stream_name
 from mesh.grpc.callers import gateway_and
 from mesh.grpc.server import BackgroundTask, ServiceBinding
 from mesh.service import ServiceContext, ServiceSpec, run
 from mesh.settings import OPS
 from services.connect.adapters import http as outbound_http
+from services.connect.adapters.floors import ConsumerFloors
 from services.connect.adapters.hubspot import HubSpotDeals
 from services.connect.adapters.project import ProjectEngagements
 from services.connect.adapters.secrets import FernetBox
-from services.connect.consumers import STREAMS, catalogue, event_handlers
+from services.connect.consumers import STREAMS, catalogue, consumer_name, event_handlers
 from services.connect.domain.delivery import RetryPolicy
 from services.connect.grpc_api import ConnectServicer
 from services.connect.handlers.deliveries import Delivering
@@ -89,15 +91,24 @@ def delivery_worker(ctx: ServiceContext) -> DeliveryWorker:
         ),
         disable_after_seconds=out.disable_after_seconds,
     )
+    floors = ConsumerFloors(
+        ctx.nats,
+        {stream: (stream_name(stream), consumer_name(stream)) for stream in STREAMS},
+    )
     return DeliveryWorker(
-        ctx.pool, delivering, batch_size=out.batch, lanes=out.lanes, poll_interval=out.poll_seconds
+        ctx.pool,
+        delivering,
+        batch_size=out.batch,
+        lanes=out.lanes,
+        poll_interval=out.poll_seconds,
+        floors=floors,
     )
 
 
 def consumers(ctx: ServiceContext) -> Sequence[EventConsumer]:
     """PROJECT, BILLING, REVENUE and CUSTOMER fan out into webhook and write-back deliveries."""
     table = event_handlers()
-    return [ctx.consumer(stream, table, name=f"connect-{stream}") for stream in STREAMS]
+    return [ctx.consumer(stream, table, name=consumer_name(stream)) for stream in STREAMS]
 
 
 SPEC = ServiceSpec(

@@ -16,8 +16,9 @@ from tests.e2e.platform import Platform, running_platform
 async def api(
     stack: Stack, module_nats: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
+    # With connect: integrationStatus and the dead letters ask every service, connect too.
     async with running_platform(
-        stack.database_url, module_nats, tmp_path_factory.mktemp("platform")
+        stack.database_url, module_nats, tmp_path_factory.mktemp("platform"), connect=True
     ) as p:
         yield p
 

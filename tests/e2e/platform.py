@@ -1,4 +1,5 @@
-"""The whole platform for end-to-end tests: four services and the gateway on real sockets."""
+"""The whole platform for end-to-end tests: four services (five with connect) and the gateway
+on real sockets."""
 
 from __future__ import annotations
 
@@ -42,10 +43,11 @@ class Platform:
 
 @contextlib.asynccontextmanager
 async def running_platform(
-    database_url: str, nats_url: str, data_dir: Path, *, connect: bool = False
+    database_url: str, nats_url: str, data_dir: Path, *, connect: bool = False, **env: str
 ) -> AsyncIterator[Platform]:
-    """connect: also the connect service (its own database and key), for its GraphQL."""
-    extra = {"WEFTWORK_JWT_SECRET": SECRET}
+    """connect: also the connect service (its own database and key), for its GraphQL;
+    env: more settings (WEFTWORK_...) for every service."""
+    extra = {"WEFTWORK_JWT_SECRET": SECRET, **env}
     if connect:
         extra |= {
             "WEFTWORK_CONNECT_DATABASE_URL": with_database(

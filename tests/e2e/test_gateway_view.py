@@ -337,6 +337,7 @@ async def test_integration_status_shows_every_outbox_and_consumer_and_settles(
         "project",
         "billing",
         "revenue",
+        "connect",
     }
     assert {(c["stream"], c["name"]) for c in found["consumers"]} >= {
         ("CUSTOMER", "project-customer"),
@@ -344,6 +345,11 @@ async def test_integration_status_shows_every_outbox_and_consumer_and_settles(
         ("PROJECT", "billing-project"),
         ("PROJECT", "revenue-project"),
         ("BILLING", "revenue-billing"),
+        # Connect passes every domain's events on (webhooks, CRM write-back).
+        ("PROJECT", "connect-project"),
+        ("BILLING", "connect-billing"),
+        ("REVENUE", "connect-revenue"),
+        ("CUSTOMER", "connect-customer"),
     }
     assert found["deadLetters"] == []
 

@@ -18,6 +18,11 @@ from services.connect.store import ConnectStore
 STREAMS = ("project", "billing", "revenue", "customer")
 
 
+def consumer_name(stream: str) -> str:
+    """The durable consumer (and inbox name) of connect on another domain's stream."""
+    return f"connect-{stream}"
+
+
 async def _handle(conn: asyncpg.Connection, event: Event[Any]) -> None:
     await fan_out(ConnectStore(conn), catalogue.passed_event(event))
 

@@ -131,6 +131,8 @@ def passed_event(event: Event[Any]) -> PassedEvent:
         legal_entity=legal_entity_of(message),
         data=as_json(message),
         change=functools.partial(_change, change, message) if change else None,
+        stream=event.source.rpartition("/")[2] if event.stream_seq else "",
+        stream_seq=event.stream_seq,
     )
 
 

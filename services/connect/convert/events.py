@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from google.protobuf.message import Message
 
 from services.connect.domain.model import (
@@ -19,6 +21,18 @@ DELIVERY_FAILED = "weftwork.connect.delivery.failed.v1"
 ENDPOINT_DISABLED = "weftwork.connect.endpoint.disabled.v1"
 
 
+def accepted_message(
+    receipt_id: uuid.UUID, version: int, source: str, event_id: str, external_id: str
+) -> events_pb2.ReceiptAccepted:
+    return events_pb2.ReceiptAccepted(
+        receipt_id=str(receipt_id),
+        version=version,
+        source=source,
+        event_id=event_id,
+        external_id=external_id,
+    )
+
+
 def to_message(event: ConnectEvent) -> tuple[str, str, int, Message]:
     """(subject, aggregate id, aggregate version, payload) of one domain event."""
     if isinstance(event, ReceiptAccepted):
@@ -27,13 +41,7 @@ def to_message(event: ConnectEvent) -> tuple[str, str, int, Message]:
             RECEIPT_ACCEPTED,
             str(r.id),
             r.version,
-            events_pb2.ReceiptAccepted(
-                receipt_id=str(r.id),
-                version=r.version,
-                source=r.source,
-                event_id=r.event_id,
-                external_id=r.external_id,
-            ),
+            accepted_message(r.id, r.version, r.source, r.event_id, r.external_id),
         )
     e = event.exception
     if isinstance(event, ExceptionOpened):

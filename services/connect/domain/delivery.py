@@ -62,6 +62,10 @@ class Delivery:
     created_at: dt.datetime = field(default_factory=_now)
     delivered_at: dt.datetime | None = None
     seq: int = 0
+    # The stream domain and sequence of the event it was made from ("" and 0: not gated; see
+    # services/connect/adapters/floors.py): sent only once its consumer acknowledged that far.
+    stream: str = ""
+    stream_seq: int = 0
 
 
 @dataclass(frozen=True)

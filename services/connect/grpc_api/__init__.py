@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+from mesh.errors import InvalidArgument
 from services.connect import convert
-from services.connect.domain.intake import RawHook
+from services.connect.domain.intake import HookAnswer, RawHook
 from services.connect.grpc_api.outbound import OutboundApi
 from services.connect.grpc_api.receiving import WebhookIntake
 from services.connect.handlers import exceptions, sources
@@ -14,6 +16,28 @@ from services.connect.handlers.endpoints import EndpointRules
 from services.connect.handlers.ports import SecretBox, Transact
 from weftwork.connect.v1 import connect_service_pb2 as pb
 from weftwork.connect.v1 import connect_service_pb2_grpc as pb_grpc
+
+MAX_HOOKS_PER_CALL = 256
+
+
+def _hook(request: pb.ReceiveWebhookRequest) -> RawHook:
+    return RawHook(
+        source=request.source,
+        method=request.method or "POST",
+        url=request.url,
+        headers={h.name.lower(): h.value for h in request.headers},
+        body=request.body,
+    )
+
+
+def _answer(answer: HookAnswer) -> pb.ReceiveWebhookResponse:
+    return pb.ReceiveWebhookResponse(
+        http_status=answer.http_status,
+        content_type=answer.content_type,
+        body=answer.body,
+        accepted=answer.accepted,
+        duplicates=answer.duplicates,
+    )
 
 
 class ConnectServicer(OutboundApi, pb_grpc.ConnectServiceServicer):
@@ -33,21 +57,20 @@ class ConnectServicer(OutboundApi, pb_grpc.ConnectServiceServicer):
     async def ReceiveWebhook(
         self, request: pb.ReceiveWebhookRequest, context: Any
     ) -> pb.ReceiveWebhookResponse:
-        hook = RawHook(
-            source=request.source,
-            method=request.method or "POST",
-            url=request.url,
-            headers={h.name.lower(): h.value for h in request.headers},
-            body=request.body,
+        answer = await self.intake.receive(_hook(request), now_ms=int(time.time() * 1000))
+        return _answer(answer)
+
+    async def ReceiveWebhooks(
+        self, request: pb.ReceiveWebhooksRequest, context: Any
+    ) -> pb.ReceiveWebhooksResponse:
+        """Each request verified side by side; their receipts share the intake's next commit."""
+        if len(request.hooks) > MAX_HOOKS_PER_CALL:
+            raise InvalidArgument.one("hooks", f"at most {MAX_HOOKS_PER_CALL} per call")
+        now_ms = int(time.time() * 1000)
+        answers = await asyncio.gather(
+            *(self.intake.receive(_hook(h), now_ms=now_ms) for h in request.hooks)
         )
-        answer = await self.intake.receive(hook, now_ms=int(time.time() * 1000))
-        return pb.ReceiveWebhookResponse(
-            http_status=answer.http_status,
-            content_type=answer.content_type,
-            body=answer.body,
-            accepted=answer.accepted,
-            duplicates=answer.duplicates,
-        )
+        return pb.ReceiveWebhooksResponse(answers=[_answer(a) for a in answers])
 
     async def CreateInboundSource(
         self, request: pb.CreateInboundSourceRequest, context: Any

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mesh.db import is_retryable
+from mesh.retry import retry
 from services.connect.domain.intake import HookAnswer, RawHook, Refused
 from services.connect.domain.model import InboundSource, IncomingEvent
 from services.connect.handlers import intake
@@ -97,8 +99,12 @@ class WebhookIntake:
     async def _commit(
         self, requests: list[tuple[InboundSource, Sequence[IncomingEvent]]]
     ) -> list[HookAnswer]:
-        answers: list[HookAnswer] = await self.transact(
-            lambda repo: intake.store_receipts(repo, requests)
+        # One statement commits on its own: `read` runs it on a connection, outside a
+        # transaction (BEGIN and COMMIT would be two more round trips per batch).
+        answers: list[HookAnswer] = await retry(
+            lambda: self.read(lambda repo: intake.store_receipts(repo, requests)),
+            retry_on=is_retryable,
+            attempts=5,
         )
         return answers
 

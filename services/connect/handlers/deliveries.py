@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from standardwebhooks import Webhook
@@ -42,10 +42,13 @@ class Delivering:
     disable_after_seconds: float  # an endpoint failing this long is disabled
 
 
-async def deliver_due(p: Delivering, repo: OutboundRepository, limit: int) -> int:
-    """Claims up to `limit` due deliveries (in the caller's transaction), makes them side by
-    side and records each outcome; returns how many it attempted."""
-    due = await repo.claim_due_deliveries(limit)
+async def deliver_due(
+    p: Delivering, repo: OutboundRepository, limit: int, floors: Mapping[str, int]
+) -> int:
+    """Claims up to `limit` due deliveries (in the caller's transaction) whose events are at or
+    below their streams' ack floors, makes them side by side and records each outcome; returns
+    how many it attempted."""
+    due = await repo.claim_due_deliveries(limit, floors)
     if not due:
         return 0
     endpoints = await repo.get_endpoints(

@@ -29,6 +29,8 @@ class PassedEvent:
     legal_entity: str
     data: dict[str, Any]  # the event as proto3 JSON
     change: StatusChange | None = None  # what it does to the engagement's status
+    stream: str = ""  # the domain whose stream it came on (billing), "" when not from one
+    stream_seq: int = 0  # its sequence in that stream
 
     def body(self) -> dict[str, Any]:
         """The webhook body (DESIGN.md §7)."""
@@ -95,4 +97,6 @@ def _delivery(
         engagement_id=event.engagement_id,
         order_key=event.engagement_id or f"{event.type}:{event.subject}",
         payload=payload,
+        stream=event.stream,
+        stream_seq=event.stream_seq,
     )

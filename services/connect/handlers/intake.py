@@ -16,7 +16,6 @@ from services.connect.domain.model import (
     InboundSource,
     IncomingEvent,
     NewReceipt,
-    ReceiptAccepted,
     SourceKind,
 )
 from services.connect.handlers.ports import ConnectRepository, SecretBox
@@ -67,14 +66,17 @@ def refusal(source: InboundSource, refused: Refused) -> HookAnswer:
 async def store_receipts(
     repo: ConnectRepository, requests: Sequence[tuple[InboundSource, Sequence[IncomingEvent]]]
 ) -> list[HookAnswer]:
-    """The events of several verified requests in the caller's one transaction: one receipt
+    """The events of several verified requests in one statement (its own commit): one receipt
     (and receipt.accepted) per event not seen before; one answer per request, in order."""
     planned = [
         [NewReceipt(uuid.uuid4(), source.name, event) for event in events]
         for source, events in requests
     ]
-    stored = await repo.add_receipts([n for plan in planned for n in plan])
-    await repo.emit_all([ReceiptAccepted(receipt) for receipt in stored])
+    # In key order, so two batches with the same events lock them in one order (no deadlock).
+    ordered = sorted(
+        (n for plan in planned for n in plan), key=lambda n: (n.source, n.event.event_id)
+    )
+    stored = await repo.add_receipts_accepted(ordered)
     new = {r.id for r in stored}
     answers = []
     for (source, _), plan in zip(requests, planned, strict=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from services.connect.domain.delivery import Attempt, Delivery, DeliveryStatus
@@ -48,9 +48,14 @@ class OutboundRepository(Protocol):
         """Inserts those not there yet (ON CONFLICT (target_id, event_id) DO NOTHING)."""
         ...
 
-    async def claim_due_deliveries(self, limit: int) -> list[Delivery]:
+    async def claim_due_deliveries(self, limit: int, floors: Mapping[str, int]) -> list[Delivery]:
         """Due PENDING deliveries with no earlier PENDING one of the same (target, order key),
-        to enabled targets, locked FOR UPDATE SKIP LOCKED."""
+        to enabled targets, made from an event at or below its stream's ack floor (`floors`:
+        stream domain -> sequence), locked FOR UPDATE SKIP LOCKED."""
+        ...
+
+    async def deliveries_held(self, floors: Mapping[str, int]) -> bool:
+        """Whether a due delivery waits only for its stream's ack floor to pass its event."""
         ...
 
     async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:

@@ -35,6 +35,11 @@ class ConnectRepository(OutboundRepository, Protocol):
         returns those it stored."""
         ...
 
+    async def add_receipts_accepted(self, new: Sequence[NewReceipt]) -> list[Receipt]:
+        """add_receipts, and receipt.accepted of each stored one, in one statement (atomic on
+        its own, outside a transaction)."""
+        ...
+
     async def get_receipt(self, receipt_id: uuid.UUID) -> Receipt | None: ...
     async def claim_due_receipts(self, limit: int) -> list[Receipt]:
         """PENDING receipts whose time has come, locked FOR UPDATE SKIP LOCKED."""

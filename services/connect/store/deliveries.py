@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 
@@ -22,9 +22,20 @@ NOTIFY_CHANNEL = "connect_deliveries"
 _COLUMNS = """d.id, d.seq, d.target_kind, d.target_id, d.event_id, d.event_type, d.event_time,
               d.subject, d.engagement_id, d.order_key, d.payload, d.status, d.attempts,
               d.last_status, d.last_error, d.next_attempt_at, d.window_start, d.version,
-              d.created_at, d.delivered_at"""
+              d.created_at, d.delivered_at, d.stream, d.stream_seq"""
 _STATUS = """engagement_id, legal_entity, code, status, crm_system, crm_record_id, currency,
              invoiced, paid, recognized, recognized_version"""
+
+
+def _below_floor(streams: str, floors: str) -> str:
+    """SQL: connect's consumer acknowledged the event and all before it (adapters/floors.py);
+    params `streams` and `floors`: parallel arrays (stream domain, ack floor), see _arrays."""
+    return f"""(d.stream_seq IS NULL OR d.stream_seq <= coalesce((SELECT f.floor FROM unnest(
+      {streams}::text[], {floors}::bigint[]) AS f(stream, floor) WHERE f.stream = d.stream), 0))"""
+
+
+def _arrays(floors: Mapping[str, int]) -> tuple[list[str], list[int]]:
+    return sorted(floors), [floors[s] for s in sorted(floors)]
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
@@ -49,6 +60,8 @@ def _delivery(row: asyncpg.Record) -> Delivery:
         version=row["version"],
         created_at=row["created_at"],
         delivered_at=row["delivered_at"],
+        stream=row["stream"] or "",
+        stream_seq=row["stream_seq"] or 0,
     )
 
 
@@ -63,8 +76,9 @@ class DeliveryRows:
         for d in deliveries:
             done = await self.conn.execute(
                 """INSERT INTO deliveries (id, target_kind, target_id, event_id, event_type,
-                       event_time, subject, engagement_id, order_key, payload, created_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp())
+                       event_time, subject, engagement_id, order_key, payload, stream,
+                       stream_seq, created_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, clock_timestamp())
                    ON CONFLICT (target_id, event_id) DO NOTHING""",
                 d.id,
                 d.target_kind.value,
@@ -76,29 +90,52 @@ class DeliveryRows:
                 d.engagement_id,
                 d.order_key,
                 d.payload,
+                d.stream or None,
+                d.stream_seq or None,
             )
             added += done == "INSERT 0 1"
         if added:
             await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
         return added
 
-    async def claim_due_deliveries(self, limit: int) -> list[Delivery]:
+    async def claim_due_deliveries(self, limit: int, floors: Mapping[str, int]) -> list[Delivery]:
+        """The head of each (target, order key) chain by (event time, stream sequence, seq),
+        once its event is at or below its stream's ack floor (the chain waits till then)."""
+        streams, seqs = _arrays(floors)
         rows = await self.conn.fetch(
             f"""SELECT {_COLUMNS} FROM deliveries d
                  LEFT JOIN webhook_endpoints w ON w.id = d.target_id
                  LEFT JOIN crm_writebacks c ON c.id = d.target_id
                  WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
                    AND coalesce(w.enabled, c.enabled, false)
+                   AND {_below_floor("$2", "$3")}
                    AND NOT EXISTS (
                        SELECT 1 FROM deliveries e
                         WHERE e.target_id = d.target_id AND e.order_key = d.order_key
                           AND e.status = 'PENDING'
-                          AND (e.event_time, e.seq) < (d.event_time, d.seq))
+                          AND (e.event_time, coalesce(e.stream_seq, 0), e.seq)
+                              < (d.event_time, coalesce(d.stream_seq, 0), d.seq))
                  ORDER BY d.next_attempt_at, d.seq
                  LIMIT $1 FOR UPDATE OF d SKIP LOCKED""",
             limit,
+            streams,
+            seqs,
         )
         return [_delivery(row) for row in rows]
+
+    async def deliveries_held(self, floors: Mapping[str, int]) -> bool:
+        streams, seqs = _arrays(floors)
+        held: bool = await self.conn.fetchval(
+            f"""SELECT EXISTS (SELECT 1 FROM deliveries d
+                 LEFT JOIN webhook_endpoints w ON w.id = d.target_id
+                 LEFT JOIN crm_writebacks c ON c.id = d.target_id
+                 WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
+                   AND coalesce(w.enabled, c.enabled, false)
+                   AND NOT {_below_floor("$1", "$2")})""",
+            streams,
+            seqs,
+        )
+        return held
 
     async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         await self.conn.executemany(

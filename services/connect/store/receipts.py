@@ -7,7 +7,11 @@ import uuid
 from collections.abc import Sequence
 
 import asyncpg
+from google.protobuf.message import Message
 
+from mesh.events.cloudevents import event_headers
+from mesh.events.outbox import NOTIFY_CHANNEL as OUTBOX_CHANNEL
+from services.connect.convert.events import RECEIPT_ACCEPTED, accepted_message
 from services.connect.domain.model import NewReceipt, Receipt, ReceiptStatus
 from services.connect.handlers.ports import Cursor
 
@@ -36,6 +40,20 @@ def _receipt(row: asyncpg.Record) -> Receipt:
     )
 
 
+def _accepted(n: NewReceipt) -> Message:
+    return accepted_message(n.id, 1, n.source, n.event.event_id, n.event.external_id)
+
+
+def _headers(event_id: uuid.UUID, n: NewReceipt) -> dict[str, str]:
+    return event_headers(
+        event_id=event_id,
+        service="connect",
+        subject=RECEIPT_ACCEPTED,
+        aggregate_id=str(n.id),
+        aggregate_version=1,
+    )
+
+
 class ReceiptRows:
     conn: asyncpg.Connection
 
@@ -57,6 +75,43 @@ class ReceiptRows:
         )
         if rows:
             await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+        return [_receipt(row) for row in rows]
+
+    async def add_receipts_accepted(self, new: Sequence[NewReceipt]) -> list[Receipt]:
+        """add_receipts and the stored ones' receipt.accepted in the outbox, in one statement:
+        outside a transaction it commits on its own (no BEGIN and COMMIT round trips), and a
+        receipt is never stored without its event. The NOTIFYs wake the worker and relay."""
+        if not new:
+            return []
+        events = [(uuid.uuid4(), n) for n in new]
+        rows = await self.conn.fetch(
+            f"""WITH new AS (
+                    INSERT INTO receipts (id, source, event_id, external_id, payload)
+                    SELECT id, source, event_id, external_id, payload::jsonb
+                      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+                           AS e(id, source, event_id, external_id, payload)
+                    ON CONFLICT (source, event_id) DO NOTHING
+                    RETURNING {_COLUMNS}),
+                accepted AS (
+                    INSERT INTO outbox (id, subject, aggregate_id, aggregate_version, payload,
+                                        headers)
+                    SELECT o.id, $6, o.receipt_id::text, 1, o.payload, o.headers::jsonb
+                      FROM unnest($1::uuid[], $7::uuid[], $8::bytea[], $9::text[])
+                           AS o(receipt_id, id, payload, headers)
+                     WHERE o.receipt_id IN (SELECT id FROM new))
+                SELECT new.*, pg_notify($10, ''), pg_notify($11, '') FROM new""",
+            [n.id for n in new],
+            [n.source for n in new],
+            [n.event.event_id for n in new],
+            [n.event.external_id for n in new],
+            [json.dumps(n.event.payload) for n in new],
+            RECEIPT_ACCEPTED,
+            [event_id for event_id, _ in events],
+            [_accepted(n).SerializeToString(deterministic=True) for _, n in events],
+            [json.dumps(_headers(event_id, n)) for event_id, n in events],
+            NOTIFY_CHANNEL,
+            OUTBOX_CHANNEL,
+        )
         return [_receipt(row) for row in rows]
 
     async def get_receipt(self, receipt_id: uuid.UUID) -> Receipt | None:

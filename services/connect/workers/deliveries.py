@@ -4,13 +4,16 @@ Woken by NOTIFY on `connect_deliveries` with a polling fallback, like the receip
 The claim is the transaction: a worker killed after a receiver got a delivery but before
 the commit leaves it PENDING, and it is made again with the same webhook-id (at least once;
 receivers dedupe). Several lanes run side by side so one slow receiver holds up only its own
-batch; the ordered claim (store/deliveries.py) keeps each (target, engagement) in order.
+batch; the ordered claim (store/deliveries.py) keeps each (target, engagement) in order, and
+the consumers' ack floors (adapters/floors.py) keep it so when a killed consumer's events come
+back after later ones: a delivery is sent only once every event before its own is in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 import asyncpg
 
@@ -23,6 +26,12 @@ from services.connect.store.deliveries import NOTIFY_CHANNEL
 log = logging.getLogger(__name__)
 
 
+class Floors(Protocol):
+    async def floors(self) -> dict[str, int]:
+        """Stream domain -> the sequence up to which its consumer acknowledged every event."""
+        ...
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -32,9 +41,13 @@ class DeliveryWorker:
         batch_size: int,
         lanes: int,
         poll_interval: float,
+        floors: Floors,
+        held_interval: float = 0.05,
     ) -> None:
         self.pool = pool
         self.p = p
+        self.floors = floors
+        self.held_interval = min(held_interval, poll_interval)
         self.batch_size = batch_size
         self.lanes = lanes
         self.poll_interval = poll_interval
@@ -61,9 +74,22 @@ class DeliveryWorker:
                 continue
             failures = 0
             if done == 0:  # after any work, look again: its successors may be due now
-                await wakeup.wait(stop, self.poll_interval)
+                # A delivery waiting for its consumer's ack (which follows the fan-out's
+                # commit by a moment) is looked at again soon, not at the next poll.
+                held = await self._held()
+                await wakeup.wait(stop, self.held_interval if held else self.poll_interval)
 
     async def deliver_due(self) -> int:
         """One batch in one transaction; returns how many deliveries it attempted."""
+        floors = await self.floors.floors()
         async with self.pool.acquire() as conn, conn.transaction():
-            return await deliver_due(self.p, ConnectStore(conn), self.batch_size)
+            return await deliver_due(self.p, ConnectStore(conn), self.batch_size, floors)
+
+    async def _held(self) -> bool:
+        try:
+            floors = await self.floors.floors()
+            async with self.pool.acquire() as conn:
+                return await ConnectStore(conn).deliveries_held(floors)
+        except Exception as exc:
+            log.debug("held deliveries not counted", extra={"error": repr(exc)})
+            return False

@@ -7,10 +7,12 @@ an OPEN exception that a retry after fixing the mapping RESOLVES into one engage
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from typing import Any
 
+import nats
 import pytest
 
 from tests.e2e.connect.hooks import (
@@ -28,6 +30,7 @@ from tests.e2e.connect.hooks import (
 )
 from tests.e2e.connect.stack import ConnectStack
 from tests.support import eventually
+from weftwork.connect.v1 import events_pb2 as connect_events
 
 MAPPING = {"currencies": ["USD", "GBP", "EUR"], "defaults": {"legalEntity": "US01"}}
 
@@ -198,3 +201,49 @@ async def test_a_mapping_is_validated_on_save_with_every_mistake_named(
     assert {"mapping.wonStages", "mapping.fields.price", "mapping.currencies[0]"} <= fields, (
         json.dumps(error)
     )
+
+
+async def accepted_on_stream(nats_url: str, source: str) -> list[tuple[dict[str, str], Any]]:
+    """receipt.accepted events of `source` on the CONNECT stream: (headers, message)."""
+    nc = await nats.connect(nats_url)
+    found = []
+    try:
+        sub = await nc.jetstream().subscribe(
+            "weftwork.connect.receipt.accepted.v1", ordered_consumer=True
+        )
+        with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
+            while True:
+                msg = await sub.next_msg(timeout=0.5)
+                event = connect_events.ReceiptAccepted.FromString(msg.data)
+                if event.source == source:
+                    found.append((dict(msg.headers or {}), event))
+        await sub.unsubscribe()
+    finally:
+        await nc.close()
+    return found
+
+
+async def test_each_stored_receipt_is_announced_once_on_the_connect_stream(
+    connect_stack: ConnectStack, source: tuple[str, str]
+) -> None:
+    """The receipt and its receipt.accepted are written by one statement; a duplicate
+    writes neither."""
+    name, secret = source
+    for webhook_id in ("msg_announce_1", "msg_announce_2", "msg_announce_1"):
+        body = standard_body(won_data(f"ANN-{webhook_id[-1]}"))
+        answer = await connect_stack.hook(
+            name, body, standard_headers(secret, body, webhook_id=webhook_id)
+        )
+        assert answer.status_code == 202, answer.text
+    stored = {r["eventId"]: r["id"] for r in await receipts(connect_stack, name)}
+    announced = await eventually(
+        lambda: accepted_on_stream(connect_stack.env["WEFTWORK_NATS_URL"], name),
+        until=lambda found: {e.event_id for _, e in found} >= {"msg_announce_1", "msg_announce_2"},
+        what="receipt.accepted on CONNECT",
+    )
+    ours = [(h, e) for h, e in announced if e.event_id.startswith("msg_announce_")]
+    assert sorted(e.event_id for _, e in ours) == ["msg_announce_1", "msg_announce_2"]
+    for headers, event in ours:
+        assert event.receipt_id == stored[event.event_id]
+        assert headers["ce-source"] == "/weftwork/connect"
+        assert headers["ce-subject"] == event.receipt_id

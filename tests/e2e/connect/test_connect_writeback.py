@@ -1,14 +1,14 @@
-"""CRM write-back over real HTTP (issue #15 acceptance): an engagement won in HubSpot (or
-Salesforce) gets its code, status, invoiced, paid and recognized amounts back on the deal
-(Opportunity), through local servers that answer as the vendors' APIs document, 429 (and
-Salesforce's REQUEST_LIMIT_EXCEEDED) honoured. An endpoint failing too long is disabled."""
+"""CRM write-back with the events published as their producers publish them, to test what a
+real run rarely shows: events of three streams in any order (an older recognition arriving
+late) leave the deal on the latest status, 429 honoured; no write-back unless configured; an
+endpoint failing too long is disabled. The acceptance test with real billing, project and
+revenue (an invoice issued and paid over GraphQL) is test_connect_writeback_billing.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from decimal import Decimal
 
 import nats
 import pytest
@@ -24,7 +24,7 @@ from tests.e2e.connect.outbound_stack import (
     OutboundStack,
     running_outbound_stack,
 )
-from tests.e2e.connect.receivers import FakeHubSpot, FakeSalesforce, Receiver, running
+from tests.e2e.connect.receivers import FakeHubSpot, Receiver, running
 from tests.support import eventually
 from tests.unit.revenue_fakes import Engagement
 from weftwork.connect.v1 import events_pb2 as connect_events
@@ -79,7 +79,7 @@ async def life_of(outbound: OutboundStack, e: Engagement, activated: Message) ->
     await outbound.publish("revenue", recognized(e, 2, "400.00"), str(e.id))  # late, older
 
 
-async def test_issuing_and_paying_updates_the_hubspot_deal_honouring_429(
+async def test_events_in_any_order_leave_the_deal_on_the_latest_status_honouring_429(
     outbound: OutboundStack,
 ) -> None:
     hubspot = FakeHubSpot(token="pat-na1-test", deals={"9001": {"dealname": "Big deal"}})
@@ -114,37 +114,6 @@ async def test_issuing_and_paying_updates_the_hubspot_deal_honouring_429(
         (t429, first), (t_after, _) = hubspot.requests[0], hubspot.requests[1]
         assert t_after - t429 >= 0.9  # Retry-After: 1, where the schedule says 0.05 s
         assert first["inputs"][0]["id"] == "9001"
-
-
-async def test_issuing_and_paying_updates_the_salesforce_opportunity(
-    outbound: OutboundStack,
-) -> None:
-    opportunity = "0065g00000AbCdEAAZ"
-    salesforce = FakeSalesforce(token="00Dxx!token", opportunities={opportunity: {}})
-    salesforce.throttle = 1  # 403 REQUEST_LIMIT_EXCEEDED once: a rate limit, retried
-    async with running(salesforce):
-        await outbound.gql(
-            SET_WRITEBACK,
-            i={"source": "sfcrm", "kind": "SALESFORCE", "baseUrl": salesforce.server.url,
-               "token": "00Dxx!token", "fields": {"currency": "Weftwork_Currency__c"}},
-        )  # fmt: skip
-        e, activated = won_in("sfcrm", opportunity)
-        await life_of(outbound, e, activated)
-        want = {
-            "Weftwork_Engagement_Code__c": activated.engagement.code,  # type: ignore[attr-defined]
-            "Weftwork_Engagement_Status__c": "ACTIVE",
-            "Weftwork_Invoiced_Amount__c": 1200.0,
-            "Weftwork_Paid_Amount__c": 1200.0,
-            "Weftwork_Recognized_Amount__c": 900.0,
-            "Weftwork_Currency__c": "GBP",
-        }
-        await eventually(
-            lambda: _copy(salesforce.opportunities[opportunity]),
-            until=lambda o: o == want,
-            within=30,
-            what="the opportunity's fields",
-        )
-        assert Decimal(str(want["Weftwork_Paid_Amount__c"])) == Decimal("1200")
 
 
 async def test_no_write_back_unless_configured(outbound: OutboundStack) -> None:

@@ -307,6 +307,48 @@ class ReceiveWebhookResponse(_message.Message):
 Global___ReceiveWebhookResponse: _TypeAlias = ReceiveWebhookResponse  # noqa: Y015
 
 @_typing.final
+class ReceiveWebhooksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOOKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hooks(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReceiveWebhookRequest]: ...
+    def __init__(
+        self,
+        *,
+        hooks: _abc.Iterable[Global___ReceiveWebhookRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hooks", b"hooks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveWebhooksRequest: _TypeAlias = ReceiveWebhooksRequest  # noqa: Y015
+
+@_typing.final
+class ReceiveWebhooksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReceiveWebhookResponse]:
+        """One per request, in the order of `hooks`."""
+
+    def __init__(
+        self,
+        *,
+        answers: _abc.Iterable[Global___ReceiveWebhookResponse] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveWebhooksResponse: _TypeAlias = ReceiveWebhooksResponse  # noqa: Y015
+
+@_typing.final
 class CreateInboundSourceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

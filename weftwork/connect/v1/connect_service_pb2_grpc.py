@@ -52,6 +52,11 @@ class ConnectServiceStub:
                 request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhookRequest.SerializeToString,
                 response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhookResponse.FromString,
                 _registered_method=True)
+        self.ReceiveWebhooks = channel.unary_unary(
+                '/weftwork.connect.v1.ConnectService/ReceiveWebhooks',
+                request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhooksRequest.SerializeToString,
+                response_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhooksResponse.FromString,
+                _registered_method=True)
         self.CreateInboundSource = channel.unary_unary(
                 '/weftwork.connect.v1.ConnectService/CreateInboundSource',
                 request_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.CreateInboundSourceRequest.SerializeToString,
@@ -153,6 +158,16 @@ class ConnectServiceServicer:
     def ReceiveWebhook(self, request, context):
         """Verifies, stores and acknowledges one webhook request. Never fails for what the sender
         did wrong: the answer carries the HTTP status for it (401, 404, 400, 413).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveWebhooks(self, request, context):
+        """Several webhook requests in one call, each answered as ReceiveWebhook answers it, in
+        order: the gateway sends together the requests that arrive while a call is in flight,
+        so a busy intake pays for one call (and one commit) per batch, not per request.
+        INVALID_ARGUMENT for more than 256 requests.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -285,6 +300,11 @@ def add_ConnectServiceServicer_to_server(servicer, server):
                     request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhookRequest.FromString,
                     response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhookResponse.SerializeToString,
             ),
+            'ReceiveWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveWebhooks,
+                    request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhooksRequest.FromString,
+                    response_serializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhooksResponse.SerializeToString,
+            ),
             'CreateInboundSource': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateInboundSource,
                     request_deserializer=weftwork_dot_connect_dot_v1_dot_connect__service__pb2.CreateInboundSourceRequest.FromString,
@@ -406,6 +426,33 @@ class ConnectService:
             '/weftwork.connect.v1.ConnectService/ReceiveWebhook',
             weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhookRequest.SerializeToString,
             weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.connect.v1.ConnectService/ReceiveWebhooks',
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhooksRequest.SerializeToString,
+            weftwork_dot_connect_dot_v1_dot_connect__service__pb2.ReceiveWebhooksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,12 @@ class ConnectServiceStub:
     """Verifies, stores and acknowledges one webhook request. Never fails for what the sender
     did wrong: the answer carries the HTTP status for it (401, 404, 400, 413).
     """
+    ReceiveWebhooks: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.ReceiveWebhooksRequest, _connect_service_pb2.ReceiveWebhooksResponse]
+    """Several webhook requests in one call, each answered as ReceiveWebhook answers it, in
+    order: the gateway sends together the requests that arrive while a call is in flight,
+    so a busy intake pays for one call (and one commit) per batch, not per request.
+    INVALID_ARGUMENT for more than 256 requests.
+    """
     CreateInboundSource: _grpc.UnaryUnaryMultiCallable[_connect_service_pb2.CreateInboundSourceRequest, _connect_service_pb2.CreateInboundSourceResponse]
     """Creates a source. For STANDARD_WEBHOOKS the answer carries the generated `whsec_…`
     secret, the only time it is shown. ALREADY_EXISTS when the name is taken.
@@ -116,6 +122,12 @@ class ConnectServiceAsyncStub(ConnectServiceStub):
     ReceiveWebhook: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.ReceiveWebhookRequest, _connect_service_pb2.ReceiveWebhookResponse]  # type: ignore[assignment]
     """Verifies, stores and acknowledges one webhook request. Never fails for what the sender
     did wrong: the answer carries the HTTP status for it (401, 404, 400, 413).
+    """
+    ReceiveWebhooks: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.ReceiveWebhooksRequest, _connect_service_pb2.ReceiveWebhooksResponse]  # type: ignore[assignment]
+    """Several webhook requests in one call, each answered as ReceiveWebhook answers it, in
+    order: the gateway sends together the requests that arrive while a call is in flight,
+    so a busy intake pays for one call (and one commit) per batch, not per request.
+    INVALID_ARGUMENT for more than 256 requests.
     """
     CreateInboundSource: _aio.UnaryUnaryMultiCallable[_connect_service_pb2.CreateInboundSourceRequest, _connect_service_pb2.CreateInboundSourceResponse]  # type: ignore[assignment]
     """Creates a source. For STANDARD_WEBHOOKS the answer carries the generated `whsec_…`
@@ -186,6 +198,18 @@ class ConnectServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_connect_service_pb2.ReceiveWebhookResponse, _abc.Awaitable[_connect_service_pb2.ReceiveWebhookResponse]]:
         """Verifies, stores and acknowledges one webhook request. Never fails for what the sender
         did wrong: the answer carries the HTTP status for it (401, 404, 400, 413).
+        """
+
+    @_abc_1.abstractmethod
+    def ReceiveWebhooks(
+        self,
+        request: _connect_service_pb2.ReceiveWebhooksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connect_service_pb2.ReceiveWebhooksResponse, _abc.Awaitable[_connect_service_pb2.ReceiveWebhooksResponse]]:
+        """Several webhook requests in one call, each answered as ReceiveWebhook answers it, in
+        order: the gateway sends together the requests that arrive while a call is in flight,
+        so a busy intake pays for one call (and one commit) per batch, not per request.
+        INVALID_ARGUMENT for more than 256 requests.
         """
 
     @_abc_1.abstractmethod
