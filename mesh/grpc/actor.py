@@ -1,0 +1,82 @@
+"""Who a call acts for, across gRPC: metadata the gateway (or a calling service) sets, read by
+every server into the call's audit scope (mesh.audit.scope), forwarded on the calls it makes.
+
+Only identities the server trusts reach it (mutual TLS and the callers' allow-list,
+mesh.grpc.callers): the gateway asserts the user it verified, and a service forwards the
+actor it acts for. A call without an actor is the calling service's own
+(`service:<its certificate's name>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from mesh.audit.scope import (
+    UNKNOWN,
+    AuditScope,
+    acting,
+    clean,
+    current,
+    request_engagements,
+    request_targets,
+    service_actor,
+)
+from mesh.grpc.tls import peer_identity
+from mesh.grpc.unary import Behavior, UnaryInterceptor
+
+ACTOR = "weftwork-actor"
+ON_BEHALF_OF = "weftwork-on-behalf-of"
+REQUEST_ID = "x-request-id"
+
+
+def scope_metadata(scope: AuditScope | None) -> list[tuple[str, str]]:
+    """The metadata that carries `scope` to the server of a call."""
+    if scope is None:
+        return []
+    pairs = [(ACTOR, scope.actor), (ON_BEHALF_OF, scope.on_behalf_of or "")]
+    pairs.append((REQUEST_ID, scope.request_id or ""))
+    return [(k, v) for k, v in pairs if v]
+
+
+class ActorInterceptor(UnaryInterceptor):
+    """Runs every unary call in an audit scope: actor, request id, the method as operation,
+    and the ids and engagements the request names."""
+
+    def wrap(self, inner: Behavior, method: str) -> Behavior:
+        operation = method.lstrip("/")
+
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+            actor = clean(metadata.get(ACTOR))
+            if actor is None:
+                peer = peer_identity(context)
+                actor = service_actor(peer) if peer else UNKNOWN
+            scope = AuditScope(
+                actor=actor,
+                request_id=clean(metadata.get(REQUEST_ID)),
+                on_behalf_of=clean(metadata.get(ON_BEHALF_OF)),
+                operation=operation,
+                targets=request_targets(request),
+                engagement_ids=request_engagements(request),
+            )
+            with acting(scope):
+                return await inner(request, context)
+
+        return behavior
+
+
+class ForwardActor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Adds the current audit scope's actor and request id to every outgoing call."""
+
+    async def intercept_unary_unary(
+        self, continuation: Callable[[Any, Any], Awaitable[Any]], details: Any, request: Any
+    ) -> Any:
+        pairs = scope_metadata(current())
+        if pairs:
+            known = {k for k, _ in pairs}
+            kept = [(k, v) for k, v in (details.metadata or ()) if k not in known]
+            details = details._replace(metadata=grpc.aio.Metadata(*kept, *pairs))
+        return await continuation(details, request)
