@@ -13,7 +13,11 @@ from mesh.settings import GATEWAY, Settings
 from weftwork.billing.v1 import billing_service_pb2_grpc
 from weftwork.connect.v1 import connect_service_pb2_grpc
 from weftwork.customer.v1 import customer_service_pb2_grpc
-from weftwork.mesh.v1 import integration_service_pb2_grpc, lineage_service_pb2_grpc
+from weftwork.mesh.v1 import (
+    audit_service_pb2_grpc,
+    integration_service_pb2_grpc,
+    lineage_service_pb2_grpc,
+)
 from weftwork.project.v1 import project_service_pb2_grpc
 from weftwork.revenue.v1 import revenue_service_pb2_grpc
 
@@ -68,6 +72,11 @@ class ServiceClients:
             server_name="connect",
         )
         self.connect = connect_service_pb2_grpc.ConnectServiceStub(self._channels["connect"])
+        # The audit trail is every service's, connect's included (auditLog needs all five).
+        self.audit = {
+            name: audit_service_pb2_grpc.AuditServiceStub(channel)
+            for name, channel in self._channels.items()
+        }
 
     async def close(self) -> None:
         for channel in self._channels.values():

@@ -15,7 +15,9 @@ import grpc
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gateway.audit.scope import request_id_of
 from gateway.clients import ServiceClients
+from mesh.audit.scope import AuditScope, acting
 from weftwork.connect.v1 import connect_service_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,11 @@ def hook_endpoint(
         try:
             # wait_for_ready: a connect restarting (a reconnect in backoff) is waited for within
             # the deadline rather than refused at once.
-            answer = await clients.connect.ReceiveWebhook(
-                hook, timeout=CONNECT_DEADLINE, wait_for_ready=True
-            )
+            # Audited as the source's webhook (its signature is connect's to check).
+            with acting(AuditScope(actor=f"webhook:{source}", request_id=request_id_of(request))):
+                answer = await clients.connect.ReceiveWebhook(
+                    hook, timeout=CONNECT_DEADLINE, wait_for_ready=True
+                )
         except grpc.aio.AioRpcError as error:
             log.warning("connect did not take a webhook", extra={"code": error.code().name})
             return JSONResponse(

@@ -77,7 +77,17 @@ def clean(value: str | None) -> str | None:
 
 
 def request_targets(request: Message) -> tuple[str, ...]:
-    """The ids a request names at its top level: id, ids, and every …_id or …_ids field."""
+    """The ids a request names at its top level: id, ids, and every …_id or …_ids field;
+    without any, the `id` of a message it carries whole (UpsertPerson's person)."""
+    found = _ids(request)
+    if not found:
+        for _, value in request.ListFields():
+            if isinstance(value, Message) and "id" in value.DESCRIPTOR.fields_by_name:
+                found += [i for i in [value.id] if isinstance(i, str)]
+    return tuple(_unique(found))
+
+
+def _ids(request: Message) -> list[str]:
     found: list[str] = []
     for descriptor, value in request.ListFields():
         name = descriptor.name
@@ -87,7 +97,7 @@ def request_targets(request: Message) -> tuple[str, ...]:
             found.append(value)
         elif not isinstance(value, Message | int | float | bytes):  # repeated
             found.extend(v for v in value if isinstance(v, str))
-    return tuple(_unique(found))
+    return found
 
 
 def request_engagements(request: Message) -> tuple[str, ...]:

@@ -49,7 +49,9 @@ class ActorInterceptor(UnaryInterceptor):
         operation = method.lstrip("/")
 
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+            metadata = {
+                k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
+            }
             actor = clean(metadata.get(ACTOR))
             if actor is None:
                 peer = peer_identity(context)

@@ -71,7 +71,11 @@ async def entries(c: Running, **filters: object) -> list[audit_pb.AuditEntry]:
 async def test_a_mutation_is_recorded_with_its_actor_request_and_target(customer: Running) -> None:
     created = await resolve(customer, "Audit One Ltd", "alice@example.com", "req-audit-1")
     [entry] = await entries(customer, actor="alice@example.com")
-    assert (entry.operation, entry.service, entry.request_id) == (RESOLVE, "customer", "req-audit-1")
+    assert (entry.operation, entry.service, entry.request_id) == (
+        RESOLVE,
+        "customer",
+        "req-audit-1",
+    )
     assert list(entry.targets) == [created.id]
     assert entry.time.seconds > 0 and not entry.on_behalf_of
     # The event it wrote carries the actor and the request id (CloudEvents extensions).
@@ -84,7 +88,9 @@ async def test_a_mutation_is_recorded_with_its_actor_request_and_target(customer
 async def test_reads_and_answers_that_change_nothing_are_not_recorded(customer: Running) -> None:
     created = await resolve(customer, "Audit Two Ltd", "bob", "req-audit-2")
     before = await customer.db.fetchval("SELECT count(*) FROM audit_log")
-    await customer.stub.GetCustomer(pb.GetCustomerRequest(id=created.id), metadata=as_user("bob", "r"))
+    await customer.stub.GetCustomer(
+        pb.GetCustomerRequest(id=created.id), metadata=as_user("bob", "r")
+    )
     await resolve(customer, "Audit Two Ltd", "bob", "req-audit-3")  # known ref: nothing written
     assert await customer.db.fetchval("SELECT count(*) FROM audit_log") == before
 
@@ -97,7 +103,9 @@ async def test_a_call_without_an_actor_is_recorded_as_unknown_in_plaintext(
             external_ref=pb.ExternalRef(system="hubspot", id="anon"), name="Anon", country="US"
         )
     )
-    [entry] = [e for e in await entries(customer, page_size=100) if created.customer.id in e.targets]
+    [entry] = [
+        e for e in await entries(customer, page_size=100) if created.customer.id in e.targets
+    ]
     assert entry.actor == "unknown" and not entry.request_id
 
 
@@ -154,9 +162,7 @@ async def test_the_owning_role_has_no_update_or_delete_grant(stack: Stack) -> No
     await admin.execute(f'CREATE ROLE "{role}" LOGIN')
     await admin.execute(f'CREATE DATABASE "{database}" OWNER "{role}"')
     try:
-        owner_url = with_database(stack.database_url, database).replace(
-            "postgres@", f"{role}@", 1
-        )
+        owner_url = with_database(stack.database_url, database).replace("postgres@", f"{role}@", 1)
         conn = await asyncpg.connect(owner_url)
         try:
             assert await conn.fetchval("SELECT current_user") == role
