@@ -83,7 +83,7 @@ def request_targets(request: Message) -> tuple[str, ...]:
     if not found:
         for _, value in request.ListFields():
             if isinstance(value, Message) and "id" in value.DESCRIPTOR.fields_by_name:
-                found += [i for i in [value.id] if isinstance(i, str)]
+                found += [i for i in [getattr(value, "id")] if isinstance(i, str)]  # noqa: B009
     return tuple(_unique(found))
 
 

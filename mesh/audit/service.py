@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -71,7 +71,7 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
         )
 
 
-def _time(request: pb.ListAuditEntriesRequest, name: str) -> datetime | None:
+def _time(request: pb.ListAuditEntriesRequest, name: Literal["from", "to"]) -> datetime | None:
     if not request.HasField(name):
         return None
     value: datetime = getattr(request, name).ToDatetime(UTC)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from mesh.audit.scope import (
     UNKNOWN,
@@ -61,9 +62,10 @@ class ActorInterceptor(UnaryInterceptor):
                 request_id=clean(metadata.get(REQUEST_ID)),
                 on_behalf_of=clean(metadata.get(ON_BEHALF_OF)),
                 operation=operation,
-                targets=request_targets(request),
-                engagement_ids=request_engagements(request),
             )
+            if isinstance(request, Message):  # not a generic handler's raw bytes
+                scope.targets = request_targets(request)
+                scope.engagement_ids = request_engagements(request)
             with acting(scope):
                 return await inner(request, context)
 

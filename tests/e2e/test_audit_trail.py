@@ -52,7 +52,9 @@ async def as_(
     return data
 
 
-async def audit_log(api: Platform, headers: dict[str, str], **variables: Any) -> list[dict]:
+async def audit_log(
+    api: Platform, headers: dict[str, str], **variables: Any
+) -> list[dict[str, Any]]:
     """Every entry the caller may see, walked two at a time through the cursors."""
     found: list[dict[str, Any]] = []
     after = None
@@ -121,7 +123,9 @@ def steps(entries: list[dict[str, Any]]) -> set[tuple[str, str, str | None]]:
     }
 
 
-async def test_the_audit_log_names_each_actor_of_each_step(api: Platform, deal: dict) -> None:
+async def test_the_audit_log_names_each_actor_of_each_step(
+    api: Platform, deal: dict[str, str]
+) -> None:
     eid = deal["engagement"]
     admin = api.as_("admin", subject="root")
 
@@ -158,7 +162,9 @@ async def test_the_audit_log_names_each_actor_of_each_step(api: Platform, deal: 
     assert [e["node"]["id"] for e in one_page["data"]["auditLog"]["edges"]] == times
 
 
-async def test_mutations_that_emit_no_event_are_audited(api: Platform, deal: dict) -> None:
+async def test_mutations_that_emit_no_event_are_audited(
+    api: Platform, deal: dict[str, str]
+) -> None:
     mine = await audit_log(api, api.as_("admin"), actor=LEAD)
     assert {"UpsertPerson", "SubmitTime", "ApproveTime"} <= {
         e["operation"].rpartition("/")[2] for e in mine
@@ -169,7 +175,7 @@ async def test_mutations_that_emit_no_event_are_audited(api: Platform, deal: dic
     assert any(e["operation"].endswith("/RunBilling") for e in by_finance)
 
 
-async def test_the_timeline_names_who_did_each_step(api: Platform, deal: dict) -> None:
+async def test_the_timeline_names_who_did_each_step(api: Platform, deal: dict[str, str]) -> None:
     async def timeline() -> list[dict[str, Any]]:
         body = await post(api, TIMELINE, api.as_("admin"), id=deal["engagement"])
         events: list[dict[str, Any]] = body["data"]["engagement"]["timeline"]
@@ -190,7 +196,7 @@ async def test_the_timeline_names_who_did_each_step(api: Platform, deal: dict) -
 
 
 async def test_only_finance_and_admin_read_it_and_only_in_their_entities(
-    api: Platform, deal: dict
+    api: Platform, deal: dict[str, str]
 ) -> None:
     for role in ("sales", "delivery", "executive"):
         body = await post(api, AUDIT, api.as_(role), first=5)
@@ -209,7 +215,7 @@ async def test_only_finance_and_admin_read_it_and_only_in_their_entities(
 
 @pytest.mark.parametrize("service", ["customer", "project", "billing", "revenue", "connect"])
 async def test_no_service_connection_can_update_or_delete_its_audit_rows(
-    api: Platform, deal: dict, service: str
+    api: Platform, deal: dict[str, str], service: str
 ) -> None:
     conn = await asyncpg.connect(api.settings.database_url_for(service))
     try:

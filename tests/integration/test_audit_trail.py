@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -63,7 +64,7 @@ async def resolve(c: Running, name: str, actor: str, request_id: str) -> pb.Cust
     return customer
 
 
-async def entries(c: Running, **filters: object) -> list[audit_pb.AuditEntry]:
+async def entries(c: Running, **filters: Any) -> list[audit_pb.AuditEntry]:
     answer = await c.audit.ListAuditEntries(audit_pb.ListAuditEntriesRequest(**filters))
     return list(answer.entries)
 
