@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import asyncpg
 
-from mesh.audit.scope import AuditScope
+from mesh.audit.scope import AuditScope, acting, service_actor
 
 _INSERT = (
     "INSERT INTO audit_log"
@@ -29,3 +32,15 @@ async def record(conn: asyncpg.Connection, scope: AuditScope, *, always: bool = 
         scope.request_id,
         scope.event_id,
     )
+
+
+@contextlib.asynccontextmanager
+async def audited_work(
+    conn: asyncpg.Connection, service: str, operation: str
+) -> AsyncIterator[AuditScope]:
+    """A service's own work outside any call or event (a worker's batch), inside the caller's
+    transaction: acts as `service:<service>` (so its gRPC calls and events say so) and records
+    one row when the transaction wrote something."""
+    with acting(AuditScope(actor=service_actor(service), operation=operation)) as scope:
+        yield scope
+        await record(conn, scope)

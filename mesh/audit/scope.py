@@ -30,6 +30,7 @@ class AuditScope:
     on_behalf_of: str | None = None  # event-driven work: the causing event's actor
     operation: str = ""  # the gRPC method, or the applied event's type
     targets: tuple[str, ...] = ()  # named by the request or the event
+    carried: tuple[str, ...] = ()  # ids of messages the request carries whole: the last resort
     engagement_ids: tuple[str, ...] = ()
     event_id: UUID | None = None
     # What the current transaction wrote to the outbox: (aggregate id, engagement id or None).
@@ -39,10 +40,11 @@ class AuditScope:
         self.written.append((aggregate_id, engagement_id))
 
     def row_targets(self) -> list[str]:
-        """The request's (or event's) ids; else what the transaction's events are about."""
+        """The request's (or event's) ids; else what the transaction's events are about; else
+        the ids of what the request carried."""
         if self.targets:
             return list(self.targets)
-        return _unique(a for a, _ in self.written)
+        return _unique(a for a, _ in self.written) or list(self.carried)
 
     def row_engagements(self) -> list[str]:
         return _unique([*self.engagement_ids, *(e for _, e in self.written if e)])
@@ -77,13 +79,16 @@ def clean(value: str | None) -> str | None:
 
 
 def request_targets(request: Message) -> tuple[str, ...]:
-    """The ids a request names at its top level: id, ids, and every …_id or …_ids field;
-    without any, the `id` of a message it carries whole (UpsertPerson's person)."""
-    found = _ids(request)
-    if not found:
-        for _, value in request.ListFields():
-            if isinstance(value, Message) and "id" in value.DESCRIPTOR.fields_by_name:
-                found += [i for i in [getattr(value, "id")] if isinstance(i, str)]  # noqa: B009
+    """The ids a request names at its top level: id, ids, and every …_id or …_ids field."""
+    return tuple(_unique(_ids(request)))
+
+
+def carried_ids(request: Message) -> tuple[str, ...]:
+    """The `id` of each message a request carries whole (UpsertPerson's person)."""
+    found: list[str] = []
+    for _, value in request.ListFields():
+        if isinstance(value, Message) and "id" in value.DESCRIPTOR.fields_by_name:
+            found += [i for i in [getattr(value, "id")] if isinstance(i, str)]  # noqa: B009
     return tuple(_unique(found))
 
 

@@ -19,6 +19,7 @@ from mesh.audit.scope import (
     UNKNOWN,
     AuditScope,
     acting,
+    carried_ids,
     clean,
     current,
     request_engagements,
@@ -65,6 +66,7 @@ class ActorInterceptor(UnaryInterceptor):
             )
             if isinstance(request, Message):  # not a generic handler's raw bytes
                 scope.targets = request_targets(request)
+                scope.carried = carried_ids(request)
                 scope.engagement_ids = request_engagements(request)
             with acting(scope):
                 return await inner(request, context)
