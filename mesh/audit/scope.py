@@ -17,9 +17,8 @@ from google.protobuf.message import Message
 
 SERVICE_PREFIX = "service:"
 UNKNOWN = "unknown"  # a call with neither an actor nor a peer certificate (plaintext, tests)
-MAX_VALUE = 256  # characters of an actor or request id
-# What may travel in metadata and headers: printable ASCII without spaces.
-_VALUE = re.compile(r"^[\x21-\x7e]{1,256}$")
+MAX_VALUE = 256  # characters of an actor or request id (a JWT sub is at most 256 too)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NEST = 2  # levels of nested messages searched for engagement_id
 
 
@@ -72,8 +71,9 @@ def service_actor(service: str) -> str:
 
 
 def clean(value: str | None) -> str | None:
-    """A value fit to record and forward (printable, ≤ 256 characters), else None."""
-    if value is None or not _VALUE.match(value):
+    """A value fit to record and forward (1 to 256 characters, no control characters), else
+    None. Metadata and event headers carry it percent-encoded."""
+    if value is None or not 0 < len(value) <= MAX_VALUE or _CONTROL.search(value):
         return None
     return value
 

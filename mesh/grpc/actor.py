@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote, unquote
 
 import grpc
 from google.protobuf.message import Message
@@ -34,13 +35,22 @@ ON_BEHALF_OF = "weftwork-on-behalf-of"
 REQUEST_ID = "x-request-id"
 
 
+# Metadata values are printable ASCII: anything else (a sub with an accent) is percent-encoded.
+_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+
+
 def scope_metadata(scope: AuditScope | None) -> list[tuple[str, str]]:
     """The metadata that carries `scope` to the server of a call."""
     if scope is None:
         return []
     pairs = [(ACTOR, scope.actor), (ON_BEHALF_OF, scope.on_behalf_of or "")]
     pairs.append((REQUEST_ID, scope.request_id or ""))
-    return [(k, v) for k, v in pairs if v]
+    return [(k, quote(v, safe=_SAFE)) for k, v in pairs if v]
+
+
+def _read(metadata: dict[str, str], key: str) -> str | None:
+    value = metadata.get(key)
+    return None if value is None else clean(unquote(value))
 
 
 class ActorInterceptor(UnaryInterceptor):
@@ -54,14 +64,14 @@ class ActorInterceptor(UnaryInterceptor):
             metadata = {
                 k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
             }
-            actor = clean(metadata.get(ACTOR))
+            actor = _read(metadata, ACTOR)
             if actor is None:
                 peer = peer_identity(context)
                 actor = service_actor(peer) if peer else UNKNOWN
             scope = AuditScope(
                 actor=actor,
-                request_id=clean(metadata.get(REQUEST_ID)),
-                on_behalf_of=clean(metadata.get(ON_BEHALF_OF)),
+                request_id=_read(metadata, REQUEST_ID),
+                on_behalf_of=_read(metadata, ON_BEHALF_OF),
                 operation=operation,
             )
             if isinstance(request, Message):  # not a generic handler's raw bytes

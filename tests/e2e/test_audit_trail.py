@@ -16,7 +16,8 @@ from tests.conftest import Stack
 from tests.e2e.platform import Platform, post, running_platform
 from tests.support import eventually
 
-SALES, LEAD, FINANCE = "sam@sales.example", "dee@delivery.example", "fin@finance.example"
+# The lead's sub has a space and an accent: it must arrive whole through metadata and events.
+SALES, LEAD, FINANCE = "sam@sales.example", "Dée Lead", "fin@finance.example"
 CLOSE_WON = """mutation($input: OpportunityWonInput!) {
   closeWonOpportunity(input: $input) { engagement { id status } } }"""
 PERSON = """mutation($p: PersonInput!) { upsertPerson(input: $p) { id } }"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
 from uuid import uuid4
 
 from mesh.audit.scope import (
@@ -14,6 +15,7 @@ from mesh.audit.scope import (
     request_targets,
 )
 from mesh.events.cloudevents import event_headers, parse_event_headers
+from mesh.grpc.actor import ACTOR, ON_BEHALF_OF, REQUEST_ID, scope_metadata
 from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 from weftwork.project.v1 import project_service_pb2 as pb
 
@@ -51,10 +53,23 @@ def test_a_row_targets_the_request_else_the_events_written_else_what_it_carried(
     assert named.row_engagements() == ["eng-1", "eng-2"]
 
 
-def test_only_printable_bounded_values_are_kept() -> None:
-    assert clean("alice@example.com") == "alice@example.com"
-    for bad in (None, "", "two words", "x" * 257, "caf\u00e9", "line\nbreak"):
+def test_only_bounded_values_without_control_characters_are_kept() -> None:
+    for good in ("alice@example.com", "Zoë Doe", "x" * 256):
+        assert clean(good) == good
+    for bad in (None, "", "x" * 257, "line\nbreak", "nul\x00", "c1\x85"):
         assert clean(bad) is None
+
+
+def test_metadata_carries_any_actor_as_printable_ascii() -> None:
+    scope = AuditScope(actor="Zoë 50%", request_id="r 1", on_behalf_of="a@b")
+    pairs = dict(scope_metadata(scope))
+    assert all(v.isascii() and v.isprintable() and " " not in v for v in pairs.values())
+    assert {k: unquote(v) for k, v in pairs.items()} == {
+        ACTOR: "Zoë 50%",
+        REQUEST_ID: "r 1",
+        ON_BEHALF_OF: "a@b",
+    }
+    assert pairs[ON_BEHALF_OF] == "a@b" and scope_metadata(None) == []
 
 
 def test_the_scope_is_current_inside_the_block_only() -> None:
