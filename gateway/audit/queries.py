@@ -73,6 +73,10 @@ class _Merge:
         page = await call(service, stub.ListAuditEntries(request))
         self.buffers[service] = list(page.entries)
         self.more[service] = bool(page.next_page_token)
+        if self.info.context.principal.entities is not None:
+            # One lookup for the page's engagements; _visible then reads the loader's cache.
+            named = {i for e in page.entries for i in e.engagement_ids}
+            await visible_engagements(self.info.context, named)
 
     async def next(self) -> pb.AuditEntry | None:
         empty = [s for s, b in self.buffers.items() if not b and self.more[s]]

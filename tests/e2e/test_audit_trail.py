@@ -23,12 +23,19 @@ CLOSE_WON = """mutation($input: OpportunityWonInput!) {
 PERSON = """mutation($p: PersonInput!) { upsertPerson(input: $p) { id } }"""
 SUBMIT = """mutation($e: [TimeEntryInput!]!) { submitTime(entries: $e) { id } }"""
 APPROVE = """mutation($ids: [ID!]!) { approveTime(ids: $ids) { id status } }"""
+REJECT_TIME = """mutation($ids: [ID!]!) { rejectTime(ids: $ids, reason: "typo") { id } }"""
+EXPENSE = """mutation($x: ExpenseInput!) { submitExpense(input: $x) { id } }"""
+REJECT_EXPENSES = (
+    """mutation($ids: [ID!]!) { rejectExpenses(ids: $ids, reason: "no receipt") { id } }"""
+)
 RUN = """mutation($c: Date!, $e: ID) { runBilling(cutoff: $c, engagementId: $e) { id } }"""
 ISSUE = """mutation($id: ID!) { issueInvoice(id: $id, issueDate: "2026-02-02") { number } }"""
 VOID = """mutation($id: ID!) { voidInvoice(id: $id, reason: "wrong PO") { status } }"""
-AUDIT = """query($first: Int, $after: String, $e: ID, $actor: String) {
-  auditLog(first: $first, after: $after, engagementId: $e, actor: $actor) {
-    edges { cursor node { id service actor onBehalfOf operation target engagementId requestId } }
+AUDIT = """query($first: Int, $after: String, $e: ID, $actor: String, $from: DateTime,
+                $to: DateTime) {
+  auditLog(first: $first, after: $after, engagementId: $e, actor: $actor, from: $from, to: $to) {
+    edges { cursor node {
+      id time service actor onBehalfOf operation target engagementId requestId } }
     pageInfo { hasNextPage endCursor }
   } }"""
 TIMELINE = """query($id: ID!) { engagement(id: $id) { timeline { type actor onBehalfOf } } }"""
@@ -130,14 +137,14 @@ async def test_the_audit_log_names_each_actor_of_each_step(
     eid = deal["engagement"]
     admin = api.as_("admin", subject="root")
 
-    def complete(found: list[dict[str, Any]]) -> bool:  # revenue applies the void last
-        return any(
-            e["service"] == "revenue" and e["operation"].endswith("invoice.voided.v1")
-            for e in found
-        )
+    def complete(found: list[dict[str, Any]]) -> bool:  # the void is the story's last event
+        applied = {e["service"] for e in found if e["operation"].endswith("invoice.voided.v1")}
+        return applied >= {"revenue", "connect"}
 
     found = await eventually(
-        lambda: audit_log(api, admin, e=eid), until=complete, what="revenue to apply the void"
+        lambda: audit_log(api, admin, e=eid),
+        until=complete,
+        what="revenue and connect to apply the void",
     )
     assert {
         ("CreateEngagementFromOpportunity", SALES, None),
@@ -156,20 +163,44 @@ async def test_the_audit_log_names_each_actor_of_each_step(
     # One request id follows the issue from the gateway into billing and on to revenue.
     issued = [e for e in found if e["requestId"] == "req-issue-1"]
     assert {e["service"] for e in issued} >= {"billing", "revenue"}
-    # Oldest first, each entry once, whichever page size walks it.
-    times = [e["id"] for e in found]
-    assert len(set(times)) == len(times)
-    one_page = await post(api, AUDIT, admin, first=100, e=eid)
-    assert [e["node"]["id"] for e in one_page["data"]["auditLog"]["edges"]] == times
+
+    # Oldest first, each entry once, whichever page size walks it (read until no consumer is
+    # still adding entries between the two reads).
+    async def both_ways() -> tuple[list[str], list[str]]:
+        walked = [e["id"] for e in await audit_log(api, admin, e=eid)]
+        one_page = await post(api, AUDIT, admin, first=100, e=eid)
+        return walked, [e["node"]["id"] for e in one_page["data"]["auditLog"]["edges"]]
+
+    walked, _ = await eventually(both_ways, until=lambda ways: ways[0] == ways[1])
+    assert len(set(walked)) == len(walked) >= len(found)
+    # from (inclusive) and to (exclusive) cut the list at the issue.
+    issue = next(e for e in found if e["operation"].endswith("/IssueInvoice"))
+    later = await audit_log(api, admin, e=eid, **{"from": issue["time"]})
+    earlier = await audit_log(api, admin, e=eid, to=issue["time"])
+    assert issue in later and issue not in earlier and earlier
+    assert max(e["time"] for e in earlier) < issue["time"] <= min(e["time"] for e in later)
 
 
 async def test_mutations_that_emit_no_event_are_audited(
     api: Platform, deal: dict[str, str]
 ) -> None:
+    """Those nothing downstream hears of: people, submissions, rejections, billing drafts."""
+    eid, lead = deal["engagement"], ("delivery",)
+    time = {"engagementId": eid, "personId": "p-aud", "role": "consultant", "hours": "1"}
+    rejected = await as_(api, LEAD, lead, SUBMIT, e=[{**time, "date": "2026-01-06"}])
+    await as_(api, LEAD, lead, REJECT_TIME, ids=[t["id"] for t in rejected["submitTime"]])
+    cost = {"engagementId": eid, "personId": "p-aud", "date": "2026-01-06", "amount": "12.50"}
+    expense = await as_(api, LEAD, lead, EXPENSE, x={**cost, "category": "travel"})
+    await as_(api, LEAD, lead, REJECT_EXPENSES, ids=[expense["submitExpense"]["id"]])
     mine = await audit_log(api, api.as_("admin"), actor=LEAD)
-    assert {"UpsertPerson", "SubmitTime", "ApproveTime"} <= {
-        e["operation"].rpartition("/")[2] for e in mine
-    }
+    assert {
+        "UpsertPerson",
+        "SubmitTime",
+        "ApproveTime",
+        "RejectTime",
+        "SubmitExpense",
+        "RejectExpenses",
+    } <= {e["operation"].rpartition("/")[2] for e in mine}
     person = next(e for e in mine if e["operation"].endswith("/UpsertPerson"))
     assert person["target"] == "p-aud" and person["engagementId"] is None
     by_finance = await audit_log(api, api.as_("admin"), actor=FINANCE)
