@@ -258,3 +258,14 @@ async def test_no_service_connection_can_update_or_delete_its_audit_rows(
         assert await conn.fetch("SELECT * FROM audit_log ORDER BY seq") == before
     finally:
         await conn.close()
+
+
+async def test_the_gateway_echoes_the_request_id_or_makes_one(api: Platform) -> None:
+    query = {"query": "{ viewer { roles } }"}
+    given = await api.client.post(api.url, json=query, headers={"X-Request-Id": "req-echo-1"})
+    assert given.headers["x-request-id"] == "req-echo-1"
+    made = await api.client.post(api.url, json=query)
+    unfit = await api.client.post(api.url, json=query, headers={"X-Request-Id": "x" * 300})
+    for response in (made, unfit):
+        assert len(response.headers["x-request-id"]) == 32  # a fresh uuid4, hex
+    assert made.headers["x-request-id"] != unfit.headers["x-request-id"]
