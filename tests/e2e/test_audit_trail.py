@@ -213,9 +213,12 @@ async def test_the_timeline_names_who_did_each_step(api: Platform, deal: dict[st
         events: list[dict[str, Any]] = body["data"]["engagement"]["timeline"]
         return events
 
-    events = await eventually(
-        timeline, until=lambda found: any("invoice.voided" in e["type"] for e in found)
-    )
+    def complete(found: list[dict[str, Any]]) -> bool:
+        return {"invoice.voided", "revenue.recognized"} <= {
+            e["type"].split(".", 2)[2].rpartition(".")[0] for e in found
+        }
+
+    events = await eventually(timeline, until=complete, what="the void and the recognition")
     actors = {
         e["type"].split(".", 2)[2]: e["actor"]
         for e in events
@@ -225,6 +228,13 @@ async def test_the_timeline_names_who_did_each_step(api: Platform, deal: dict[st
     assert actors["time_entry.approved.v1"] == LEAD
     assert actors["invoice.issued.v1"] == FINANCE
     assert actors["invoice.voided.v1"] == FINANCE
+    # Steps a service took on its own account say for whom: revenue recognizing the approval.
+    driven = {
+        (e["type"], e["actor"], e["onBehalfOf"])
+        for e in events
+        if e["actor"] not in actors.values()
+    }
+    assert ("weftwork.revenue.revenue.recognized.v1", "service:revenue", LEAD) in driven
 
 
 async def test_only_finance_and_admin_read_it_and_only_in_their_entities(
