@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 import asyncpg
 
+from mesh.audit.scope import MAX_VALUE
+from mesh.errors import InvalidArgument
 from mesh.grpc.convert import timestamp_to_proto
 from mesh.paging import decode_token, encode_token, page_limit, split_page
 from weftwork.mesh.v1 import audit_service_pb2 as pb
@@ -36,6 +38,10 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
         self, request: pb.ListAuditEntriesRequest, context: Any
     ) -> pb.ListAuditEntriesResponse:
         limit = page_limit(request.page_size)
+        for name in ("engagement_id", "actor"):
+            value = getattr(request, name)
+            if len(value) > MAX_VALUE or "\x00" in value:
+                raise InvalidArgument.one(name, f"must be at most {MAX_VALUE} characters, no NUL")
         cursor = decode_token(_LIST, request.page_token, (datetime.fromisoformat, int))
         after, after_seq = cursor if cursor is not None else (None, None)
         rows = await self.pool.fetch(
