@@ -133,11 +133,12 @@ async def test_entries_page_in_order_and_filter_by_actor_and_time(customer: Runn
     )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in violations] == ["page_token"]
-    for bad in ({"actor": "nul\x00"}, {"engagement_id": "e" * 257}):
-        code, _, violations = await rpc_error(
-            customer.audit.ListAuditEntries(audit_pb.ListAuditEntriesRequest(**bad))
-        )
-        assert (code, [v.field for v in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, [*bad])
+    for field, bad in (
+        ("actor", audit_pb.ListAuditEntriesRequest(actor="nul\x00")),
+        ("engagement_id", audit_pb.ListAuditEntriesRequest(engagement_id="e" * 257)),
+    ):
+        code, _, violations = await rpc_error(customer.audit.ListAuditEntries(bad))
+        assert (code, [v.field for v in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, [field])
 
 
 async def test_the_services_own_connection_can_neither_update_nor_delete_a_row(
