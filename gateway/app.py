@@ -23,6 +23,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from gateway.audit.scope import request_id_of
 from gateway.auth import TokenVerifier
 from gateway.budget import CostBudget
 from gateway.clients import ServiceClients
@@ -81,6 +82,9 @@ class WeftworkGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        request_id = request_id_of(request)
+        if isinstance(response, Response):
+            response.headers["X-Request-Id"] = request_id
         return Context(
             clients=self.clients,
             verifier=self.verifier,
@@ -89,6 +93,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
             nats=self.nats,
             request=request,
             response=response,
+            request_id=request_id,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

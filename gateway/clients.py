@@ -14,7 +14,11 @@ from mesh.settings import GATEWAY, Settings
 from weftwork.billing.v1 import billing_service_pb2_grpc
 from weftwork.connect.v1 import connect_service_pb2_grpc
 from weftwork.customer.v1 import customer_service_pb2_grpc
-from weftwork.mesh.v1 import integration_service_pb2_grpc, lineage_service_pb2_grpc
+from weftwork.mesh.v1 import (
+    audit_service_pb2_grpc,
+    integration_service_pb2_grpc,
+    lineage_service_pb2_grpc,
+)
 from weftwork.project.v1 import project_service_pb2_grpc
 from weftwork.revenue.v1 import revenue_service_pb2_grpc
 
@@ -84,6 +88,11 @@ class ServiceClients:
         self.integration["connect"] = integration_service_pb2_grpc.IntegrationServiceStub(
             self._channels["connect"]
         )
+        # The audit trail is every service's, connect's included (auditLog needs all five).
+        self.audit = {
+            name: audit_service_pb2_grpc.AuditServiceStub(channel)
+            for name, channel in self._channels.items()
+        }
         # Webhook intake (gateway/hooks.py) on a channel of its own without interceptors: no
         # span, counter or deadline wrapper per call (each call sets its deadline itself).
         self._channels["hooks"] = _plain_channel(settings.grpc_target("connect"), settings)

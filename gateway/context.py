@@ -28,6 +28,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # The principal whose socket this connection holds (gateway/sockets.py), until it closes.
     socket_holder: str | None = None
+    # X-Request-Id (the caller's, or a new one), recorded with every change the request makes.
+    request_id: str | None = None
     # Created per request: a loader's cache must never outlive one caller's request.
     loaders: Loaders = field(init=False)
 

@@ -21,6 +21,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from gateway.audit.queries import AuditQueries
+from gateway.audit.scope import AuditScopes
 from gateway.billing.mutations import BillingMutations
 from gateway.billing.queries import BillingQueries
 from gateway.connect.mutations import ConnectMutations
@@ -64,6 +66,7 @@ Query = merge_types(
         ViewerQueries,
         ConnectQueries,
         WebhookQueries,
+        AuditQueries,
     ),
 )
 Mutation = merge_types(
@@ -148,6 +151,7 @@ def build_schema(
         lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         lambda: ClientErrors(hide_suggestions=not dev_mode),
         OperationSpans,
+        AuditScopes,  # the caller and request id every gRPC call of the operation carries
         lambda: OperationGate(admission),
     ]
     if not dev_mode:

@@ -9,6 +9,8 @@ from typing import Protocol, TypeVar
 
 import asyncpg
 
+from mesh.audit import scope as audit
+from mesh.audit.log import record
 from mesh.dsn import with_database
 from mesh.retry import retry
 
@@ -116,11 +118,20 @@ async def in_transaction(
     isolation: str = "read_committed",
     attempts: int = 5,
 ) -> T:
-    """Run work(conn) in one transaction, rerun whole on serialization failures and deadlocks."""
+    """Run work(conn) in one transaction, rerun whole on serialization failures and deadlocks.
+
+    Inside a gRPC call (an audit scope, mesh.audit), a transaction that wrote anything also
+    writes its audit row before it commits."""
 
     async def once() -> T:
+        scope = audit.current()
         async with pool.acquire() as conn, conn.transaction(isolation=isolation):
-            return await work(conn)
+            if scope is not None:
+                scope.written.clear()  # a rerun starts again
+            result = await work(conn)
+            if scope is not None and scope.event_id is None:  # consumers record per event
+                await record(conn, scope)
+            return result
 
     return await retry(once, retry_on=is_retryable, attempts=attempts)
 

@@ -18,6 +18,8 @@ import asyncpg
 import grpc
 import uvloop
 
+from mesh.audit.service import FULL_NAME as AUDIT
+from mesh.audit.service import AuditServicer
 from mesh.db import create_pool
 from mesh.events.consumer import EventConsumer
 from mesh.events.handlers import EventHandlers
@@ -37,14 +39,19 @@ from mesh.migrations import migrate, service_components
 from mesh.retry import backoff_delay
 from mesh.settings import GATEWAY, OPS, Settings, load_settings
 from mesh.telemetry import configure_tracing
-from weftwork.mesh.v1 import integration_service_pb2_grpc, lineage_service_pb2_grpc
+from weftwork.mesh.v1 import (
+    audit_service_pb2_grpc,
+    integration_service_pb2_grpc,
+    lineage_service_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 
-# The kit's services on every server: the timeline and integration status, for the gateway
-# and operators.
+# The kit's services on every server: the timeline, the audit trail and integration status,
+# for the gateway and operators.
 KIT_CALLERS = {
     **callers_of(LINEAGE, {"ListEngagementEvents": {GATEWAY, OPS}}),
+    **callers_of(AUDIT, {"ListAuditEntries": {GATEWAY, OPS}}),
     **callers_of(
         INTEGRATION,
         {
@@ -149,8 +156,13 @@ async def running_service(
         health_port = 0
     if tls is not None and spec.callers is None:
         log.error("no callers declared (ServiceSpec.callers): every call to the API is refused")
-    # Every service serves the kit's lineage and integration status next to its own API.
+    # Every service serves the kit's lineage, audit trail and integration status next to its API.
     kit = [
+        ServiceBinding(
+            AUDIT,
+            audit_service_pb2_grpc.add_AuditServiceServicer_to_server,
+            AuditServicer(pool, spec.name),
+        ),
         ServiceBinding(
             LINEAGE,
             lineage_service_pb2_grpc.add_LineageServiceServicer_to_server,

@@ -21,6 +21,14 @@ class LifecycleEvent:
     aggregate_version: int
     time: dt.datetime
     published: bool
+    actor: str | None = strawberry.field(
+        default=None,
+        description="Who did this step: the JWT sub of the user, or service:<name> for an "
+        "event-driven one (ce-actor)",
+    )
+    on_behalf_of: str | None = strawberry.field(
+        default=None, description="For an event-driven step: the actor that caused it"
+    )
 
     @classmethod
     def from_proto(cls, e: pb.LineageEvent) -> LifecycleEvent:
@@ -32,6 +40,8 @@ class LifecycleEvent:
             aggregate_version=e.aggregate_version,
             time=e.time.ToDatetime(dt.UTC),
             published=e.published,
+            actor=e.actor or None,
+            on_behalf_of=e.on_behalf_of or None,
         )
 
 
@@ -62,6 +72,8 @@ async def live_events(
                 aggregate_version=attributes.aggregate_version,
                 time=attributes.time,
                 published=True,
+                actor=attributes.actor,
+                on_behalf_of=attributes.on_behalf_of,
             )
     finally:
         await subscription.unsubscribe()

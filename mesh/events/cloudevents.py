@@ -22,6 +22,11 @@ SOURCE_PREFIX = "/weftwork/"
 # A CloudEvents extension attribute, so any CloudEvents SDK surfaces it as `aggregateversion`.
 AGGREGATE_VERSION_HEADER = "ce-aggregateversion"
 ENGAGEMENT_HEADER = "ce-engagementid"
+# Extension attributes of the audit trail (mesh.audit): who did it, for whom (event-driven
+# steps: the causing event's actor) and the request it belongs to.
+ACTOR_HEADER = "ce-actor"
+ON_BEHALF_OF_HEADER = "ce-onbehalfof"
+REQUEST_ID_HEADER = "ce-requestid"
 MSG_ID_HEADER = "Nats-Msg-Id"
 
 _TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -46,6 +51,9 @@ class EventAttributes:
     aggregate_version: int
     traceparent: str | None
     tracestate: str | None = None
+    actor: str | None = None
+    on_behalf_of: str | None = None
+    request_id: str | None = None
 
 
 def event_headers(
@@ -57,6 +65,9 @@ def event_headers(
     aggregate_version: int,
     time: datetime | None = None,
     engagement_id: str | None = None,
+    actor: str | None = None,
+    on_behalf_of: str | None = None,
+    request_id: str | None = None,
 ) -> dict[str, str]:
     """The NATS headers of one event; trace context comes from the current span, if any."""
     moment = (time or datetime.now(UTC)).astimezone(UTC)
@@ -75,6 +86,13 @@ def event_headers(
     if engagement_id:
         # An extension attribute: lets a subscriber pick one engagement's events from a stream.
         headers[ENGAGEMENT_HEADER] = _encode(engagement_id)
+    for name, value in (
+        (ACTOR_HEADER, actor),
+        (ON_BEHALF_OF_HEADER, on_behalf_of),
+        (REQUEST_ID_HEADER, request_id),
+    ):
+        if value:
+            headers[name] = _encode(value)
     headers.update(trace_context_headers())
     return headers
 
@@ -159,7 +177,15 @@ def parse_event_headers(headers: Mapping[str, str]) -> EventAttributes:
         aggregate_version=version,
         traceparent=traceparent if traceparent and is_valid_traceparent(traceparent) else None,
         tracestate=lowered.get("tracestate"),
+        actor=_optional(lowered, ACTOR_HEADER),
+        on_behalf_of=_optional(lowered, ON_BEHALF_OF_HEADER),
+        request_id=_optional(lowered, REQUEST_ID_HEADER),
     )
+
+
+def _optional(lowered: Mapping[str, str], name: str) -> str | None:
+    value = lowered.get(name)
+    return unquote(value) if value else None
 
 
 def _encode(value: str) -> str:

@@ -106,13 +106,18 @@ async def list_dead_letters(
 
 
 async def discard(pool: asyncpg.Pool, ids: Sequence[UUID]) -> int:
-    """Give up on these dead letters for good; returns how many were still open."""
-    result: str = await pool.execute(
-        "UPDATE dead_letters SET status = 'discarded', resolved_at = now()"
-        " WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'replay_requested')",
-        list(ids),
-    )
-    return int(result.split()[-1])
+    """Give up on these dead letters for good; returns how many were still open. In a
+    transaction of its own, so an operator's call is audited with it (mesh.audit)."""
+
+    async def give_up(conn: asyncpg.Connection) -> int:
+        result: str = await conn.execute(
+            "UPDATE dead_letters SET status = 'discarded', resolved_at = now()"
+            " WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'replay_requested')",
+            list(ids),
+        )
+        return int(result.split()[-1])
+
+    return await in_transaction(pool, give_up)
 
 
 async def replay(pool: asyncpg.Pool, ids: Sequence[UUID]) -> int:

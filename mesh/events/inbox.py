@@ -8,7 +8,14 @@ import asyncpg
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from mesh.events.cloudevents import InvalidEventHeaders, parse_event_headers
+from mesh.audit.log import record
+from mesh.audit.scope import AuditScope, acting, clean, service_actor
+from mesh.events.cloudevents import (
+    ENGAGEMENT_HEADER,
+    EventAttributes,
+    InvalidEventHeaders,
+    parse_event_headers,
+)
 from mesh.events.handlers import EventHandlers, ForeignSource, PoisonMessage
 
 _tracer = trace.get_tracer(__name__)
@@ -32,6 +39,9 @@ async def apply_once(
     rolls back with the handler's effect. A concurrent delivery of the same event waits on the
     row's lock and then finds it taken. With `owner` (/weftwork/<domain> of the stream), an
     event claiming any other ce-source is refused before anything is written.
+
+    The handler runs as `service:<service>` (the consumer's name up to its first "-", e.g.
+    billing-project) on behalf of the event's actor, and its audit row is written with it.
     """
     try:
         attributes = parse_event_headers(headers)
@@ -55,16 +65,37 @@ async def apply_once(
     carrier = {"traceparent": attributes.traceparent} if attributes.traceparent else {}
     if attributes.tracestate and carrier:
         carrier["tracestate"] = attributes.tracestate
-    with _tracer.start_as_current_span(
-        f"{subject} process",
-        context=_propagator.extract(carrier),
-        kind=trace.SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "nats",
-            "messaging.destination.name": subject,
-            "messaging.message.id": str(attributes.id),
-            "messaging.consumer.group.name": consumer,
-        },
+    with (
+        _tracer.start_as_current_span(
+            f"{subject} process",
+            context=_propagator.extract(carrier),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": subject,
+                "messaging.message.id": str(attributes.id),
+                "messaging.consumer.group.name": consumer,
+            },
+        ),
+        acting(_event_scope(consumer, subject, attributes, headers)) as scope,
     ):
         await registration.handler(conn, event)
+        await record(conn, scope, always=True)
     return True
+
+
+def _event_scope(
+    consumer: str, subject: str, attributes: EventAttributes, headers: Mapping[str, str]
+) -> AuditScope:
+    """Who applies the event: this service, for the event's actor (or whom that acted for)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    engagement = clean(lowered.get(ENGAGEMENT_HEADER))
+    return AuditScope(
+        actor=service_actor(consumer.partition("-")[0]),
+        request_id=clean(attributes.request_id),
+        on_behalf_of=clean(attributes.on_behalf_of) or clean(attributes.actor),
+        operation=subject,
+        targets=(attributes.aggregate_id,),
+        engagement_ids=(engagement,) if engagement else (),
+        event_id=attributes.id,
+    )

@@ -35,7 +35,8 @@ class LineageServicer(pb_grpc.LineageServiceServicer):
         size = request.page_size or 100
         rows = await self.pool.fetch(
             """SELECT l.event_id, l.subject, l.source, l.aggregate_id, l.aggregate_version,
-                      l.created_at, l.seq, o.id IS NULL OR o.published_at IS NOT NULL AS published
+                      l.created_at, l.seq, l.actor, l.on_behalf_of,
+                      o.id IS NULL OR o.published_at IS NOT NULL AS published
                  FROM lineage l
                  LEFT JOIN outbox o ON o.id = l.event_id
                 WHERE l.engagement_id = $1 AND l.seq > $2
@@ -57,6 +58,8 @@ class LineageServicer(pb_grpc.LineageServiceServicer):
                     aggregate_version=r["aggregate_version"],
                     time=timestamp_to_proto(r["created_at"]),
                     published=r["published"],
+                    actor=r["actor"] or "",
+                    on_behalf_of=r["on_behalf_of"] or "",
                 )
                 for r in rows
             ],

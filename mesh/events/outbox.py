@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from google.protobuf.message import Message
 
+from mesh.audit.scope import AuditScope, current
 from mesh.events.cloudevents import SOURCE_PREFIX, event_headers
 
 NOTIFY_CHANNEL = "outbox"
@@ -74,6 +75,7 @@ async def add_events(
         return []
     rows = []
     ids = []
+    scope = current()  # who is acting: carried on the events, noted for the audit row
     for event in events:
         event_id = uuid4()
         engagement = engagement_of(event.message)
@@ -85,7 +87,12 @@ async def add_events(
             aggregate_id=event.aggregate_id,
             aggregate_version=event.aggregate_version,
             engagement_id=engagement,
+            actor=None if scope is None else scope.actor,
+            on_behalf_of=None if scope is None else scope.on_behalf_of,
+            request_id=None if scope is None else scope.request_id,
         )
+        if scope is not None:
+            scope.note_event(event.aggregate_id, engagement)
         ids.append(event_id)
         rows.append(
             (
@@ -105,22 +112,26 @@ async def add_events(
         rows,
     )
     if any(row[6] is not None for row in rows):
-        await _add_lineage(conn, source, ids)
+        await _add_lineage(conn, source, ids, scope)
     # Delivered to the relay's LISTEN only when (and if) the caller commits.
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     return ids
 
 
-async def _add_lineage(conn: asyncpg.Connection, source: str, ids: list[UUID]) -> None:
+async def _add_lineage(
+    conn: asyncpg.Connection, source: str, ids: list[UUID], scope: AuditScope | None
+) -> None:
     """The engagement's timeline entries of these events, copied from the rows just written
     (same seq and time), so the timeline no longer depends on the outbox keeping them."""
     await conn.execute(
         "INSERT INTO lineage (event_id, seq, engagement_id, subject, source, aggregate_id,"
-        " aggregate_version, created_at)"
-        " SELECT id, seq, engagement_id, subject, $2, aggregate_id, aggregate_version, created_at"
-        " FROM outbox WHERE id = ANY($1::uuid[]) AND engagement_id IS NOT NULL",
+        " aggregate_version, created_at, actor, on_behalf_of)"
+        " SELECT id, seq, engagement_id, subject, $2, aggregate_id, aggregate_version, created_at,"
+        " $3::text, $4::text FROM outbox WHERE id = ANY($1::uuid[]) AND engagement_id IS NOT NULL",
         ids,
         SOURCE_PREFIX + source,
+        None if scope is None else scope.actor,
+        None if scope is None else scope.on_behalf_of,
     )
 
 

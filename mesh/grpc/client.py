@@ -1,4 +1,4 @@
-"""gRPC client channels whose every call carries a deadline."""
+"""gRPC client channels whose every call carries a deadline and the actor it acts for."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+from mesh.grpc.actor import ForwardActor
 from mesh.grpc.tls import channel_credentials
 from mesh.settings import TlsFiles
 
@@ -43,6 +44,7 @@ def open_channel(
     chain = [
         *aio_client_interceptors(),  # type: ignore[no-untyped-call]
         DeadlineInterceptor(deadline_seconds),
+        ForwardActor(),  # who the call acts for (mesh.grpc.actor)
         *interceptors,
     ]
     options: list[tuple[str, str | int]] = [

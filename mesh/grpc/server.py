@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
+from mesh.grpc.actor import ActorInterceptor
 from mesh.grpc.callers import CallerAllowList, Callers, server_callers
 from mesh.grpc.errors import ErrorMappingInterceptor
 from mesh.grpc.metrics import MetricsInterceptor
@@ -77,6 +78,7 @@ class GrpcServer:
                 MetricsInterceptor(ServiceMetrics() if metrics is None else metrics),
                 *allow_list,
                 ErrorMappingInterceptor(),
+                ActorInterceptor(),  # innermost: the handler runs in the call's audit scope
             ],
             options=[("grpc.so_reuseport", 0)],
         )

@@ -34,11 +34,15 @@ class Platform:
     client: httpx.AsyncClient  # signed in as admin
     settings: Settings  # the services' databases, for tests that must reach one directly
 
-    def token(self, *roles: str, entities: list[str] | None = None) -> str:
-        return issue_token(SECRET, subject="e2e", roles=list(roles), entities=entities or ["*"])
+    def token(self, *roles: str, entities: list[str] | None = None, subject: str = "e2e") -> str:
+        return issue_token(SECRET, subject=subject, roles=list(roles), entities=entities or ["*"])
 
-    def as_(self, *roles: str, entities: list[str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(*roles, entities=entities)}"}
+    def as_(
+        self, *roles: str, entities: list[str] | None = None, subject: str = "e2e"
+    ) -> dict[str, str]:
+        """Headers of a caller with these roles (the subject names them in the audit trail)."""
+        token = self.token(*roles, entities=entities, subject=subject)
+        return {"Authorization": f"Bearer {token}"}
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -163,3 +164,39 @@ async def test_probes_read_health_in_plaintext_on_the_health_port(mesh: Mesh) ->
             pb_grpc.ProjectServiceStub(channel).SubmitTime(pb.SubmitTimeRequest())
         )
     assert code == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def _audit_rows(mesh: Mesh, service: str, request_id: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(mesh.settings.database_url_for(service))
+    try:
+        return list(
+            await conn.fetch(
+                "SELECT actor, operation FROM audit_log WHERE request_id = $1", request_id
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_the_actor_the_gateway_asserts_is_recorded_and_forwarded_service_to_service(
+    mesh: Mesh, gateway: pb_grpc.ProjectServiceStub
+) -> None:
+    metadata = (("weftwork-actor", "sam@sales"), ("x-request-id", "req-mtls-1"))
+    await gateway.CreateEngagementFromOpportunity(won(), metadata=metadata)
+    [(actor, operation)] = await _audit_rows(mesh, "project", "req-mtls-1")
+    assert (actor, operation) == ("sam@sales", f"{PROJECT_API}/CreateEngagementFromOpportunity")
+    # Project resolved the customer for sam: customer records sam too, in the same request.
+    [(actor, operation)] = await _audit_rows(mesh, "customer", "req-mtls-1")
+    assert actor == "sam@sales" and operation.endswith("/ResolveCustomer")
+
+
+async def test_a_call_that_names_no_actor_is_the_calling_services_own(
+    mesh: Mesh, gateway: pb_grpc.ProjectServiceStub
+) -> None:
+    person = pb.Person(id="p-own", name="Own", home_entity="US01")
+    await gateway.UpsertPerson(
+        pb.UpsertPersonRequest(person=person), metadata=(("x-request-id", "req-mtls-2"),)
+    )
+    assert [tuple(r) for r in await _audit_rows(mesh, "project", "req-mtls-2")] == [
+        ("service:gateway", f"{PROJECT_API}/UpsertPerson")
+    ]

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import asyncpg
 
+from mesh.audit.log import audited_work
 from mesh.events.wakeup import Wakeup, sleep_unless_stopped
 from mesh.retry import backoff_delay
 from services.connect.handlers.deliveries import Delivering, deliver_due
@@ -82,7 +83,11 @@ class DeliveryWorker:
     async def deliver_due(self) -> int:
         """One batch in one transaction; returns how many deliveries it attempted."""
         floors = await self.floors.floors()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(),
+            audited_work(conn, "connect", "connect.deliveries.deliver"),
+        ):
             return await deliver_due(self.p, ConnectStore(conn), self.batch_size, floors)
 
     async def _held(self) -> bool:

@@ -14,6 +14,7 @@ import logging
 
 import asyncpg
 
+from mesh.audit.log import audited_work
 from mesh.events.wakeup import Wakeup, sleep_unless_stopped
 from mesh.retry import backoff_delay
 from services.connect.handlers import processing
@@ -60,7 +61,11 @@ class ReceiptWorker:
 
     async def process_due(self) -> int:
         """One batch in one transaction; returns how many receipts it settled or rescheduled."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(),
+            audited_work(conn, "connect", "connect.receipts.process"),
+        ):
             store = ConnectStore(conn)
             receipts = await store.claim_due_receipts(self.batch_size)
             if not receipts:

@@ -229,6 +229,9 @@ async def test_a_time_approval_appears_on_the_open_engagement_timeline_without_r
 
     await expect(approvals).to_have_count(before + 1, timeout=15_000)
     assert await page.evaluate("window.stillTheSamePage === true")
+    # The step names who did it (firm's token is the admin "e2e"; the audit trail's actor).
+    mine = page.locator(f'.timeline li[data-type="{APPROVED}"][data-actor="e2e"]')
+    await expect(mine.locator(".actor").first).to_have_text("by e2e")
 
 
 async def test_viewer_and_dead_letters_over_graphql_follow_the_roles(firm: Platform) -> None:

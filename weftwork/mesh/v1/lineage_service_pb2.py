@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&weftwork/mesh/v1/lineage_service.proto\x12\x10weftwork.mesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"[\n\x1bListEngagementEventsRequest\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xa6\x01\n\x0cLineageEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x14\n\x0c\x61ggregate_id\x18\x04 \x01(\t\x12\x19\n\x11\x61ggregate_version\x18\x05 \x01(\x03\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpublished\x18\x07 \x01(\x08\"g\n\x1cListEngagementEventsResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.weftwork.mesh.v1.LineageEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x87\x01\n\x0eLineageService\x12u\n\x14ListEngagementEvents\x12-.weftwork.mesh.v1.ListEngagementEventsRequest\x1a..weftwork.mesh.v1.ListEngagementEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&weftwork/mesh/v1/lineage_service.proto\x12\x10weftwork.mesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"[\n\x1bListEngagementEventsRequest\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xcb\x01\n\x0cLineageEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x14\n\x0c\x61ggregate_id\x18\x04 \x01(\t\x12\x19\n\x11\x61ggregate_version\x18\x05 \x01(\x03\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpublished\x18\x07 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\x12\x14\n\x0con_behalf_of\x18\t \x01(\t\"g\n\x1cListEngagementEventsResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.weftwork.mesh.v1.LineageEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x87\x01\n\x0eLineageService\x12u\n\x14ListEngagementEvents\x12-.weftwork.mesh.v1.ListEngagementEventsRequest\x1a..weftwork.mesh.v1.ListEngagementEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,9 +35,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTENGAGEMENTEVENTSREQUEST']._serialized_start=93
   _globals['_LISTENGAGEMENTEVENTSREQUEST']._serialized_end=184
   _globals['_LINEAGEEVENT']._serialized_start=187
-  _globals['_LINEAGEEVENT']._serialized_end=353
-  _globals['_LISTENGAGEMENTEVENTSRESPONSE']._serialized_start=355
-  _globals['_LISTENGAGEMENTEVENTSRESPONSE']._serialized_end=458
-  _globals['_LINEAGESERVICE']._serialized_start=461
-  _globals['_LINEAGESERVICE']._serialized_end=596
+  _globals['_LINEAGEEVENT']._serialized_end=390
+  _globals['_LISTENGAGEMENTEVENTSRESPONSE']._serialized_start=392
+  _globals['_LISTENGAGEMENTEVENTSRESPONSE']._serialized_end=495
+  _globals['_LINEAGESERVICE']._serialized_start=498
+  _globals['_LINEAGESERVICE']._serialized_end=633
 # @@protoc_insertion_point(module_scope)

@@ -59,6 +59,8 @@ class LineageEvent(_message.Message):
     AGGREGATE_VERSION_FIELD_NUMBER: _builtins.int
     TIME_FIELD_NUMBER: _builtins.int
     PUBLISHED_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ON_BEHALF_OF_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """ce-id, also the Nats-Msg-Id."""
     type: _builtins.str
@@ -70,6 +72,10 @@ class LineageEvent(_message.Message):
     aggregate_version: _builtins.int
     published: _builtins.bool
     """False while the event waits in the outbox (NATS unreachable, relay behind)."""
+    actor: _builtins.str
+    """Who did it (the event's ce-actor): a JWT `sub`, or `service:<name>` for event-driven steps."""
+    on_behalf_of: _builtins.str
+    """For event-driven steps: the actor of the event that caused it (ce-onbehalfof)."""
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp:
         """When the change committed (ce-time)."""
@@ -84,10 +90,12 @@ class LineageEvent(_message.Message):
         aggregate_version: _builtins.int = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
         published: _builtins.bool = ...,
+        actor: _builtins.str = ...,
+        on_behalf_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregate_id", b"aggregate_id", "aggregate_version", b"aggregate_version", "id", b"id", "published", b"published", "source", b"source", "time", b"time", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "aggregate_id", b"aggregate_id", "aggregate_version", b"aggregate_version", "id", b"id", "on_behalf_of", b"on_behalf_of", "published", b"published", "source", b"source", "time", b"time", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

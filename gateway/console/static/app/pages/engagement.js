@@ -9,7 +9,7 @@ import { completion, healthFlags } from "../health.js";
 import { subscribe } from "../live.js";
 
 const M = "{ amount currency }";
-const EVENT = "id type source aggregateId aggregateVersion time published";
+const EVENT = "id type source aggregateId aggregateVersion time published actor onBehalfOf";
 const QUERY = (/** @type {boolean} */ costs) => `query Engagement($id: ID!) { engagement(id: $id) {
   id code name status legalEntity currency billingModel startDate endDate paymentTermsDays expenseMarkupPercent
   opportunity { system externalId } customer { id name }
@@ -52,10 +52,12 @@ export async function render(main, ctx) {
       events.set(event.id, event);
       const item = h(
         "li",
-        { class: fresh ? "event fresh" : "event", dataset: { type: event.type, id: event.id } },
+        { class: fresh ? "event fresh" : "event", dataset: { type: event.type, id: event.id, actor: event.actor || "" } },
         h("time", { datetime: event.time }, time(event.time)),
         h("span", { class: "event-name" }, eventName(event.type)),
         h("span", { class: "muted" }, `${event.source.replace("/weftwork/", "")} · v${event.aggregateVersion}${event.published ? "" : " · waiting in outbox"}`),
+        // Who did the step (the audit trail's actor); an event-driven one names whom it was for.
+        event.actor ? h("span", { class: "muted actor" }, `by ${event.actor}${event.onBehalfOf ? ` for ${event.onBehalfOf}` : ""}`) : null,
       );
       // Newest first: insert before the first older event.
       const older = [...timelineList.children].find((li) => {
