@@ -18,6 +18,41 @@ class LegalEntitySetting:
     code: str
     country: str  # ISO 3166-1 alpha-2
     vat_percent: Decimal  # charged to customers in its own country; 0: no tax on invoices
+    # What its invoices print (DESIGN.md §9); an entity added by configuration shows its code.
+    name: str = ""
+    address: tuple[str, ...] = ()
+    vat_id: str = ""
+
+
+DEFAULT_LEGAL_ENTITIES = {
+    e.code: e
+    for e in (
+        LegalEntitySetting(
+            "US01",
+            "US",
+            Decimal(0),
+            "Weftwork Consulting Inc.",
+            ("350 Fifth Avenue, Suite 4100", "New York, NY 10118", "United States"),
+            "EIN 84-1234567",
+        ),
+        LegalEntitySetting(
+            "UK01",
+            "GB",
+            Decimal(20),
+            "Weftwork Consulting Ltd",
+            ("1 Finsbury Avenue", "London EC2M 2PF", "United Kingdom"),
+            "GB123456789",
+        ),
+        LegalEntitySetting(
+            "DE01",
+            "DE",
+            Decimal(19),
+            "Weftwork Consulting GmbH",
+            ("Friedrichstraße 68", "10117 Berlin", "Germany"),
+            "DE123456789",
+        ),
+    )
+}
 
 
 def parse_legal_entities(text: str) -> dict[str, LegalEntitySetting]:

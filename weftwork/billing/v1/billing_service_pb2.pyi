@@ -196,6 +196,8 @@ class Invoice(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    PURCHASE_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
+    VOIDED_ON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     """<entity>-<yyyy>-<nnnnnn>, gapless per entity and year; empty while DRAFT."""
@@ -216,6 +218,8 @@ class Invoice(_message.Message):
     void_reason: _builtins.str
     version: _builtins.int
     """Aggregate version: 1 on creation, +1 on every change. Billing events carry it."""
+    purchase_order_number: _builtins.str
+    """The engagement's purchase-order number: fixed when issued; a DRAFT shows the current one."""
     @_builtins.property
     def issue_date(self) -> _date_pb2.Date:
         """Set on issue; due_date = issue_date + the engagement's payment terms."""
@@ -248,6 +252,10 @@ class Invoice(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def voided_on(self) -> _date_pb2.Date:
+        """Set when VOID."""
+
     def __init__(
         self,
         *,
@@ -274,10 +282,12 @@ class Invoice(_message.Message):
         version: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        purchase_order_number: _builtins.str = ...,
+        voided_on: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_paid", b"amount_paid", "balance", b"balance", "create_time", b"create_time", "due_date", b"due_date", "issue_date", b"issue_date", "subtotal", b"subtotal", "tax", b"tax", "total", b"total", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_paid", b"amount_paid", "balance", b"balance", "create_time", b"create_time", "due_date", b"due_date", "issue_date", b"issue_date", "subtotal", b"subtotal", "tax", b"tax", "total", b"total", "update_time", b"update_time", "voided_on", b"voided_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_paid", b"amount_paid", "balance", b"balance", "create_time", b"create_time", "credit_note_number", b"credit_note_number", "currency", b"currency", "customer_id", b"customer_id", "due_date", b"due_date", "engagement_id", b"engagement_id", "id", b"id", "issue_date", b"issue_date", "legal_entity", b"legal_entity", "lines", b"lines", "number", b"number", "payments", b"payments", "status", b"status", "subtotal", b"subtotal", "tax", b"tax", "tax_note", b"tax_note", "tax_rate", b"tax_rate", "total", b"total", "update_time", b"update_time", "version", b"version", "void_reason", b"void_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_paid", b"amount_paid", "balance", b"balance", "create_time", b"create_time", "credit_note_number", b"credit_note_number", "currency", b"currency", "customer_id", b"customer_id", "due_date", b"due_date", "engagement_id", b"engagement_id", "id", b"id", "issue_date", b"issue_date", "legal_entity", b"legal_entity", "lines", b"lines", "number", b"number", "payments", b"payments", "purchase_order_number", b"purchase_order_number", "status", b"status", "subtotal", b"subtotal", "tax", b"tax", "tax_note", b"tax_note", "tax_rate", b"tax_rate", "total", b"total", "update_time", b"update_time", "version", b"version", "void_reason", b"void_reason", "voided_on", b"voided_on"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -396,3 +396,33 @@ class TimeEntryAdjusted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TimeEntryAdjusted: _TypeAlias = TimeEntryAdjusted  # noqa: Y015
+
+@_typing.final
+class PurchaseOrderNumberSet(_message.Message):
+    """Subject `weftwork.project.engagement.purchase_order_set.v1`: the engagement's purchase-order
+    number changed (SetPurchaseOrderNumber); invoices issued from now on print it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    PURCHASE_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
+    engagement_id: _builtins.str
+    version: _builtins.int
+    purchase_order_number: _builtins.str
+    """Empty: cleared."""
+    def __init__(
+        self,
+        *,
+        engagement_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        purchase_order_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "purchase_order_number", b"purchase_order_number", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurchaseOrderNumberSet: _TypeAlias = PurchaseOrderNumberSet  # noqa: Y015

@@ -181,6 +181,11 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.FromString,
                 _registered_method=True)
+        self.SetPurchaseOrderNumber = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/SetPurchaseOrderNumber',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberResponse.FromString,
+                _registered_method=True)
 
 
 class ProjectServiceServicer:
@@ -399,6 +404,16 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPurchaseOrderNumber(self, request, context):
+        """Sets (or, with an empty string, clears) the customer's purchase-order number of an
+        engagement, printed on invoices issued from then on; emits
+        engagement.purchase_order_set when it changed. A COMPLETED engagement is
+        FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -536,6 +551,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.AdjustTime,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.SerializeToString,
+            ),
+            'SetPurchaseOrderNumber': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPurchaseOrderNumber,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1279,6 +1299,33 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/AdjustTime',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.AdjustTimeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPurchaseOrderNumber(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/SetPurchaseOrderNumber',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -122,6 +122,12 @@ class ProjectServiceStub:
     FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
     request answers the first response.
     """
+    SetPurchaseOrderNumber: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.SetPurchaseOrderNumberRequest, _project_service_pb2.SetPurchaseOrderNumberResponse]
+    """Sets (or, with an empty string, clears) the customer's purchase-order number of an
+    engagement, printed on invoices issued from then on; emits
+    engagement.purchase_order_set when it changed. A COMPLETED engagement is
+    FAILED_PRECONDITION.
+    """
 
 @_typing.type_check_only
 class ProjectServiceAsyncStub(ProjectServiceStub):
@@ -216,6 +222,12 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
     FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
     request answers the first response.
+    """
+    SetPurchaseOrderNumber: _aio.UnaryUnaryMultiCallable[_project_service_pb2.SetPurchaseOrderNumberRequest, _project_service_pb2.SetPurchaseOrderNumberResponse]  # type: ignore[assignment]
+    """Sets (or, with an empty string, clears) the customer's purchase-order number of an
+    engagement, printed on invoices issued from then on; emits
+    engagement.purchase_order_set when it changed. A COMPLETED engagement is
+    FAILED_PRECONDITION.
     """
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -470,6 +482,18 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         (changed = false); a SUBMITTED, REJECTED, reversal or already corrected entry is
         FAILED_PRECONDITION (adjust the replacement instead); a key repeated with the same
         request answers the first response.
+        """
+
+    @_abc_1.abstractmethod
+    def SetPurchaseOrderNumber(
+        self,
+        request: _project_service_pb2.SetPurchaseOrderNumberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.SetPurchaseOrderNumberResponse, _abc.Awaitable[_project_service_pb2.SetPurchaseOrderNumberResponse]]:
+        """Sets (or, with an empty string, clears) the customer's purchase-order number of an
+        engagement, printed on invoices issued from then on; emits
+        engagement.purchase_order_set when it changed. A COMPLETED engagement is
+        FAILED_PRECONDITION.
         """
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
