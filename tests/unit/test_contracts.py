@@ -25,6 +25,7 @@ EVENTS = {
     "weftwork.project.time_entry.approved.v1": "TimeEntriesApproved",
     "weftwork.project.expense.approved.v1": "ExpenseApproved",
     "weftwork.project.time_entry.adjusted.v1": "TimeEntryAdjusted",
+    "weftwork.project.engagement.purchase_order_set.v1": "PurchaseOrderNumberSet",
     "weftwork.billing.invoice.issued.v1": "InvoiceIssued",
     "weftwork.billing.invoice.voided.v1": "InvoiceVoided",
     "weftwork.billing.payment.recorded.v1": "PaymentRecorded",

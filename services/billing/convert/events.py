@@ -130,6 +130,7 @@ def profile_of(message: project_events.EngagementActivated) -> tuple[BillingProf
         expense_markup_percent=markup,
         milestones=milestones,
         version=message.version or e.version,
+        purchase_order_number=e.purchase_order_number,
     )
     # Without a country the snapshot cannot decide VAT: the CUSTOMER stream has to.
     snapshot = BillTo(customer_id, c.name, c.country, c.tax_id or None) if c.country else None
@@ -217,3 +218,9 @@ def changed_customer(
 
 def merged_customer(message: customer_events.CustomerMerged) -> tuple[uuid.UUID, BillTo]:
     return uuid.UUID(message.merged_id), customer_of(message.survivor)
+
+
+def purchase_order_set(
+    message: project_events.PurchaseOrderNumberSet,
+) -> tuple[uuid.UUID, int, str]:
+    return uuid.UUID(message.engagement_id), message.version, message.purchase_order_number

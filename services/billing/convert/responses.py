@@ -82,6 +82,8 @@ def invoice_to_proto(invoice: Invoice) -> pb.Invoice:
         balance=money_to_proto(invoice.balance),
         credit_note_number=invoice.credit_note_number or "",
         void_reason=invoice.void_reason or "",
+        purchase_order_number=invoice.purchase_order_number or "",
+        voided_on=date_to_proto(invoice.voided_on) if invoice.voided_on else None,
         payments=[payment_to_proto(p) for p in invoice.payments],
         version=invoice.version,
         create_time=timestamp(invoice.created_at),

@@ -62,6 +62,7 @@ class BillingProfile:
     expense_markup_percent: Decimal
     milestones: tuple[ScheduledMilestone, ...]
     version: int
+    purchase_order_number: str = ""  # the customer's PO, as the project service last said
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Invoice:
     credit_note_number: str | None = None
     void_reason: str | None = None
     voided_on: dt.date | None = None
+    purchase_order_number: str | None = None  # the engagement's when issued
     payments: list[Payment] = field(default_factory=list)
     version: int = 1
     created_at: dt.datetime = field(default_factory=now)

@@ -65,6 +65,7 @@ def _profile(row: asyncpg.Record) -> BillingProfile:
             for m in row["milestones"]
         ),
         version=row["version"],
+        purchase_order_number=row["purchase_order_number"],
     )
 
 
@@ -108,8 +109,9 @@ class ReplicaRows(Rows):
         await self.conn.execute(
             f"""INSERT INTO engagements AS e (id, code, name, legal_entity, currency,
                        billing_model, customer_id, payment_terms_days, expense_markup_percent,
-                       milestones, version)
-                VALUES ($1, $2, $3, $4, $5, $6, {_SURVIVOR.format("$7::uuid")}, $8, $9, $10, $11)
+                       milestones, version, purchase_order_number)
+                VALUES ($1, $2, $3, $4, $5, $6, {_SURVIVOR.format("$7::uuid")}, $8, $9, $10, $11,
+                        $12)
                 ON CONFLICT (id) DO UPDATE
                    SET code = excluded.code, name = excluded.name,
                        legal_entity = excluded.legal_entity, currency = excluded.currency,
@@ -117,6 +119,7 @@ class ReplicaRows(Rows):
                        payment_terms_days = excluded.payment_terms_days,
                        expense_markup_percent = excluded.expense_markup_percent,
                        milestones = excluded.milestones, version = excluded.version,
+                       purchase_order_number = excluded.purchase_order_number,
                        updated_at = now()
                  WHERE e.version < excluded.version""",
             profile.engagement_id,
@@ -130,6 +133,19 @@ class ReplicaRows(Rows):
             profile.expense_markup_percent,
             _schedule(profile),
             profile.version,
+            profile.purchase_order_number,
+        )
+
+    async def set_purchase_order_number(
+        self, engagement_id: uuid.UUID, version: int, number: str
+    ) -> None:
+        """Only over an older version: a late or repeated event changes nothing."""
+        await self.conn.execute(
+            """UPDATE engagements SET purchase_order_number = $3, version = $2, updated_at = now()
+                WHERE id = $1 AND version < $2""",
+            engagement_id,
+            version,
+            number,
         )
 
     async def put_customer(self, customer: BillTo) -> None:

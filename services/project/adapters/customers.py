@@ -25,6 +25,12 @@ _FIELDS = {
 }
 
 
+def _our_field(field: str) -> str:
+    if field.startswith(("billing_contact", "billing_address")):
+        return f"account.{field}"
+    return _FIELDS.get(field, "account")
+
+
 class CustomerDirectory:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.stub = customer_grpc.CustomerServiceStub(channel)
@@ -33,6 +39,16 @@ class CustomerDirectory:
         request = customer_pb.ResolveCustomerRequest(
             name=account.name, domain=account.domain, tax_id=account.tax_id, country=account.country
         )
+        if account.billing_contact is not None:
+            c = account.billing_contact
+            request.billing_contact.CopyFrom(customer_pb.BillingContact(name=c.name, email=c.email))
+        if account.billing_address is not None:
+            a = account.billing_address
+            request.billing_address.CopyFrom(
+                customer_pb.PostalAddress(
+                    lines=a.lines, city=a.city, postcode=a.postcode, country=a.country
+                )
+            )
         if account.external_id:
             request.external_ref.CopyFrom(
                 customer_pb.ExternalRef(system=source, id=account.external_id)
@@ -43,7 +59,7 @@ class CustomerDirectory:
             if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidArgument(
                     [
-                        FieldViolation(_FIELDS.get(v.field, "account"), v.description)
+                        FieldViolation(_our_field(v.field), v.description)
                         for v in field_violations(error)
                     ]
                     or [FieldViolation("account", error.details() or "rejected")]

@@ -14,6 +14,7 @@ from services.project.domain.model import (
     EngagementActivated,
     EngagementCompleted,
 )
+from services.project.domain.purchase_orders import PurchaseOrderNumberSet
 from services.project.domain.time import TimeApproved, TimeEntry
 from services.project.domain.values import decimal_text
 from weftwork.project.v1 import events_pb2
@@ -24,6 +25,7 @@ MILESTONE_COMPLETED = "weftwork.project.milestone.completed.v1"
 TIME_APPROVED = "weftwork.project.time_entry.approved.v1"
 EXPENSE_APPROVED = "weftwork.project.expense.approved.v1"
 TIME_ADJUSTED = "weftwork.project.time_entry.adjusted.v1"
+PURCHASE_ORDER_SET = "weftwork.project.engagement.purchase_order_set.v1"
 
 
 def _rated(e: TimeEntry) -> events_pb2.RatedTimeEntry:
@@ -101,9 +103,16 @@ def to_outgoing(event: ProjectEvent) -> OutgoingEvent:
             EXPENSE_APPROVED, str(event.engagement_id), event.version, _expense_approved(event)
         )
     e = event.engagement
+    if isinstance(event, PurchaseOrderNumberSet):
+        message: Message = events_pb2.PurchaseOrderNumberSet(
+            engagement_id=str(e.id),
+            version=e.version,
+            purchase_order_number=e.purchase_order_number,
+        )
+        return OutgoingEvent(PURCHASE_ORDER_SET, str(e.id), e.version, message)
     if isinstance(event, EngagementActivated):
         c = event.customer
-        message: Message = events_pb2.EngagementActivated(
+        message = events_pb2.EngagementActivated(
             engagement_id=str(e.id),
             version=e.version,
             engagement=engagement_to_proto(e),

@@ -19,8 +19,10 @@ from services.project.domain.expenses import ExpenseDraft
 from services.project.domain.model import BillingModel
 from services.project.domain.opportunity import (
     Account,
+    BillingContact,
     MilestoneDraft,
     OpportunityWonDraft,
+    PostalAddress,
     RateCardDraft,
 )
 from services.project.domain.timesheet import TimeEntryDraft
@@ -80,7 +82,28 @@ def opportunity_won(request: pb.CreateEngagementFromOpportunityRequest) -> Oppor
     draft = OpportunityWonDraft(
         source=request.source,
         opportunity_id=request.opportunity_id,
-        account=Account(a.external_id, a.name, a.domain, a.tax_id, a.country),
+        account=Account(
+            a.external_id,
+            a.name,
+            a.domain,
+            a.tax_id,
+            a.country,
+            billing_contact=(
+                BillingContact(a.billing_contact.name, a.billing_contact.email)
+                if a.HasField("billing_contact")
+                else None
+            ),
+            billing_address=(
+                PostalAddress(
+                    tuple(a.billing_address.lines),
+                    a.billing_address.city,
+                    a.billing_address.postcode,
+                    a.billing_address.country,
+                )
+                if a.HasField("billing_address")
+                else None
+            ),
+        ),
         name=request.name,
         legal_entity=request.legal_entity,
         currency=request.currency,
@@ -102,6 +125,7 @@ def opportunity_won(request: pb.CreateEngagementFromOpportunityRequest) -> Oppor
             request.payment_terms_days if request.HasField("payment_terms_days") else None
         ),
         expense_markup_percent=request.expense_markup_percent,
+        purchase_order_number=request.purchase_order_number,
     )
     errors.raise_if_any()
     return draft

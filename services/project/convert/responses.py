@@ -96,6 +96,7 @@ def engagement_to_proto(e: Engagement) -> pb.Engagement:
         version=e.version,
         create_time=timestamp_to_proto(e.created_at),
         update_time=timestamp_to_proto(e.updated_at),
+        purchase_order_number=e.purchase_order_number,
     )
 
 

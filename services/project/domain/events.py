@@ -9,6 +9,7 @@ from services.project.domain.model import (
     EngagementCompleted,
     MilestoneCompleted,
 )
+from services.project.domain.purchase_orders import PurchaseOrderNumberSet
 from services.project.domain.time import TimeApproved
 
 ProjectEvent = (
@@ -18,4 +19,5 @@ ProjectEvent = (
     | TimeApproved
     | ExpenseApproved
     | TimeAdjusted
+    | PurchaseOrderNumberSet
 )

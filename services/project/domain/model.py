@@ -109,6 +109,7 @@ class Engagement:
     version: int = 1
     created_at: dt.datetime = field(default_factory=now)
     updated_at: dt.datetime = field(default_factory=now)
+    purchase_order_number: str = ""  # the customer's PO; printed on invoices
 
     def touch(self) -> None:
         """Every change, and every approval call, is one new version."""

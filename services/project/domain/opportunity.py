@@ -11,14 +11,31 @@ from services.project.domain.model import BillingModel, Opportunity, RateCardLin
 
 
 @dataclass(frozen=True)
+class BillingContact:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    lines: tuple[str, ...]
+    city: str
+    postcode: str
+    country: str
+
+
+@dataclass(frozen=True)
 class Account:
-    """The CRM account; the customer service validates and normalizes the rest."""
+    """The CRM account; the customer service validates and normalizes the rest (the billing
+    contact and address included: they are the customer's)."""
 
     external_id: str
     name: str
     domain: str
     tax_id: str
     country: str
+    billing_contact: BillingContact | None = None
+    billing_address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,7 @@ class OpportunityWonDraft:
     milestones: list[MilestoneDraft]
     payment_terms_days: int | None
     expense_markup_percent: str
+    purchase_order_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,3 +90,4 @@ class OpportunityWon:
     milestones: list[tuple[str, Money, dt.date]]
     payment_terms_days: int
     expense_markup_percent: Decimal
+    purchase_order_number: str = ""  # not a term: amended by set_purchase_order_number

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from services.project.grpc_api.approvals import ApprovalApi
 from services.project.grpc_api.corrections import CorrectionApi
 from services.project.grpc_api.engagements import EngagementApi
+from services.project.grpc_api.purchase_orders import PurchaseOrderApi
 from services.project.grpc_api.templates import TemplateApi
 from services.project.grpc_api.timesheets import TimesheetApi
 from services.project.handlers import Transact
@@ -21,6 +22,7 @@ class ProjectServicer(
     ApprovalApi,
     TemplateApi,
     CorrectionApi,
+    PurchaseOrderApi,
     pb_grpc.ProjectServiceServicer,
 ):
     """Thin gRPC servicer: request -> use case (in one transaction) -> response."""

@@ -219,7 +219,9 @@ class Invoice(_message.Message):
     version: _builtins.int
     """Aggregate version: 1 on creation, +1 on every change. Billing events carry it."""
     purchase_order_number: _builtins.str
-    """The engagement's purchase-order number: fixed when issued; a DRAFT shows the current one."""
+    """The engagement's purchase-order number when the invoice was issued; empty while DRAFT and
+    when the engagement had none.
+    """
     @_builtins.property
     def issue_date(self) -> _date_pb2.Date:
         """Set on issue; due_date = issue_date + the engagement's payment terms."""

@@ -407,8 +407,8 @@ class ProjectServiceServicer:
     def SetPurchaseOrderNumber(self, request, context):
         """Sets (or, with an empty string, clears) the customer's purchase-order number of an
         engagement, printed on invoices issued from then on; emits
-        engagement.purchase_order_set when it changed. A COMPLETED engagement is
-        FAILED_PRECONDITION.
+        engagement.purchase_order_set when it changed (a PENDING_APPROVAL engagement's
+        engagement.activated carries it instead). Any status: invoices may follow completion.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -125,8 +125,8 @@ class ProjectServiceStub:
     SetPurchaseOrderNumber: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.SetPurchaseOrderNumberRequest, _project_service_pb2.SetPurchaseOrderNumberResponse]
     """Sets (or, with an empty string, clears) the customer's purchase-order number of an
     engagement, printed on invoices issued from then on; emits
-    engagement.purchase_order_set when it changed. A COMPLETED engagement is
-    FAILED_PRECONDITION.
+    engagement.purchase_order_set when it changed (a PENDING_APPROVAL engagement's
+    engagement.activated carries it instead). Any status: invoices may follow completion.
     """
 
 @_typing.type_check_only
@@ -226,8 +226,8 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     SetPurchaseOrderNumber: _aio.UnaryUnaryMultiCallable[_project_service_pb2.SetPurchaseOrderNumberRequest, _project_service_pb2.SetPurchaseOrderNumberResponse]  # type: ignore[assignment]
     """Sets (or, with an empty string, clears) the customer's purchase-order number of an
     engagement, printed on invoices issued from then on; emits
-    engagement.purchase_order_set when it changed. A COMPLETED engagement is
-    FAILED_PRECONDITION.
+    engagement.purchase_order_set when it changed (a PENDING_APPROVAL engagement's
+    engagement.activated carries it instead). Any status: invoices may follow completion.
     """
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -492,8 +492,8 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_project_service_pb2.SetPurchaseOrderNumberResponse, _abc.Awaitable[_project_service_pb2.SetPurchaseOrderNumberResponse]]:
         """Sets (or, with an empty string, clears) the customer's purchase-order number of an
         engagement, printed on invoices issued from then on; emits
-        engagement.purchase_order_set when it changed. A COMPLETED engagement is
-        FAILED_PRECONDITION.
+        engagement.purchase_order_set when it changed (a PENDING_APPROVAL engagement's
+        engagement.activated carries it instead). Any status: invoices may follow completion.
         """
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
