@@ -26,6 +26,7 @@ from gateway.budget import CostBudget
 from gateway.clients import ServiceClients
 from gateway.console.pages import Console
 from gateway.context import Context
+from gateway.documents.routes import InvoiceDocuments
 from gateway.gate import Admission
 from gateway.hooks import hook_endpoint
 from gateway.limits import BodyLimit, BoundedConcurrency, HeaderLimit
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> Starlette:
     metrics = GraphQLMetrics()
     console = Console(dev_mode=settings.dev_mode)
     graphql = WeftworkGraphQL(settings, clients, verifier, nats, metrics, ide=console.graphiql)
+    documents = InvoiceDocuments(settings, clients, verifier)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -142,6 +144,7 @@ def create_app(settings: Settings) -> Starlette:
                 hook_endpoint(clients, settings.connect.max_body_bytes),
                 methods=["POST"],
             ),
+            *documents.routes(),  # invoices and credit notes as PDFs (gateway/documents)
             Route("/healthz", healthz),
             Route("/readyz", healthz),
             # Prometheus, from inside the cluster: the Ingress does not route it (k8s/base).

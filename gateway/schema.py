@@ -32,6 +32,7 @@ from gateway.engagements.approvals import ApprovalMutations
 from gateway.engagements.corrections import CorrectionMutations
 from gateway.engagements.expense_review import ExpenseReviewMutations
 from gateway.engagements.mutations import EngagementMutations
+from gateway.engagements.purchase_orders import PurchaseOrderMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
 from gateway.engagements.templates import TemplateMutations, TemplateQueries
@@ -71,6 +72,7 @@ Mutation = merge_types(
         TemplateMutations,
         ExpenseReviewMutations,
         CorrectionMutations,
+        PurchaseOrderMutations,
         BillingMutations,
         RevenueMutations,
         CustomerMutations,

@@ -14,7 +14,7 @@ from gateway.errors import Forbidden, Unauthenticated
 from mesh.tokens import issue_token
 
 EXPECTED = {
-    "sales": {"closeWonOpportunity"},
+    "sales": {"closeWonOpportunity", "updateCustomer"},
     "delivery": {
         "upsertPerson",
         "submitTime",
@@ -35,6 +35,8 @@ EXPECTED = {
         "closePeriod",
         "mergeCustomers",
         "approveEngagement",
+        "updateCustomer",
+        "setPurchaseOrderNumber",
     },
     "executive": set(),
     "admin": set(MUTATION_ROLES),
