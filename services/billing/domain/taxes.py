@@ -10,8 +10,11 @@ REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient"
 # Between two member states the invoice must cite the rule (Art. 226(11a) of the directive).
 EU_REVERSE_CHARGE_NOTE = f"{REVERSE_CHARGE_NOTE}, Art. 196 Council Directive 2006/112/EC"
 EU_MEMBER_STATES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
+    {
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    }
+)  # fmt: skip
 NO_TAX = Decimal(0)
 
 
