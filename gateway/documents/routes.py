@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +54,7 @@ class InvoiceDocuments:
     ) -> None:
         self.clients = clients
         self.verifier = verifier
-        self.entities = {**DEFAULT_LEGAL_ENTITIES, **settings.legal_entities}
+        self.entities = printed_entities(settings)
         self.turns = asyncio.Semaphore(RENDERS_AT_ONCE)
 
     def routes(self) -> list[Route]:
@@ -116,6 +117,18 @@ class InvoiceDocuments:
         async with self.turns:
             pdf = await asyncio.to_thread(render_pdf, view)
         return (found.credit_note_number if credit else found.number), pdf
+
+
+def printed_entities(settings: Settings) -> dict[str, LegalEntitySetting]:
+    """The configured entities over the defaults; one configured without its printed details
+    (CODE:COUNTRY:VAT says none) keeps the default's name, address and VAT id."""
+    found = dict(DEFAULT_LEGAL_ENTITIES)
+    for code, entity in settings.legal_entities.items():
+        known = found.get(code)
+        if known is not None and not entity.name:
+            entity = replace(entity, name=known.name, address=known.address, vat_id=known.vat_id)
+        found[code] = entity
+    return found
 
 
 def _is_uuid(text: str) -> bool:

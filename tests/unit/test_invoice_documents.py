@@ -10,10 +10,12 @@ import pytest
 
 from gateway.documents.money import amount_text, date_text, money_text, quantity_text
 from gateway.documents.render import Parties, credit_note_view, invoice_view, render_pdf
+from gateway.documents.routes import printed_entities
 from mesh.errors import InvalidArgument, Violations
 from mesh.grpc.convert import date_to_proto, money_to_proto
 from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES
 from mesh.money import Money
+from mesh.settings import load_settings
 from services.customer.domain.billing import check_address, check_contact
 from weftwork.billing.v1 import billing_service_pb2 as pb
 from weftwork.customer.v1 import customer_service_pb2 as customer_pb
@@ -170,3 +172,14 @@ def test_billing_details_are_checked_field_by_field() -> None:
         "ap@example.fr",
     )
     assert address is not None and (address.lines, address.country) == (("1 quai Voltaire",), "FR")
+
+
+def test_an_entity_configured_without_its_printed_details_keeps_the_defaults() -> None:
+    settings = load_settings(
+        {"WEFTWORK_BILLING_LEGAL_ENTITIES": "DE01:DE:19,FR01:FR:20", "WEFTWORK_DATA_DIR": "/tmp"}
+    )
+    entities = printed_entities(settings)
+    assert entities["DE01"].name == "Weftwork Consulting GmbH"
+    assert entities["DE01"].vat_id == "DE123456789"
+    assert (entities["FR01"].name, entities["FR01"].country) == ("", "FR")  # prints its code
+    assert invoice_view(invoice(), Parties(entities["FR01"], None))["entity"]["name"] == "FR01"
