@@ -111,6 +111,7 @@ async def open_engagement(
         payment_terms_days=won.payment_terms_days,
         expense_markup_percent=won.expense_markup_percent,
         status=EngagementStatus.PENDING_APPROVAL if gated else EngagementStatus.ACTIVE,
+        purchase_order_number=won.purchase_order_number,
     )
     if not await repo.add_engagement(engagement):
         # Lost the race to a twin request (its number stays unused: a gap, never a twin).
