@@ -36,8 +36,9 @@ RENDERS_AT_ONCE = 2  # Typst keeps a core busy for a moment; the event loop must
 
 
 def document_path(invoice: billing_pb.Invoice) -> str | None:
-    """Where the invoice's document is served; None while it is a DRAFT (no number yet)."""
-    return None if invoice.status == billing_pb.INVOICE_STATUS_DRAFT else invoice_url(invoice.id)
+    """Where the invoice's document is served; None until it is issued (a DRAFT, or a draft
+    voided before it got a number)."""
+    return invoice_url(invoice.id) if invoice.number else None
 
 
 def invoice_url(invoice_id: str) -> str:
@@ -93,8 +94,8 @@ class InvoiceDocuments:
         found = await loaders.invoices.load(invoice_id) if _is_uuid(invoice_id) else None
         if found is None or not principal.sees(found.legal_entity):
             raise NotFound(f"invoice {invoice_id} not found")
-        if found.status == billing_pb.INVOICE_STATUS_DRAFT:
-            raise Conflict(f"invoice {invoice_id} is a DRAFT: it has a document once issued")
+        if not found.number:  # a DRAFT, or a draft voided before it was issued
+            raise Conflict(f"invoice {invoice_id} was never issued: it has no document")
         if credit and not found.credit_note_number:
             raise NotFound(f"invoice {invoice_id} has no credit note")
         customer, engagement = await asyncio.gather(

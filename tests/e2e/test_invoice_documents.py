@@ -282,3 +282,18 @@ async def test_bad_billing_details_and_po_numbers_are_refused_naming_the_field(
         api, UPDATE, id=customer_id, input={"billingContact": {"name": "", "email": "ap@al.fr"}}
     )
     assert changed["updateCustomer"]["billingContact"] == {"name": "", "email": "ap@al.fr"}
+
+
+async def test_a_draft_voided_before_issue_has_no_document(api: Platform) -> None:
+    created = await gql(api, CLOSE_WON, input=deal("DOC-5"))
+    engagement = created["closeWonOpportunity"]["engagement"]
+    first = next(m for m in engagement["milestones"] if m["name"].startswith("Discovery"))
+    await gql(api, MILESTONE, id=first["id"], d="2026-02-27")
+    invoice_id = await draft_for(api, engagement["id"], "2026-02-28")
+    assert (await gql(api, VOID, id=invoice_id))["voidInvoice"]["status"] == "VOID"
+    invoice = (await gql(api, INVOICE, id=invoice_id))["invoice"]
+    assert (invoice["number"], invoice["documentUrl"], invoice["creditNoteUrl"]) == (None,) * 3
+    base = api.url.removesuffix("/graphql")
+    assert (await api.client.get(base + f"/invoices/{invoice_id}.pdf")).status_code == 409
+    note = await api.client.get(base + f"/invoices/{invoice_id}/credit-note.pdf")
+    assert note.status_code == 409
