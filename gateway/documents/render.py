@@ -54,23 +54,35 @@ def _country(code: str) -> str:
 
 
 def _bill_to(invoice: billing_pb.Invoice, customer: customer_pb.Customer | None) -> dict[str, Any]:
+    """The bill-to the invoice fixed at issue; the customer as it is now for an invoice issued
+    before invoices kept one."""
+    if invoice.HasField("bill_to"):
+        b = invoice.bill_to
+        return _printed(b.name, b.country, b.tax_id, b.contact, b.address)
     if customer is None:
-        return {"name": f"Customer {invoice.customer_id}", "contact": "", "email": ""} | {
-            "address": [],
-            "tax_id": "",
-        }
-    a = customer.billing_address
-    if a.city:
+        return _printed(f"Customer {invoice.customer_id}", "", "", None, None)
+    c = customer
+    return _printed(c.name, c.country, c.tax_id, c.billing_contact, c.billing_address)
+
+
+def _printed(
+    name: str,
+    country: str,
+    tax_id: str,
+    contact: customer_pb.BillingContact | None,
+    a: customer_pb.PostalAddress | None,
+) -> dict[str, Any]:
+    if a is not None and a.city:
         place = f"{a.city} {a.postcode}" if a.country in _CITY_FIRST else f"{a.postcode} {a.city}"
         address = [*a.lines, place.strip(), _country(a.country)]
     else:
-        address = [_country(customer.country)]
+        address = [_country(country)] if country else []
     return {
-        "name": customer.name,
-        "contact": customer.billing_contact.name,
-        "email": customer.billing_contact.email,
+        "name": name,
+        "contact": contact.name if contact else "",
+        "email": contact.email if contact else "",
         "address": address,
-        "tax_id": customer.tax_id,
+        "tax_id": tax_id,
     }
 
 

@@ -98,8 +98,11 @@ class InvoiceDocuments:
             raise Conflict(f"invoice {invoice_id} was never issued: it has no document")
         if credit and not found.credit_note_number:
             raise NotFound(f"invoice {invoice_id} has no credit note")
+        # An invoice issued with its bill-to needs nothing of the customer service.
+        needs_customer = not found.HasField("bill_to")
         customer, engagement = await asyncio.gather(
-            loaders.customers.load(found.customer_id), loaders.engagements.load(found.engagement_id)
+            loaders.customers.load(found.customer_id) if needs_customer else _nothing(),
+            loaders.engagements.load(found.engagement_id),
         )
         # An entity billing knows but this configuration does not: its code stands for it.
         entity = self.entities.get(found.legal_entity) or LegalEntitySetting(
@@ -130,6 +133,10 @@ def printed_entities(settings: Settings) -> dict[str, LegalEntitySetting]:
             entity = replace(entity, name=known.name, address=known.address, vat_id=known.vat_id)
         found[code] = entity
     return found
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _is_uuid(text: str) -> bool:

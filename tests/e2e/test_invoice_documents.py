@@ -26,7 +26,7 @@ from tests.support import eventually
 POPPLER = ("pdftoppm", "pdftotext")
 INVOICE = """query($id: ID!) { invoice(id: $id) {
   number status documentUrl creditNoteUrl creditNoteNumber purchaseOrderNumber
-  customer { billingContact { name email } billingAddress { lines city postcode country } }
+  customer { id billingContact { name email } billingAddress { lines city postcode country } }
 } }"""
 ISSUE = """mutation($id: ID!, $d: Date!) { issueInvoice(id: $id, issueDate: $d) { number } }"""
 VOID = (
@@ -85,21 +85,24 @@ def deal(ref: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-async def billing_knows_po(settings: Settings, engagement_id: str, po: str) -> None:
-    """Billing's replica has the amended PO (engagement.purchase_order_set consumed)."""
+async def billing_knows(settings: Settings, engagement_id: str, po: str) -> None:
+    """Billing's replica has the amended PO (engagement.purchase_order_set consumed) and the
+    customer's billing address (customer.created or .updated consumed): what issuing fixes."""
 
-    async def current() -> str | None:
+    async def current() -> tuple[str, str] | None:
         conn = await asyncpg.connect(settings.database_url_for("billing"))
         try:
-            found: str | None = await conn.fetchval(
-                "SELECT purchase_order_number FROM engagements WHERE id = $1",
+            row = await conn.fetchrow(
+                """SELECT e.purchase_order_number, c.address ->> 'city' AS city
+                     FROM engagements e LEFT JOIN customers c ON c.id = e.customer_id
+                    WHERE e.id = $1""",
                 uuid.UUID(engagement_id),
             )
-            return found
+            return (row["purchase_order_number"], row["city"]) if row else None
         finally:
             await conn.close()
 
-    await eventually(current, until=lambda v: v == po, what=f"billing to hold PO {po}")
+    await eventually(current, until=lambda v: v == (po, "Paris"), what=f"billing: {po}, Paris")
 
 
 def pdf_text(pdf: bytes, tmp: Path, name: str) -> str:
@@ -129,7 +132,7 @@ async def issued_invoice(api: Platform) -> tuple[str, str]:
     eid = engagement["id"]
     amended = await gql(api, SET_PO, e=eid, po="  PO-4711-FR ")
     assert amended["setPurchaseOrderNumber"]["purchaseOrderNumber"] == "PO-4711-FR"
-    await billing_knows_po(api.settings, eid, "PO-4711-FR")
+    await billing_knows(api.settings, eid, "PO-4711-FR")
     first = next(m for m in engagement["milestones"] if m["name"].startswith("Discovery"))
     await gql(api, MILESTONE, id=first["id"], d="2026-02-27")
     invoice_id = await draft_for(api, eid, "2026-02-28")
@@ -148,6 +151,7 @@ async def test_reverse_charge_invoice_renders_a_pdf_a_customer_can_read(
     invoice = (await gql(api, INVOICE, id=invoice_id))["invoice"]
     assert invoice["purchaseOrderNumber"] == "PO-4711-FR"
     assert invoice["customer"]["billingContact"] == CONTACT
+    customer_id = invoice["customer"].pop("id")
     assert invoice["customer"]["billingAddress"] == ADDRESS
     assert invoice["documentUrl"] == f"/invoices/{invoice_id}.pdf"
     base = api.url.removesuffix("/graphql")
@@ -188,6 +192,10 @@ async def test_reverse_charge_invoice_renders_a_pdf_a_customer_can_read(
 
     again = await api.client.get(base + invoice["documentUrl"])
     assert again.content == response.content  # deterministic: byte for byte
+    # The customer moves: the issued invoice keeps the address it was issued to.
+    moved = {**ADDRESS, "lines": ["1 avenue Foch"], "postcode": "75116"}
+    await gql(api, UPDATE, id=customer_id, input={"billingAddress": moved})
+    assert (await api.client.get(base + invoice["documentUrl"])).content == response.content
 
 
 async def test_a_voided_invoice_has_a_credit_note_citing_it(

@@ -16,12 +16,14 @@ from mesh.requests import required_money, required_quantity
 from services.billing.convert.responses import STATUSES, decimal_text, line_to_proto
 from services.billing.domain import items
 from services.billing.domain.model import (
+    BillingContact,
     BillingModel,
     BillingProfile,
     BillTo,
     InvoiceEvent,
     InvoiceIssued,
     InvoiceVoided,
+    PostalAddress,
     ScheduledMilestone,
 )
 from weftwork.billing.v1 import events_pb2
@@ -201,12 +203,19 @@ def completed_milestone(
 
 
 def customer_of(customer: customer_pb.Customer) -> BillTo:
+    contact, address = customer.billing_contact, customer.billing_address
     return BillTo(
         uuid.UUID(customer.id),
         customer.name,
         customer.country,
         customer.tax_id or None,
         customer.version,
+        BillingContact(contact.name, contact.email)
+        if customer.HasField("billing_contact")
+        else None,
+        PostalAddress(tuple(address.lines), address.city, address.postcode, address.country)
+        if customer.HasField("billing_address")
+        else None,
     )
 
 

@@ -19,6 +19,7 @@ from services.billing.domain.model import (
     ItemKind,
     ScheduledMilestone,
 )
+from services.billing.store.bill_to import address_json, address_of, contact_json, contact_of
 from services.billing.store.rows import Rows
 
 ITEM_COLUMNS = (
@@ -99,7 +100,13 @@ class ReplicaRows(Rows):
         )
         return {
             row["engagement_id"]: BillTo(
-                row["id"], row["name"], row["country"], row["tax_id"], row["version"]
+                row["id"],
+                row["name"],
+                row["country"],
+                row["tax_id"],
+                row["version"],
+                contact_of(row["contact"]),
+                address_of(row["address"]),
             )
             for row in rows
         }
@@ -152,17 +159,20 @@ class ReplicaRows(Rows):
         """Insert, or replace with a newer version. The snapshot of an engagement (version 0)
         only fills a gap; any CUSTOMER event wins over it."""
         await self.conn.execute(
-            """INSERT INTO customers AS c (id, name, country, tax_id, version)
-               VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO customers AS c (id, name, country, tax_id, version, contact, address)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (id) DO UPDATE
                   SET name = excluded.name, country = excluded.country,
-                      tax_id = excluded.tax_id, version = excluded.version
+                      tax_id = excluded.tax_id, version = excluded.version,
+                      contact = excluded.contact, address = excluded.address
                 WHERE c.version < excluded.version""",
             customer.customer_id,
             customer.name,
             customer.country,
             customer.tax_id,
             customer.version,
+            contact_json(customer.contact),
+            address_json(customer.address),
         )
 
     async def merge_customer(self, merged_id: uuid.UUID, survivor: BillTo) -> None:
