@@ -7,7 +7,14 @@ from __future__ import annotations
 import grpc
 
 from tests.integration.test_project_approval import eur, gated  # noqa: F401  (the fixture)
-from tests.integration.test_project_grpc import Running, counts, decoded, engagement, stream_events
+from tests.integration.test_project_grpc import (
+    Running,
+    account,
+    counts,
+    decoded,
+    engagement,
+    stream_events,
+)
 from tests.support import rpc_error
 from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 from weftwork.project.v1 import events_pb2
@@ -43,10 +50,17 @@ async def test_a_po_set_at_close_won_is_amended_with_one_event_per_change(
     assert (cleared.purchase_order_number, cleared.version) == ("", 3)
 
 
-async def test_a_waiting_engagement_tells_its_po_with_its_activation(
+async def test_a_waiting_engagement_tells_its_po_and_billing_details_with_its_activation(
     gated: Running,  # noqa: F811
 ) -> None:
-    e = await engagement(gated, legal_entity="DE01", currency="EUR", contract_value=eur("50000"))
+    buyer = account()
+    buyer.billing_contact.CopyFrom(customer_pb.BillingContact(name="AP", email="ap@globex.co.uk"))
+    buyer.billing_address.CopyFrom(
+        customer_pb.PostalAddress(lines=["1 Long Acre"], city="London", country="GB")
+    )
+    e = await engagement(
+        gated, legal_entity="DE01", currency="EUR", contract_value=eur("50000"), account=buyer
+    )
     assert e.status == pb.ENGAGEMENT_STATUS_PENDING_APPROVAL
     await gated.project.SetPurchaseOrderNumber(set_po(e.id, "PO-DE-9"))
     assert await stream_events(gated, e.id) == []  # billing does not know it yet
@@ -54,6 +68,9 @@ async def test_a_waiting_engagement_tells_its_po_with_its_activation(
     [msg] = await stream_events(gated, e.id)
     activated = decoded(msg, events_pb2.EngagementActivated)
     assert activated.engagement.purchase_order_number == "PO-DE-9"
+    # Held with the activation, so billing can print them without waiting on the customer's.
+    assert activated.customer.billing_contact.email == "ap@globex.co.uk"
+    assert list(activated.customer.billing_address.lines) == ["1 Long Acre"]
 
 
 async def test_bad_po_numbers_and_billing_details_are_refused_writing_nothing(

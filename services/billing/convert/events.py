@@ -135,7 +135,18 @@ def profile_of(message: project_events.EngagementActivated) -> tuple[BillingProf
         purchase_order_number=e.purchase_order_number,
     )
     # Without a country the snapshot cannot decide VAT: the CUSTOMER stream has to.
-    snapshot = BillTo(customer_id, c.name, c.country, c.tax_id or None) if c.country else None
+    snapshot = (
+        BillTo(
+            customer_id,
+            c.name,
+            c.country,
+            c.tax_id or None,
+            contact=_contact(c.billing_contact) if c.HasField("billing_contact") else None,
+            address=_address(c.billing_address) if c.HasField("billing_address") else None,
+        )
+        if c.country
+        else None
+    )
     return profile, snapshot
 
 
@@ -202,20 +213,24 @@ def completed_milestone(
     )
 
 
+def _contact(c: customer_pb.BillingContact) -> BillingContact:
+    return BillingContact(c.name, c.email)
+
+
+def _address(a: customer_pb.PostalAddress) -> PostalAddress:
+    return PostalAddress(tuple(a.lines), a.city, a.postcode, a.country)
+
+
 def customer_of(customer: customer_pb.Customer) -> BillTo:
-    contact, address = customer.billing_contact, customer.billing_address
+    c = customer
     return BillTo(
-        uuid.UUID(customer.id),
-        customer.name,
-        customer.country,
-        customer.tax_id or None,
-        customer.version,
-        BillingContact(contact.name, contact.email)
-        if customer.HasField("billing_contact")
-        else None,
-        PostalAddress(tuple(address.lines), address.city, address.postcode, address.country)
-        if customer.HasField("billing_address")
-        else None,
+        uuid.UUID(c.id),
+        c.name,
+        c.country,
+        c.tax_id or None,
+        c.version,
+        _contact(c.billing_contact) if c.HasField("billing_contact") else None,
+        _address(c.billing_address) if c.HasField("billing_address") else None,
     )
 
 

@@ -9,7 +9,7 @@ import grpc
 
 from mesh.errors import FieldViolation, InvalidArgument, Unavailable
 from mesh.grpc.errors import field_violations
-from services.project.domain.model import CustomerSnapshot
+from services.project.domain.model import BillingContact, CustomerSnapshot, PostalAddress
 from services.project.domain.opportunity import Account
 from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 from weftwork.customer.v1 import customer_service_pb2_grpc as customer_grpc
@@ -39,14 +39,18 @@ class CustomerDirectory:
         request = customer_pb.ResolveCustomerRequest(
             name=account.name, domain=account.domain, tax_id=account.tax_id, country=account.country
         )
-        if account.billing_contact is not None:
-            c = account.billing_contact
-            request.billing_contact.CopyFrom(customer_pb.BillingContact(name=c.name, email=c.email))
-        if account.billing_address is not None:
-            a = account.billing_address
+        if (contact := account.billing_contact) is not None:
+            request.billing_contact.name, request.billing_contact.email = (
+                contact.name,
+                contact.email,
+            )
+        if (address := account.billing_address) is not None:
             request.billing_address.CopyFrom(
                 customer_pb.PostalAddress(
-                    lines=a.lines, city=a.city, postcode=a.postcode, country=a.country
+                    lines=address.lines,
+                    city=address.city,
+                    postcode=address.postcode,
+                    country=address.country,
                 )
             )
         if account.external_id:
@@ -75,4 +79,15 @@ class CustomerDirectory:
             country=c.country,
             tax_id=c.tax_id,
             matched_by=customer_pb.MatchRule.Name(answer.matched_by).removeprefix("MATCH_RULE_"),
+            contact=BillingContact(c.billing_contact.name, c.billing_contact.email)
+            if c.HasField("billing_contact")
+            else None,
+            address=PostalAddress(
+                tuple(c.billing_address.lines),
+                c.billing_address.city,
+                c.billing_address.postcode,
+                c.billing_address.country,
+            )
+            if c.HasField("billing_address")
+            else None,
         )

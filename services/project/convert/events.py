@@ -17,6 +17,7 @@ from services.project.domain.model import (
 from services.project.domain.purchase_orders import PurchaseOrderNumberSet
 from services.project.domain.time import TimeApproved, TimeEntry
 from services.project.domain.values import decimal_text
+from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 from weftwork.project.v1 import events_pb2
 
 ACTIVATED = "weftwork.project.engagement.activated.v1"
@@ -117,7 +118,23 @@ def to_outgoing(event: ProjectEvent) -> OutgoingEvent:
             version=e.version,
             engagement=engagement_to_proto(e),
             customer=events_pb2.CustomerSnapshot(
-                customer_id=str(c.customer_id), name=c.name, country=c.country, tax_id=c.tax_id
+                customer_id=str(c.customer_id),
+                name=c.name,
+                country=c.country,
+                tax_id=c.tax_id,
+                billing_contact=customer_pb.BillingContact(
+                    name=c.contact.name, email=c.contact.email
+                )
+                if c.contact
+                else None,
+                billing_address=customer_pb.PostalAddress(
+                    lines=c.address.lines,
+                    city=c.address.city,
+                    postcode=c.address.postcode,
+                    country=c.address.country,
+                )
+                if c.address
+                else None,
             ),
         )
         subject = ACTIVATED

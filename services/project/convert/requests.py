@@ -16,13 +16,11 @@ from mesh.errors import InvalidArgument, Violations
 from mesh.money import Money
 from mesh.requests import parse_id
 from services.project.domain.expenses import ExpenseDraft
-from services.project.domain.model import BillingModel
+from services.project.domain.model import BillingContact, BillingModel, PostalAddress
 from services.project.domain.opportunity import (
     Account,
-    BillingContact,
     MilestoneDraft,
     OpportunityWonDraft,
-    PostalAddress,
     RateCardDraft,
 )
 from services.project.domain.timesheet import TimeEntryDraft

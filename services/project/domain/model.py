@@ -198,14 +198,31 @@ def engagement_code(legal_entity: str, year: int, number: int) -> str:
 
 
 @dataclass(frozen=True)
+class BillingContact:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    lines: tuple[str, ...]
+    city: str
+    postcode: str
+    country: str
+
+
+@dataclass(frozen=True)
 class CustomerSnapshot:
-    """The customer as resolved at creation: what billing needs for VAT and reverse charge."""
+    """The customer as resolved at creation: what billing needs for VAT and reverse charge,
+    and what its invoices print."""
 
     customer_id: uuid.UUID
     name: str
     country: str
     tax_id: str  # normalized; empty when unknown
     matched_by: str
+    contact: BillingContact | None = None
+    address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mesh.money import Money
-from services.project.domain.model import BillingModel, Opportunity, RateCardLine
-
-
-@dataclass(frozen=True)
-class BillingContact:
-    name: str
-    email: str
-
-
-@dataclass(frozen=True)
-class PostalAddress:
-    lines: tuple[str, ...]
-    city: str
-    postcode: str
-    country: str
+from services.project.domain.model import (
+    BillingContact,
+    BillingModel,
+    Opportunity,
+    PostalAddress,
+    RateCardLine,
+)
 
 
 @dataclass(frozen=True)

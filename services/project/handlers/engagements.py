@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -116,9 +116,7 @@ async def open_engagement(
     if not await repo.add_engagement(engagement):
         # Lost the race to a twin request (its number stays unused: a gap, never a twin).
         return _repeated(await find_by_opportunity(repo, won.opportunity), won)
-    snapshot = CustomerSnapshot(
-        customer_id, customer.name, customer.country, customer.tax_id, customer.matched_by
-    )
+    snapshot = replace(customer, customer_id=customer_id)  # the survivor, if merged since
     if gated:  # billing and revenue learn of it on approval
         await repo.hold_activation(engagement.id, snapshot)
     else:
