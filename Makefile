@@ -33,7 +33,7 @@ proto: $(STAMP)
 proto-check: $(STAMP)
 	$(PY) tools/proto.py check
 
-test: lint typecheck proto-check k8s-check graphql-audit-tools console-check browser-tools
+test: lint typecheck proto-check k8s-check graphql-audit-tools console-check browser-tools pdf-tools
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Deployment and contract governance, offline (tools/k8s_check.py): kustomize renders,
@@ -103,3 +103,9 @@ screenshots: $(STAMP) browser-tools
 # Each console page's first render and data-loaded time against a static page (bench/console.py).
 bench-console: $(STAMP) browser-tools
 	$(PY) -m bench.console
+
+# The invoice-document tests read the PDFs back with poppler's pdftoppm and pdftotext,
+# installed here with apt when missing (CI runs as root); without them those tests skip.
+.PHONY: pdf-tools
+pdf-tools:
+	@tools/apt-install pdftoppm poppler-utils

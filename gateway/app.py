@@ -29,6 +29,7 @@ from gateway.budget import CostBudget
 from gateway.clients import ServiceClients
 from gateway.console.pages import Console
 from gateway.context import Context
+from gateway.documents.routes import InvoiceDocuments
 from gateway.exports import journal_csv_endpoint
 from gateway.gate import Admission
 from gateway.hooks import PREFIX, HookApp, HookSender
@@ -168,6 +169,7 @@ def create_app(settings: Settings) -> Starlette:
     metrics = GraphQLMetrics()
     console = Console(dev_mode=settings.dev_mode)
     graphql = WeftworkGraphQL(settings, clients, verifier, nats, metrics, ide=console.graphiql)
+    documents = InvoiceDocuments(settings, clients, verifier)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -190,6 +192,7 @@ def create_app(settings: Settings) -> Starlette:
                 journal_csv_endpoint(settings, clients, verifier),
                 methods=["GET"],
             ),
+            *documents.routes(),  # invoices and credit notes as PDFs (gateway/documents)
             Route("/healthz", healthz),
             Route("/readyz", healthz),
             # Prometheus, from inside the cluster: the Ingress does not route it (k8s/base).

@@ -22,6 +22,8 @@ MAX_TOKEN_CHARS = (
 # DESIGN.md §4: which roles may run each mutation (admin may run everything).
 MUTATION_ROLES: dict[str, frozenset[str]] = {
     "closeWonOpportunity": frozenset({"sales"}),
+    "updateCustomer": frozenset({"sales", "finance"}),
+    "setPurchaseOrderNumber": frozenset({"finance"}),
     **dict.fromkeys(
         [
             "upsertPerson",

@@ -35,6 +35,7 @@ from gateway.engagements.approvals import ApprovalMutations
 from gateway.engagements.corrections import CorrectionMutations
 from gateway.engagements.expense_review import ExpenseReviewMutations
 from gateway.engagements.mutations import EngagementMutations
+from gateway.engagements.purchase_orders import PurchaseOrderMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
 from gateway.engagements.templates import TemplateMutations, TemplateQueries
@@ -78,6 +79,7 @@ Mutation = merge_types(
         TemplateMutations,
         ExpenseReviewMutations,
         CorrectionMutations,
+        PurchaseOrderMutations,
         BillingMutations,
         RevenueMutations,
         CustomerMutations,

@@ -12,6 +12,7 @@ import strawberry
 from gateway.common import Money, date, money_required
 from gateway.context import Info
 from gateway.customers.types import Customer
+from gateway.documents.routes import credit_note_url, document_path
 from weftwork.billing.v1 import billing_service_pb2 as pb
 
 
@@ -61,6 +62,17 @@ class InvoiceFacts:
     balance: Money
     credit_note_number: str | None
     version: int
+    purchase_order_number: str | None = strawberry.field(
+        description="The engagement's PO when the invoice was issued."
+    )
+    voided_on: dt.date | None
+    document_url: str | None = strawberry.field(
+        description="The PDF the customer receives, on this gateway (the same bearer token); "
+        "null while DRAFT."
+    )
+    credit_note_url: str | None = strawberry.field(
+        description="The credit note's PDF once an issued invoice is voided."
+    )
     engagement_id: strawberry.Private[str]
     customer_id: strawberry.Private[str]
 
@@ -99,6 +111,10 @@ class InvoiceFacts:
             balance=money_required(i.balance, c),
             credit_note_number=i.credit_note_number or None,
             version=i.version,
+            purchase_order_number=i.purchase_order_number or None,
+            voided_on=date(i.voided_on) if i.HasField("voided_on") else None,
+            document_url=document_path(i),
+            credit_note_url=credit_note_url(i.id) if i.credit_note_number else None,
             engagement_id=i.engagement_id,
             customer_id=i.customer_id,
         )

@@ -1,11 +1,18 @@
-"""mergeCustomers: finance's fix for one account that arrived twice."""
+"""mergeCustomers (finance's fix for one account that arrived twice) and updateCustomer (the
+facts and billing details sales and finance keep current)."""
 
 from __future__ import annotations
 
 import strawberry
 
 from gateway.context import Info
-from gateway.customers.types import Customer
+from gateway.customers.types import (
+    BillingContactInput,
+    Customer,
+    PostalAddressInput,
+    address_request,
+    contact_request,
+)
 from gateway.errors import Forbidden, call
 from weftwork.customer.v1 import customer_service_pb2 as pb
 from weftwork.project.v1 import project_service_pb2 as project_pb
@@ -59,3 +66,39 @@ class CustomerMutations:
             ),
         )
         return Customer.from_proto(answer.customer)
+
+    @strawberry.mutation(
+        description="Changes what is given (sales, finance, admin): a contact of empty name and "
+        "email, or an address of empty parts, clears it. A caller scoped to some legal entities "
+        "may change only customers whose engagements are all in them."
+    )
+    async def update_customer(
+        self, info: Info, id: strawberry.ID, input: CustomerUpdateInput
+    ) -> Customer:
+        principal = info.context.principal
+        principal.require("updateCustomer")
+        if principal.entities is not None and not await _within(info, str(id), principal.entities):
+            raise Forbidden(
+                "updateCustomer: the customer must do business only with your legal entities"
+            )
+        request = pb.UpdateCustomerRequest(
+            customer_id=str(id),
+            name=input.name,
+            domain=input.domain,
+            tax_id=input.tax_id,
+            country=input.country,
+            billing_contact=contact_request(input.billing_contact),
+            billing_address=address_request(input.billing_address),
+        )
+        answer = await call("customer", info.context.clients.customer.UpdateCustomer(request))
+        return Customer.from_proto(answer.customer)
+
+
+@strawberry.input(description="Only the fields that are given change.")
+class CustomerUpdateInput:
+    name: str | None = None
+    domain: str | None = None
+    tax_id: str | None = None
+    country: str | None = None
+    billing_contact: BillingContactInput | None = None
+    billing_address: PostalAddressInput | None = None

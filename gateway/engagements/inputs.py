@@ -12,6 +12,12 @@ import strawberry
 from google.type import money_pb2
 
 from gateway.common import date_input
+from gateway.customers.types import (
+    BillingContactInput,
+    PostalAddressInput,
+    address_request,
+    contact_request,
+)
 from gateway.engagements.types import BillingModel
 from gateway.numbers import money_input, optional_quantity, quantity
 from weftwork.project.v1 import project_service_pb2 as pb
@@ -24,6 +30,12 @@ class AccountInput:
     domain: str | None = None
     tax_id: str | None = None
     country: str
+    billing_contact: BillingContactInput | None = strawberry.field(
+        default=None, description="Becomes the customer's (who receives the invoices)."
+    )
+    billing_address: PostalAddressInput | None = strawberry.field(
+        default=None, description="Becomes the customer's billing address."
+    )
 
 
 @strawberry.input
@@ -61,6 +73,9 @@ class OpportunityWonInput:
     expense_markup_percent: Decimal | None = None
     template_code: str | None = strawberry.field(
         default=None, description="An engagement template filling what this input leaves out."
+    )
+    purchase_order_number: str | None = strawberry.field(
+        default=None, description="The customer's PO, printed on invoices; at most 64 characters."
     )
 
 
@@ -111,6 +126,8 @@ def opportunity_request(i: OpportunityWonInput) -> pb.CreateEngagementFromOpport
             domain=i.account.domain or "",
             tax_id=i.account.tax_id or "",
             country=i.account.country,
+            billing_contact=contact_request(i.account.billing_contact),
+            billing_address=address_request(i.account.billing_address),
         ),
         name=i.name,
         legal_entity=i.legal_entity,
@@ -140,6 +157,7 @@ def opportunity_request(i: OpportunityWonInput) -> pb.CreateEngagementFromOpport
         ],
         payment_terms_days=i.payment_terms_days,
         template_code=i.template_code or "",
+        purchase_order_number=i.purchase_order_number or "",
         expense_markup_percent=optional_quantity(
             i.expense_markup_percent, "input.expenseMarkupPercent"
         ),

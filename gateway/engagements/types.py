@@ -212,6 +212,9 @@ class EngagementFacts:
     payment_terms_days: int
     expense_markup_percent: Decimal
     version: int
+    purchase_order_number: str | None = strawberry.field(
+        description="The customer's PO, printed on invoices issued from now on."
+    )
     customer_id: strawberry.Private[str]
 
     @classmethod
@@ -244,5 +247,6 @@ class EngagementFacts:
             payment_terms_days=e.payment_terms_days,
             expense_markup_percent=decimal(e.expense_markup_percent) or Decimal(0),
             version=e.version,
+            purchase_order_number=e.purchase_order_number or None,
             customer_id=e.customer_id,
         )

@@ -70,6 +70,16 @@ def project_events_handlers(repository: Repository) -> EventHandlers:
         _on(repository, "expense.approved", read.approved_expense, replica.add_approved_expense),
     )
     table.register(
+        f"{p}.engagement.purchase_order_set.v1",
+        project_events.PurchaseOrderNumberSet,
+        _on(
+            repository,
+            "engagement.purchase_order_set",
+            read.purchase_order_set,
+            replica.set_purchase_order_number,
+        ),
+    )
+    table.register(
         f"{p}.milestone.completed.v1",
         project_events.MilestoneCompleted,
         _on(

@@ -4,12 +4,16 @@ request ids parsed with field-precise errors."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from google.protobuf.message import Message
 
 from mesh import requests
 from mesh.grpc.convert import timestamp_to_proto
+from services.customer.domain.billing import BillingContact, PostalAddress
 from services.customer.domain.model import (
+    AddressInput,
+    BillingInput,
     Customer,
     CustomerCreated,
     CustomerEvent,
@@ -45,7 +49,36 @@ def customer_to_proto(customer: Customer) -> pb.Customer:
         version=customer.version,
         create_time=timestamp_to_proto(customer.created_at),
         update_time=timestamp_to_proto(customer.updated_at),
+        billing_contact=contact_to_proto(customer.billing_contact),
+        billing_address=address_to_proto(customer.billing_address),
     )
+
+
+def contact_to_proto(contact: BillingContact | None) -> pb.BillingContact | None:
+    return pb.BillingContact(name=contact.name, email=contact.email) if contact else None
+
+
+def address_to_proto(address: PostalAddress | None) -> pb.PostalAddress | None:
+    if address is None:
+        return None
+    return pb.PostalAddress(
+        lines=address.lines, city=address.city, postcode=address.postcode, country=address.country
+    )
+
+
+def contact_input(message: Any, field: str = "billing_contact") -> BillingInput | None:
+    """The contact as sent, or None when the request does not set it."""
+    if not message.HasField(field):
+        return None
+    contact = getattr(message, field)
+    return (contact.name, contact.email)
+
+
+def address_input(message: Any, field: str = "billing_address") -> AddressInput | None:
+    if not message.HasField(field):
+        return None
+    a = getattr(message, field)
+    return (list(a.lines), a.city, a.postcode, a.country)
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:

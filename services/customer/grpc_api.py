@@ -28,6 +28,8 @@ class CustomerServicer(pb_grpc.CustomerServiceServicer):
             ref=convert.ref_from_proto(request.external_ref)
             if request.HasField("external_ref")
             else None,
+            contact=convert.contact_input(request),
+            address=convert.address_input(request),
         )
         found: handlers.Resolution = await self.transact(
             lambda repo: handlers.resolve_customer(repo, facts)
@@ -78,7 +80,9 @@ class CustomerServicer(pb_grpc.CustomerServiceServicer):
                 f: getattr(request, f)
                 for f in ("name", "domain", "tax_id", "country")
                 if request.HasField(f)
-            }
+            },
+            billing_contact=convert.contact_input(request),
+            billing_address=convert.address_input(request),
         )
         customer = await self.transact(
             lambda repo: handlers.update_customer(repo, customer_id, changes)

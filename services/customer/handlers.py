@@ -10,8 +10,11 @@ from typing import Protocol, TypeVar
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, Violations
 from mesh.paging import page_limit, split_page
 from services.customer.domain import identity
+from services.customer.domain.billing import check_address, check_contact
 from services.customer.domain.model import (
     AccountFacts,
+    AddressInput,
+    BillingInput,
     Customer,
     CustomerCreated,
     CustomerEvent,
@@ -60,6 +63,7 @@ async def resolve_customer(repo: CustomerRepository, facts: AccountFacts) -> Res
         # A known ref is the common case and needs no lock.
         known = await repo.find(*keys[0])
         if known is not None:
+            await _take_billing(repo, known, facts)
             return Resolution(known, MatchRule.EXTERNAL_REF)
     # Serialize the match-or-create step, so two concurrent first sightings create one customer.
     await repo.lock_resolution()
@@ -69,6 +73,7 @@ async def resolve_customer(repo: CustomerRepository, facts: AccountFacts) -> Res
             continue
         if facts.external_ref is not None and facts.external_ref not in found.external_refs:
             await _link(repo, found, facts.external_ref)
+        await _take_billing(repo, found, facts)
         return Resolution(found, rule)
     customer = Customer(
         id=uuid.uuid4(),
@@ -77,10 +82,27 @@ async def resolve_customer(repo: CustomerRepository, facts: AccountFacts) -> Res
         domain=facts.domain,
         tax_id=facts.tax_id,
         external_refs=[facts.external_ref] if facts.external_ref else [],
+        billing_contact=facts.billing_contact,
+        billing_address=facts.billing_address,
     )
     await repo.add(customer)
     await repo.emit(CustomerCreated(customer))
     return Resolution(customer, MatchRule.CREATED)
+
+
+async def _take_billing(repo: CustomerRepository, customer: Customer, facts: AccountFacts) -> None:
+    """The deal's billing contact and address, when it states them, replace the customer's."""
+    contact = facts.billing_contact or customer.billing_contact
+    address = facts.billing_address or customer.billing_address
+    if (contact, address) == (customer.billing_contact, customer.billing_address):
+        return
+    locked = await get_customer(repo, customer.id, for_update=True)
+    locked.billing_contact, locked.billing_address = contact, address
+    locked.touch()
+    await repo.update(locked)
+    await repo.emit(CustomerUpdated(locked))
+    customer.billing_contact, customer.billing_address = contact, address
+    customer.version, customer.updated_at = locked.version, locked.updated_at
 
 
 async def _link(repo: CustomerRepository, customer: Customer, ref: ExternalRef) -> None:
@@ -137,42 +159,47 @@ class CustomerChanges:
     domain: str | None = None
     tax_id: str | None = None
     country: str | None = None
+    billing_contact: BillingInput | None = None  # given: replaces; empty parts: clears
+    billing_address: AddressInput | None = None
 
 
 async def update_customer(
     repo: CustomerRepository, customer_id: uuid.UUID, changes: CustomerChanges
 ) -> Customer:
-    errors = Violations()
-    name = identity.check_name(changes.name, "name", errors) if changes.name is not None else None
-    country = (
-        identity.check_country(changes.country, "country", errors)
-        if changes.country is not None
-        else None
-    )
-    domain = (
-        identity.check_domain(changes.domain, "domain", errors)
-        if changes.domain is not None
-        else None
-    )
-    tax_id = (
-        identity.check_tax_id(changes.tax_id, "tax_id", errors)
-        if changes.tax_id is not None
-        else None
-    )
+    errors, c = Violations(), changes
+    name = identity.check_name(c.name, "name", errors) if c.name is not None else None
+    country = None
+    if c.country is not None:
+        country = identity.check_country(c.country, "country", errors)
+    domain = identity.check_domain(c.domain, "domain", errors) if c.domain is not None else None
+    tax_id = identity.check_tax_id(c.tax_id, "tax_id", errors) if c.tax_id is not None else None
+    contact, address = None, None
+    if c.billing_contact is not None:
+        contact = check_contact(*c.billing_contact, "billing_contact", errors)
+    if c.billing_address is not None:
+        address = check_address(*c.billing_address, "billing_address", errors)
     errors.raise_if_any()
     customer = await get_customer(repo, customer_id, for_update=True)
-    before = (customer.name, customer.country, customer.domain, customer.tax_id)
+    before = _facts(customer)
     customer.name = name if name is not None else customer.name
     customer.country = country if country is not None else customer.country
     # An empty string clears the optional facts.
     customer.domain = domain if changes.domain is not None else customer.domain
     customer.tax_id = tax_id if changes.tax_id is not None else customer.tax_id
-    if (customer.name, customer.country, customer.domain, customer.tax_id) == before:
+    if changes.billing_contact is not None:
+        customer.billing_contact = contact
+    if changes.billing_address is not None:
+        customer.billing_address = address
+    if _facts(customer) == before:
         return customer
     customer.touch()
     await repo.update(customer)
     await repo.emit(CustomerUpdated(customer))
     return customer
+
+
+def _facts(c: Customer) -> tuple[object, ...]:
+    return (c.name, c.country, c.domain, c.tax_id, c.billing_contact, c.billing_address)
 
 
 async def link_external_ref(

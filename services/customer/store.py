@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
 from mesh.events.outbox import add_event
 from services.customer import convert
+from services.customer.domain.billing import BillingContact, PostalAddress
 from services.customer.domain.model import Customer, CustomerEvent, ExternalRef, MatchRule
 
 _SELECT = """
 SELECT c.id, c.name, c.country, c.domain, c.tax_id, c.merged_into, c.version,
-       c.created_at, c.updated_at,
+       c.created_at, c.updated_at, c.billing_contact, c.billing_address,
        coalesce((SELECT array_agg(ARRAY[r.system, r.external_id] ORDER BY r.system, r.external_id)
                    FROM external_refs r WHERE r.customer_id = c.id), '{}') AS refs,
        coalesce((SELECT array_agg(a.id ORDER BY a.id)
@@ -45,7 +48,22 @@ def _customer(row: asyncpg.Record) -> Customer:
         version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        billing_contact=_contact(row["billing_contact"]),
+        billing_address=_address(row["billing_address"]),
     )
+
+
+def _contact(fields: dict[str, str] | None) -> BillingContact | None:
+    return BillingContact(**fields) if fields else None
+
+
+def _address(fields: dict[str, Any] | None) -> PostalAddress | None:
+    return PostalAddress(**{**fields, "lines": tuple(fields["lines"])}) if fields else None
+
+
+def _json(value: BillingContact | PostalAddress | None) -> dict[str, Any] | None:
+    """jsonb (the kit's codec encodes it)."""
+    return dataclasses.asdict(value) if value is not None else None
 
 
 class CustomerStore:
@@ -85,8 +103,9 @@ class CustomerStore:
     async def add(self, customer: Customer) -> None:
         await self.conn.execute(
             """INSERT INTO customers (id, name, normalized_name, country, domain, tax_id,
-                                      version, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                                      version, created_at, updated_at, billing_contact,
+                                      billing_address)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
             customer.id,
             customer.name,
             customer.normalized_name,
@@ -96,6 +115,8 @@ class CustomerStore:
             customer.version,
             customer.created_at,
             customer.updated_at,
+            _json(customer.billing_contact),
+            _json(customer.billing_address),
         )
         for ref in customer.external_refs:
             await self.link_ref(customer.id, ref)
@@ -103,7 +124,8 @@ class CustomerStore:
     async def update(self, customer: Customer) -> None:
         await self.conn.execute(
             """UPDATE customers SET name = $2, normalized_name = $3, country = $4, domain = $5,
-                      tax_id = $6, merged_into = $7, version = $8, updated_at = $9
+                      tax_id = $6, merged_into = $7, version = $8, updated_at = $9,
+                      billing_contact = $10, billing_address = $11
                 WHERE id = $1""",
             customer.id,
             customer.name,
@@ -114,6 +136,8 @@ class CustomerStore:
             customer.merged_into,
             customer.version,
             customer.updated_at,
+            _json(customer.billing_contact),
+            _json(customer.billing_address),
         )
 
     async def link_ref(self, customer_id: uuid.UUID, ref: ExternalRef) -> None:

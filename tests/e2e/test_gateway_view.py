@@ -175,6 +175,14 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         {},
     ),
     "rejectExpenses": ('mutation { rejectExpenses(ids: [], reason: "no") { id } }', {}),
+    "updateCustomer": (
+        'mutation { updateCustomer(id: "00000000-0000-4000-8000-000000000000", input: {name: "x"}) { id } }',
+        {},
+    ),
+    "setPurchaseOrderNumber": (
+        'mutation { setPurchaseOrderNumber(engagementId: "00000000-0000-4000-8000-000000000000", purchaseOrderNumber: "PO-1") { id } }',
+        {},
+    ),
     "adjustTime": (
         'mutation { adjustTime(id: "00000000-0000-4000-8000-000000000000", hours: "1", reason: "x") { changed } }',
         {},

@@ -21,8 +21,10 @@ from tests.unit.billing_fakes import (
     rated,
     running_billing,
 )
+from weftwork.project.v1.events_pb2 import PurchaseOrderNumberSet
 
 D = dt.date
+PO_SET = "weftwork.project.engagement.purchase_order_set.v1"
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +141,27 @@ async def test_invoices_follow_customer_updates_and_merges(billing: Billing) -> 
         assert (home.customer_id, home.tax_rate, home.tax_note) == (survivor, "20", "")
     # An issued invoice keeps the customer it was issued to.
     assert (await billing.invoice(abroad.id)).customer_id == customer
+
+
+async def test_an_invoice_keeps_the_po_current_when_it_was_issued(billing: Billing) -> None:
+    producers = billing.producers
+    engagement = await producers.activate(terms=30)
+    await producers.approve_time(engagement, [rated("2", "100.00", D(2025, 9, 1), currency="GBP")])
+
+    async def set_po(number: str, version: int) -> None:
+        message = PurchaseOrderNumberSet(
+            engagement_id=engagement.id, version=version, purchase_order_number=number
+        )
+        await producers.publish(PO_SET, engagement.id, version, message)
+
+    late = engagement.version  # the approval's version: older than the next change
+    await set_po("PO-NEW", engagement.bump())
+    await set_po("PO-OLD", late)  # arrives late: ignored
+    await billing.settled()
+    draft = await billing.draft(engagement, D(2025, 9, 30))
+    assert draft.purchase_order_number == ""  # fixed at issue, not before
+    issued = await billing.issue(draft, D(2025, 10, 1))
+    assert issued.purchase_order_number == "PO-NEW"
+    await set_po("PO-LATER", engagement.bump())
+    await billing.settled()
+    assert (await billing.invoice(issued.id)).purchase_order_number == "PO-NEW"

@@ -259,7 +259,8 @@ async def test_milestones_bill_only_on_milestone_models_and_expenses_on_all(
             "FR",
             "0",
             "0.00",
-            "Reverse charge: VAT to be accounted for by the recipient",
+            "Reverse charge: VAT to be accounted for by the recipient, Art. 196 Council"
+            " Directive 2006/112/EC",
         ),
         ("DE01", "EUR", "DE", "19", "190.00", ""),
         ("US01", "USD", "GB", "0", "0.00", ""),

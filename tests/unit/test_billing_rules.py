@@ -35,6 +35,7 @@ from services.billing.domain.model import (
 )
 from services.billing.domain.taxes import (
     DEFAULT_LEGAL_ENTITIES,
+    EU_REVERSE_CHARGE_NOTE,
     REVERSE_CHARGE_NOTE,
     TaxTreatment,
     tax_treatment,
@@ -127,7 +128,8 @@ def test_milestones_are_billed_for_fixed_fee_and_milestone_engagements_only() ->
         ("UK01", "GB", "20", ""),
         ("UK01", "IE", "0", REVERSE_CHARGE_NOTE),
         ("DE01", "DE", "19", ""),
-        ("DE01", "FR", "0", REVERSE_CHARGE_NOTE),
+        ("DE01", "FR", "0", EU_REVERSE_CHARGE_NOTE),
+        ("DE01", "US", "0", REVERSE_CHARGE_NOTE),
         ("US01", "US", "0", ""),
         ("US01", "GB", "0", ""),
     ],

@@ -26,6 +26,7 @@ EVENTS = {
     "weftwork.project.expense.approved.v1": "ExpenseApproved",
     "weftwork.project.time_entry.adjusted.v1": "TimeEntryAdjusted",
     "weftwork.project.engagement.amended.v1": "EngagementAmended",
+    "weftwork.project.engagement.purchase_order_set.v1": "PurchaseOrderNumberSet",
     "weftwork.billing.invoice.issued.v1": "InvoiceIssued",
     "weftwork.billing.invoice.voided.v1": "InvoiceVoided",
     "weftwork.billing.payment.recorded.v1": "PaymentRecorded",

@@ -200,3 +200,41 @@ async def test_page_size_over_the_maximum_is_refused() -> None:
             FakeCustomerRepository(), page_size=101, after=None, search=""
         )
     assert caught.value.violations[0].field == "page_size"
+
+
+async def test_a_deals_billing_details_become_the_customers_and_update_changes_them() -> None:
+    repo = FakeCustomerRepository()
+    ref = ExternalRef("salesforce", "bill-1")
+    contact = ("Camille Martin", "ap@atelier.fr")
+    address = (["12 rue de la Paix"], "Paris", "75002", "fr")
+    first = await handlers.resolve_customer(
+        repo,
+        AccountFacts.parse(
+            name="Atelier", country="FR", domain="", tax_id="", ref=ref, contact=contact
+        ),
+    )
+    assert first.customer.billing_contact is not None
+    assert first.customer.billing_contact.email == "ap@atelier.fr"
+    assert first.customer.billing_address is None
+    plain = await handlers.resolve_customer(repo, facts("Atelier", "FR", ref=ref))
+    assert plain.customer.version == 1  # a deal without billing details keeps the customer's
+    later = await handlers.resolve_customer(
+        repo,
+        AccountFacts.parse(
+            name="Atelier", country="FR", domain="", tax_id="", ref=ref, address=address
+        ),
+    )
+    assert later.customer.version == 2 and later.customer.billing_contact is not None
+    assert later.customer.billing_address is not None
+    assert later.customer.billing_address.country == "FR"
+    assert [type(e).__name__ for e in repo.events] == ["CustomerCreated", "CustomerUpdated"]
+    cleared = await handlers.update_customer(
+        repo, first.customer.id, handlers.CustomerChanges(billing_contact=("", ""))
+    )
+    assert cleared.billing_contact is None and cleared.billing_address is not None
+    with pytest.raises(InvalidArgument) as bad:
+        await handlers.update_customer(
+            repo, first.customer.id, handlers.CustomerChanges(billing_contact=("AP", "a@b"))
+        )
+    assert [v.field for v in bad.value.violations] == ["billing_contact.email"]
+    assert repo.rows[first.customer.id].version == 3

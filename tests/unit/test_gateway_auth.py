@@ -14,7 +14,7 @@ from gateway.errors import Forbidden, Unauthenticated
 from mesh.tokens import issue_token
 
 EXPECTED = {
-    "sales": {"closeWonOpportunity"},
+    "sales": {"closeWonOpportunity", "updateCustomer"},
     "delivery": {
         "upsertPerson",
         "submitTime",
@@ -36,6 +36,8 @@ EXPECTED = {
         "mergeCustomers",
         "approveEngagement",
         "amendEngagement",
+        "updateCustomer",
+        "setPurchaseOrderNumber",
     },
     "executive": set(),
     "admin": set(MUTATION_ROLES),

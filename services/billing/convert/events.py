@@ -16,12 +16,14 @@ from mesh.requests import required_money, required_quantity
 from services.billing.convert.responses import STATUSES, decimal_text, line_to_proto
 from services.billing.domain import items
 from services.billing.domain.model import (
+    BillingContact,
     BillingModel,
     BillingProfile,
     BillTo,
     InvoiceEvent,
     InvoiceIssued,
     InvoiceVoided,
+    PostalAddress,
     ScheduledMilestone,
 )
 from weftwork.billing.v1 import events_pb2
@@ -141,9 +143,21 @@ def profile_of(message: project_events.EngagementActivated) -> tuple[BillingProf
         expense_markup_percent=markup,
         milestones=milestones,
         version=message.version or e.version,
+        purchase_order_number=e.purchase_order_number,
     )
     # Without a country the snapshot cannot decide VAT: the CUSTOMER stream has to.
-    snapshot = BillTo(customer_id, c.name, c.country, c.tax_id or None) if c.country else None
+    snapshot = (
+        BillTo(
+            customer_id,
+            c.name,
+            c.country,
+            c.tax_id or None,
+            contact=_contact(c.billing_contact) if c.HasField("billing_contact") else None,
+            address=_address(c.billing_address) if c.HasField("billing_address") else None,
+        )
+        if c.country
+        else None
+    )
     return profile, snapshot
 
 
@@ -210,13 +224,24 @@ def completed_milestone(
     )
 
 
+def _contact(c: customer_pb.BillingContact) -> BillingContact:
+    return BillingContact(c.name, c.email)
+
+
+def _address(a: customer_pb.PostalAddress) -> PostalAddress:
+    return PostalAddress(tuple(a.lines), a.city, a.postcode, a.country)
+
+
 def customer_of(customer: customer_pb.Customer) -> BillTo:
+    c = customer
     return BillTo(
-        uuid.UUID(customer.id),
-        customer.name,
-        customer.country,
-        customer.tax_id or None,
-        customer.version,
+        uuid.UUID(c.id),
+        c.name,
+        c.country,
+        c.tax_id or None,
+        c.version,
+        _contact(c.billing_contact) if c.HasField("billing_contact") else None,
+        _address(c.billing_address) if c.HasField("billing_address") else None,
     )
 
 
@@ -228,3 +253,9 @@ def changed_customer(
 
 def merged_customer(message: customer_events.CustomerMerged) -> tuple[uuid.UUID, BillTo]:
     return uuid.UUID(message.merged_id), customer_of(message.survivor)
+
+
+def purchase_order_set(
+    message: project_events.PurchaseOrderNumberSet,
+) -> tuple[uuid.UUID, int, str]:
+    return uuid.UUID(message.engagement_id), message.version, message.purchase_order_number

@@ -10,8 +10,16 @@ from google.type import date_pb2
 from mesh.grpc.convert import date_to_proto, money_to_proto
 from mesh.grpc.convert import timestamp_to_proto as timestamp
 from services.billing.domain.aging import CurrencyAging
-from services.billing.domain.model import BillableItem, Invoice, InvoiceStatus, ItemKind, Payment
+from services.billing.domain.model import (
+    BillableItem,
+    BillTo,
+    Invoice,
+    InvoiceStatus,
+    ItemKind,
+    Payment,
+)
 from weftwork.billing.v1 import billing_service_pb2 as pb
+from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 
 KINDS = {
     ItemKind.TIME: pb.INVOICE_LINE_KIND_TIME,
@@ -82,6 +90,9 @@ def invoice_to_proto(invoice: Invoice) -> pb.Invoice:
         balance=money_to_proto(invoice.balance),
         credit_note_number=invoice.credit_note_number or "",
         void_reason=invoice.void_reason or "",
+        purchase_order_number=invoice.purchase_order_number or "",
+        voided_on=date_to_proto(invoice.voided_on) if invoice.voided_on else None,
+        bill_to=bill_to_to_proto(invoice.bill_to) if invoice.bill_to else None,
         payments=[payment_to_proto(p) for p in invoice.payments],
         version=invoice.version,
         create_time=timestamp(invoice.created_at),
@@ -107,4 +118,19 @@ def aging_to_proto(aging: CurrencyAging) -> pb.CurrencyAging:
         **{name: money_to_proto(amount) for name, amount in aging.buckets.items()},
         total=money_to_proto(aging.total),
         open_invoices=aging.open_invoices,
+    )
+
+
+def bill_to_to_proto(b: BillTo) -> pb.InvoiceBillTo:
+    c, a = b.contact, b.address
+    return pb.InvoiceBillTo(
+        name=b.name,
+        country=b.country,
+        tax_id=b.tax_id or "",
+        contact=customer_pb.BillingContact(name=c.name, email=c.email) if c else None,
+        address=customer_pb.PostalAddress(
+            lines=a.lines, city=a.city, postcode=a.postcode, country=a.country
+        )
+        if a
+        else None,
     )

@@ -62,17 +62,34 @@ class BillingProfile:
     expense_markup_percent: Decimal
     milestones: tuple[ScheduledMilestone, ...]
     version: int
+    purchase_order_number: str = ""  # the customer's PO, as the project service last said
+
+
+@dataclass(frozen=True)
+class BillingContact:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    lines: tuple[str, ...]
+    city: str
+    postcode: str
+    country: str
 
 
 @dataclass(frozen=True)
 class BillTo:
-    """The facts of a customer an invoice depends on (VAT follows the country)."""
+    """The facts of a customer an invoice depends on (VAT follows the country) and prints."""
 
     customer_id: uuid.UUID
     name: str
     country: str
     tax_id: str | None
     version: int = 0
+    contact: BillingContact | None = None
+    address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,8 @@ class Invoice:
     credit_note_number: str | None = None
     void_reason: str | None = None
     voided_on: dt.date | None = None
+    purchase_order_number: str | None = None  # the engagement's when issued
+    bill_to: BillTo | None = None  # the customer as billed, fixed when issued
     payments: list[Payment] = field(default_factory=list)
     version: int = 1
     created_at: dt.datetime = field(default_factory=now)

@@ -81,6 +81,8 @@ async def issue_invoice(
         )
     sequence = await repo.allocate_number(entity.code, NumberKind.INVOICE, issue_date.year)
     draft.customer_id = customer.customer_id
+    draft.purchase_order_number = profile.purchase_order_number
+    draft.bill_to = customer
     invoicing.issue(
         draft,
         number=invoicing.invoice_number(entity.code, issue_date.year, sequence),

@@ -50,6 +50,15 @@ async def amend_schedule(
         await repo.upsert_profile(replace(found, milestones=milestones, version=version))
 
 
+async def set_purchase_order_number(
+    repo: ReplicaRepository, change: tuple[uuid.UUID, int, str]
+) -> None:
+    """engagement.purchase_order_set: invoices issued from now on print the new number."""
+    engagement_id, version, number = change
+    await _profile(repo, engagement_id)  # not set up yet: retried until it is
+    await repo.set_purchase_order_number(engagement_id, version, number)
+
+
 async def add_approved_time(
     repo: ReplicaRepository, approved: tuple[uuid.UUID, list[items.ApprovedTime]]
 ) -> None:

@@ -12,6 +12,7 @@ from mesh.money import Money
 from services.billing.domain.aging import OpenBalance
 from services.billing.domain.model import BillableItem, Invoice, InvoiceStatus, Payment
 from services.billing.handlers import InvoiceFilter
+from services.billing.store.bill_to import bill_to_json, bill_to_of
 from services.billing.store.replica import ITEM_COLUMNS, item_from_row
 from services.billing.store.rows import Rows
 
@@ -39,6 +40,8 @@ def _invoice(row: asyncpg.Record, lines: list[BillableItem], payments: list[Paym
         credit_note_number=row["credit_note_number"],
         void_reason=row["void_reason"],
         voided_on=row["voided_on"],
+        purchase_order_number=row["purchase_order_number"],
+        bill_to=bill_to_of(row["bill_to"]),
         payments=payments,
         version=row["version"],
         created_at=row["created_at"],
@@ -93,7 +96,8 @@ class InvoiceRows(Rows):
                       due_date = $6, customer_country = $7, subtotal = $8, tax = $9,
                       tax_rate = $10, tax_note = $11, total = $12, amount_paid = $13,
                       credit_note_number = $14, void_reason = $15, voided_on = $16,
-                      version = $17, updated_at = $18,
+                      version = $17, updated_at = $18, purchase_order_number = $19,
+                      bill_to = $20,
                       issued_at = CASE WHEN issued_at IS NULL AND $4::text IS NOT NULL
                                        THEN clock_timestamp() ELSE issued_at END
                 WHERE id = $1""",
@@ -117,6 +121,8 @@ class InvoiceRows(Rows):
                     i.voided_on,
                     i.version,
                     i.updated_at,
+                    i.purchase_order_number,
+                    bill_to_json(i.bill_to),
                 )
                 for i in invoices
             ],

@@ -19,6 +19,7 @@ from services.billing.domain.model import (
     ItemKind,
     ScheduledMilestone,
 )
+from services.billing.store.bill_to import address_json, address_of, contact_json, contact_of
 from services.billing.store.rows import Rows
 
 ITEM_COLUMNS = (
@@ -65,6 +66,7 @@ def _profile(row: asyncpg.Record) -> BillingProfile:
             for m in row["milestones"]
         ),
         version=row["version"],
+        purchase_order_number=row["purchase_order_number"],
     )
 
 
@@ -98,7 +100,13 @@ class ReplicaRows(Rows):
         )
         return {
             row["engagement_id"]: BillTo(
-                row["id"], row["name"], row["country"], row["tax_id"], row["version"]
+                row["id"],
+                row["name"],
+                row["country"],
+                row["tax_id"],
+                row["version"],
+                contact_of(row["contact"]),
+                address_of(row["address"]),
             )
             for row in rows
         }
@@ -108,8 +116,9 @@ class ReplicaRows(Rows):
         await self.conn.execute(
             f"""INSERT INTO engagements AS e (id, code, name, legal_entity, currency,
                        billing_model, customer_id, payment_terms_days, expense_markup_percent,
-                       milestones, version)
-                VALUES ($1, $2, $3, $4, $5, $6, {_SURVIVOR.format("$7::uuid")}, $8, $9, $10, $11)
+                       milestones, version, purchase_order_number)
+                VALUES ($1, $2, $3, $4, $5, $6, {_SURVIVOR.format("$7::uuid")}, $8, $9, $10, $11,
+                        $12)
                 ON CONFLICT (id) DO UPDATE
                    SET code = excluded.code, name = excluded.name,
                        legal_entity = excluded.legal_entity, currency = excluded.currency,
@@ -117,6 +126,7 @@ class ReplicaRows(Rows):
                        payment_terms_days = excluded.payment_terms_days,
                        expense_markup_percent = excluded.expense_markup_percent,
                        milestones = excluded.milestones, version = excluded.version,
+                       purchase_order_number = excluded.purchase_order_number,
                        updated_at = now()
                  WHERE e.version < excluded.version""",
             profile.engagement_id,
@@ -130,23 +140,39 @@ class ReplicaRows(Rows):
             profile.expense_markup_percent,
             _schedule(profile),
             profile.version,
+            profile.purchase_order_number,
+        )
+
+    async def set_purchase_order_number(
+        self, engagement_id: uuid.UUID, version: int, number: str
+    ) -> None:
+        """Only over an older version: a late or repeated event changes nothing."""
+        await self.conn.execute(
+            """UPDATE engagements SET purchase_order_number = $3, version = $2, updated_at = now()
+                WHERE id = $1 AND version < $2""",
+            engagement_id,
+            version,
+            number,
         )
 
     async def put_customer(self, customer: BillTo) -> None:
         """Insert, or replace with a newer version. The snapshot of an engagement (version 0)
         only fills a gap; any CUSTOMER event wins over it."""
         await self.conn.execute(
-            """INSERT INTO customers AS c (id, name, country, tax_id, version)
-               VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO customers AS c (id, name, country, tax_id, version, contact, address)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (id) DO UPDATE
                   SET name = excluded.name, country = excluded.country,
-                      tax_id = excluded.tax_id, version = excluded.version
+                      tax_id = excluded.tax_id, version = excluded.version,
+                      contact = excluded.contact, address = excluded.address
                 WHERE c.version < excluded.version""",
             customer.customer_id,
             customer.name,
             customer.country,
             customer.tax_id,
             customer.version,
+            contact_json(customer.contact),
+            address_json(customer.address),
         )
 
     async def merge_customer(self, merged_id: uuid.UUID, survivor: BillTo) -> None:

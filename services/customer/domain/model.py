@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 
 from mesh.errors import FailedPrecondition, InvalidArgument, Violations
 from services.customer.domain import identity
+from services.customer.domain.billing import (
+    BillingContact,
+    PostalAddress,
+    check_address,
+    check_contact,
+)
 
 
 class MatchRule(enum.Enum):
@@ -40,6 +46,8 @@ class Customer:
     version: int = 1
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     updated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    billing_contact: BillingContact | None = None
+    billing_address: PostalAddress | None = None
 
     @property
     def normalized_name(self) -> str:
@@ -48,6 +56,10 @@ class Customer:
     def touch(self) -> None:
         self.version += 1
         self.updated_at = dt.datetime.now(dt.UTC)
+
+
+BillingInput = tuple[str, str]  # contact name, email as sent
+AddressInput = tuple[list[str], str, str, str]  # lines, city, postcode, country as sent
 
 
 @dataclass(frozen=True)
@@ -59,10 +71,20 @@ class AccountFacts:
     domain: str | None
     tax_id: str | None
     external_ref: ExternalRef | None
+    billing_contact: BillingContact | None = None
+    billing_address: PostalAddress | None = None
 
     @classmethod
     def parse(
-        cls, *, name: str, country: str, domain: str, tax_id: str, ref: ExternalRef | None
+        cls,
+        *,
+        name: str,
+        country: str,
+        domain: str,
+        tax_id: str,
+        ref: ExternalRef | None,
+        contact: BillingInput | None = None,
+        address: AddressInput | None = None,
     ) -> AccountFacts:
         errors = Violations()
         clean_name = identity.check_name(name, "name", errors)
@@ -71,8 +93,12 @@ class AccountFacts:
         clean_tax = identity.check_tax_id(tax_id, "tax_id", errors)
         if ref is not None:
             identity.check_external_ref(ref.system, ref.id, "external_ref", errors)
+        clean_contact = check_contact(*contact, "billing_contact", errors) if contact else None
+        clean_address = check_address(*address, "billing_address", errors) if address else None
         errors.raise_if_any()
-        return cls(clean_name, clean_country, clean_domain, clean_tax, ref)
+        return cls(
+            clean_name, clean_country, clean_domain, clean_tax, ref, clean_contact, clean_address
+        )
 
     def match_keys(self) -> list[tuple[MatchRule, tuple[str, ...]]]:
         """The lookups to try, in DESIGN.md order; a rule without its facts is skipped."""

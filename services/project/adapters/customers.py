@@ -9,7 +9,7 @@ import grpc
 
 from mesh.errors import FieldViolation, InvalidArgument, Unavailable
 from mesh.grpc.errors import field_violations
-from services.project.domain.model import CustomerSnapshot
+from services.project.domain.model import BillingContact, CustomerSnapshot, PostalAddress
 from services.project.domain.opportunity import Account
 from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 from weftwork.customer.v1 import customer_service_pb2_grpc as customer_grpc
@@ -25,6 +25,12 @@ _FIELDS = {
 }
 
 
+def _our_field(field: str) -> str:
+    if field.startswith(("billing_contact", "billing_address")):
+        return f"account.{field}"
+    return _FIELDS.get(field, "account")
+
+
 class CustomerDirectory:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.stub = customer_grpc.CustomerServiceStub(channel)
@@ -33,6 +39,20 @@ class CustomerDirectory:
         request = customer_pb.ResolveCustomerRequest(
             name=account.name, domain=account.domain, tax_id=account.tax_id, country=account.country
         )
+        if (contact := account.billing_contact) is not None:
+            request.billing_contact.name, request.billing_contact.email = (
+                contact.name,
+                contact.email,
+            )
+        if (address := account.billing_address) is not None:
+            request.billing_address.CopyFrom(
+                customer_pb.PostalAddress(
+                    lines=address.lines,
+                    city=address.city,
+                    postcode=address.postcode,
+                    country=address.country,
+                )
+            )
         if account.external_id:
             request.external_ref.CopyFrom(
                 customer_pb.ExternalRef(system=source, id=account.external_id)
@@ -43,7 +63,7 @@ class CustomerDirectory:
             if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidArgument(
                     [
-                        FieldViolation(_FIELDS.get(v.field, "account"), v.description)
+                        FieldViolation(_our_field(v.field), v.description)
                         for v in field_violations(error)
                     ]
                     or [FieldViolation("account", error.details() or "rejected")]
@@ -59,4 +79,15 @@ class CustomerDirectory:
             country=c.country,
             tax_id=c.tax_id,
             matched_by=customer_pb.MatchRule.Name(answer.matched_by).removeprefix("MATCH_RULE_"),
+            contact=BillingContact(c.billing_contact.name, c.billing_contact.email)
+            if c.HasField("billing_contact")
+            else None,
+            address=PostalAddress(
+                tuple(c.billing_address.lines),
+                c.billing_address.city,
+                c.billing_address.postcode,
+                c.billing_address.country,
+            )
+            if c.HasField("billing_address")
+            else None,
         )

@@ -19,8 +19,10 @@ from services.project.domain.model import (
     EngagementActivated,
     EngagementCompleted,
 )
+from services.project.domain.purchase_orders import PurchaseOrderNumberSet
 from services.project.domain.time import TimeApproved, TimeEntry
 from services.project.domain.values import decimal_text
+from weftwork.customer.v1 import customer_service_pb2 as customer_pb
 from weftwork.project.v1 import events_pb2
 
 ACTIVATED = "weftwork.project.engagement.activated.v1"
@@ -30,6 +32,7 @@ TIME_APPROVED = "weftwork.project.time_entry.approved.v1"
 EXPENSE_APPROVED = "weftwork.project.expense.approved.v1"
 TIME_ADJUSTED = "weftwork.project.time_entry.adjusted.v1"
 AMENDED = "weftwork.project.engagement.amended.v1"
+PURCHASE_ORDER_SET = "weftwork.project.engagement.purchase_order_set.v1"
 
 
 def _rated(e: TimeEntry) -> events_pb2.RatedTimeEntry:
@@ -120,14 +123,37 @@ def to_outgoing(event: ProjectEvent) -> OutgoingEvent:
             EXPENSE_APPROVED, str(event.engagement_id), event.version, _expense_approved(event)
         )
     e = event.engagement
+    if isinstance(event, PurchaseOrderNumberSet):
+        message: Message = events_pb2.PurchaseOrderNumberSet(
+            engagement_id=str(e.id),
+            version=e.version,
+            purchase_order_number=e.purchase_order_number,
+        )
+        return OutgoingEvent(PURCHASE_ORDER_SET, str(e.id), e.version, message)
     if isinstance(event, EngagementActivated):
         c = event.customer
-        message: Message = events_pb2.EngagementActivated(
+        message = events_pb2.EngagementActivated(
             engagement_id=str(e.id),
             version=e.version,
             engagement=engagement_to_proto(e),
             customer=events_pb2.CustomerSnapshot(
-                customer_id=str(c.customer_id), name=c.name, country=c.country, tax_id=c.tax_id
+                customer_id=str(c.customer_id),
+                name=c.name,
+                country=c.country,
+                tax_id=c.tax_id,
+                billing_contact=customer_pb.BillingContact(
+                    name=c.contact.name, email=c.contact.email
+                )
+                if c.contact
+                else None,
+                billing_address=customer_pb.PostalAddress(
+                    lines=c.address.lines,
+                    city=c.address.city,
+                    postcode=c.address.postcode,
+                    country=c.address.country,
+                )
+                if c.address
+                else None,
             ),
         )
         subject = ACTIVATED

@@ -16,7 +16,7 @@ from mesh.errors import InvalidArgument, Violations
 from mesh.money import Money
 from mesh.requests import parse_id
 from services.project.domain.expenses import ExpenseDraft
-from services.project.domain.model import BillingModel
+from services.project.domain.model import BillingContact, BillingModel, PostalAddress
 from services.project.domain.opportunity import (
     Account,
     MilestoneDraft,
@@ -80,7 +80,28 @@ def opportunity_won(request: pb.CreateEngagementFromOpportunityRequest) -> Oppor
     draft = OpportunityWonDraft(
         source=request.source,
         opportunity_id=request.opportunity_id,
-        account=Account(a.external_id, a.name, a.domain, a.tax_id, a.country),
+        account=Account(
+            a.external_id,
+            a.name,
+            a.domain,
+            a.tax_id,
+            a.country,
+            billing_contact=(
+                BillingContact(a.billing_contact.name, a.billing_contact.email)
+                if a.HasField("billing_contact")
+                else None
+            ),
+            billing_address=(
+                PostalAddress(
+                    tuple(a.billing_address.lines),
+                    a.billing_address.city,
+                    a.billing_address.postcode,
+                    a.billing_address.country,
+                )
+                if a.HasField("billing_address")
+                else None
+            ),
+        ),
         name=request.name,
         legal_entity=request.legal_entity,
         currency=request.currency,
@@ -102,6 +123,7 @@ def opportunity_won(request: pb.CreateEngagementFromOpportunityRequest) -> Oppor
             request.payment_terms_days if request.HasField("payment_terms_days") else None
         ),
         expense_markup_percent=request.expense_markup_percent,
+        purchase_order_number=request.purchase_order_number,
     )
     errors.raise_if_any()
     return draft

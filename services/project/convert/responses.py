@@ -115,6 +115,7 @@ def engagement_to_proto(e: Engagement) -> pb.Engagement:
         terms_version=e.terms_version,
         rate_card_version=e.rate_card_version,
         amendments=[amendment_to_proto(t) for t in e.amendments],
+        purchase_order_number=e.purchase_order_number,
     )
 
 

@@ -10,6 +10,7 @@ from services.project.domain.model import (
     EngagementCompleted,
     MilestoneCompleted,
 )
+from services.project.domain.purchase_orders import PurchaseOrderNumberSet
 from services.project.domain.time import TimeApproved
 
 ProjectEvent = (
@@ -20,4 +21,5 @@ ProjectEvent = (
     | ExpenseApproved
     | TimeAdjusted
     | EngagementAmended
+    | PurchaseOrderNumberSet
 )

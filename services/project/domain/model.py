@@ -108,6 +108,7 @@ class Engagement:
     rate_cards: list[RateCard] = field(default_factory=list)  # every version; [] = rate_card
     amendments: list[TermsVersion] = field(default_factory=list)  # terms versions 2, 3, ...
     original: TermsVersion | None = None  # version 1, as won (read back once amended)
+    purchase_order_number: str = ""  # the customer's PO; printed on invoices
 
     def touch(self) -> None:
         """Every change, and every approval call, is one new version."""
@@ -202,14 +203,31 @@ def engagement_code(legal_entity: str, year: int, number: int) -> str:
 
 
 @dataclass(frozen=True)
+class BillingContact:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    lines: tuple[str, ...]
+    city: str
+    postcode: str
+    country: str
+
+
+@dataclass(frozen=True)
 class CustomerSnapshot:
-    """The customer as resolved at creation: what billing needs for VAT and reverse charge."""
+    """The customer as resolved at creation: what billing needs for VAT and reverse charge,
+    and what its invoices print."""
 
     customer_id: uuid.UUID
     name: str
     country: str
     tax_id: str  # normalized; empty when unknown
     matched_by: str
+    contact: BillingContact | None = None
+    address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)

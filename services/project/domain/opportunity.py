@@ -7,18 +7,27 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mesh.money import Money
-from services.project.domain.model import BillingModel, Opportunity, RateCardLine
+from services.project.domain.model import (
+    BillingContact,
+    BillingModel,
+    Opportunity,
+    PostalAddress,
+    RateCardLine,
+)
 
 
 @dataclass(frozen=True)
 class Account:
-    """The CRM account; the customer service validates and normalizes the rest."""
+    """The CRM account; the customer service validates and normalizes the rest (the billing
+    contact and address included: they are the customer's)."""
 
     external_id: str
     name: str
     domain: str
     tax_id: str
     country: str
+    billing_contact: BillingContact | None = None
+    billing_address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class OpportunityWonDraft:
     milestones: list[MilestoneDraft]
     payment_terms_days: int | None
     expense_markup_percent: str
+    purchase_order_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,3 +82,4 @@ class OpportunityWon:
     milestones: list[tuple[str, Money, dt.date]]
     payment_terms_days: int
     expense_markup_percent: Decimal
+    purchase_order_number: str = ""  # not a term: amended by set_purchase_order_number

@@ -26,6 +26,7 @@ from services.project.domain.opportunity import (
     OpportunityWonDraft,
     RateCardDraft,
 )
+from services.project.domain.purchase_orders import check_purchase_order_number
 from services.project.domain.values import (
     MAX_ID,
     MAX_NAME,
@@ -51,7 +52,7 @@ def _check_account(account: Account, errors: Violations) -> Account:
     country = account.country.strip().upper()
     if country not in _COUNTRIES:
         errors.add("account.country", f"{account.country[:8]!r} is not an ISO 3166-1 alpha-2 code")
-    return Account(external_id, name, account.domain, account.tax_id, country)
+    return replace(account, external_id=external_id, name=name, country=country)
 
 
 def check_rate_card(lines: list[RateCardDraft], errors: Violations) -> list[RateCardLine]:
@@ -171,6 +172,9 @@ def check_opportunity_won(
         places=4,
         default=Decimal(0),
     )
+    purchase_order = check_purchase_order_number(
+        draft.purchase_order_number, "purchase_order_number", errors
+    )
     errors.raise_if_any()
     # Every None above was reported, so none is left here.
     assert entity and currency and model and value and draft.start_date and draft.end_date
@@ -190,6 +194,7 @@ def check_opportunity_won(
         milestones=milestones,
         payment_terms_days=terms,
         expense_markup_percent=markup,
+        purchase_order_number=purchase_order,
     )
 
 

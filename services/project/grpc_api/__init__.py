@@ -9,6 +9,7 @@ from services.project.grpc_api.amendments import AmendmentApi
 from services.project.grpc_api.approvals import ApprovalApi
 from services.project.grpc_api.corrections import CorrectionApi
 from services.project.grpc_api.engagements import EngagementApi
+from services.project.grpc_api.purchase_orders import PurchaseOrderApi
 from services.project.grpc_api.templates import TemplateApi
 from services.project.grpc_api.timesheets import TimesheetApi
 from services.project.handlers import Transact
@@ -23,6 +24,7 @@ class ProjectServicer(
     TemplateApi,
     CorrectionApi,
     AmendmentApi,
+    PurchaseOrderApi,
     pb_grpc.ProjectServiceServicer,
 ):
     """Thin gRPC servicer: request -> use case (in one transaction) -> response."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -111,13 +111,12 @@ async def open_engagement(
         payment_terms_days=won.payment_terms_days,
         expense_markup_percent=won.expense_markup_percent,
         status=EngagementStatus.PENDING_APPROVAL if gated else EngagementStatus.ACTIVE,
+        purchase_order_number=won.purchase_order_number,
     )
     if not await repo.add_engagement(engagement):
         # Lost the race to a twin request (its number stays unused: a gap, never a twin).
         return _repeated(await find_by_opportunity(repo, won.opportunity), won)
-    snapshot = CustomerSnapshot(
-        customer_id, customer.name, customer.country, customer.tax_id, customer.matched_by
-    )
+    snapshot = replace(customer, customer_id=customer_id)  # the survivor, if merged since
     if gated:  # billing and revenue learn of it on approval
         await repo.hold_activation(engagement.id, snapshot)
     else:

@@ -28,7 +28,7 @@ from services.project.store.rows import Rows
 _COLUMNS = """id, code, name, status, legal_entity, currency, billing_model, opportunity_system,
     opportunity_id, customer_id, customer_matched_by, contract_value, start_date, end_date,
     budget_hours, approved_hours, payment_terms_days, expense_markup_percent, completed_on,
-    version, created_at, updated_at, terms_version"""
+    version, created_at, updated_at, terms_version, purchase_order_number"""
 
 
 def _engagement(
@@ -63,6 +63,7 @@ def _engagement(
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         terms_version=row["terms_version"],
+        purchase_order_number=row["purchase_order_number"],
     )
 
 
@@ -172,7 +173,7 @@ class EngagementRows(Rows):
         added = await self.conn.fetchval(
             f"""INSERT INTO engagements ({_COLUMNS})
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $17, $18, $19, $20, $21, $22, $23)
+                        $17, $18, $19, $20, $21, $22, $23, $24)
                 ON CONFLICT (opportunity_system, opportunity_id) DO NOTHING
                 RETURNING true""",
             e.id,
@@ -198,6 +199,7 @@ class EngagementRows(Rows):
             e.created_at,
             e.updated_at,
             e.terms_version,
+            e.purchase_order_number,
         )
         if not added:
             return False
@@ -235,4 +237,14 @@ class EngagementRows(Rows):
             [e.approved_hours for e in engagements],
             [e.version for e in engagements],
             [e.updated_at for e in engagements],
+        )
+
+    async def save_purchase_order_number(self, e: Engagement) -> None:
+        await self.conn.execute(
+            """UPDATE engagements SET purchase_order_number = $2, version = $3, updated_at = $4
+                WHERE id = $1""",
+            e.id,
+            e.purchase_order_number,
+            e.version,
+            e.updated_at,
         )

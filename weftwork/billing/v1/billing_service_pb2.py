@@ -25,71 +25,74 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
+from weftwork.customer.v1 import customer_service_pb2 as weftwork_dot_customer_dot_v1_dot_customer__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)weftwork/billing/v1/billing_service.proto\x12\x13weftwork.billing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\"\xa4\x02\n\x0bInvoiceLine\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.weftwork.billing.v1.InvoiceLineKind\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\t\x12&\n\nunit_price\x18\x04 \x01(\x0b\x32\x12.google.type.Money\x12\"\n\x06\x61mount\x18\x05 \x01(\x0b\x32\x12.google.type.Money\x12\x12\n\nsource_ids\x18\x06 \x03(\t\x12-\n\x12service_start_date\x18\x07 \x01(\x0b\x32\x11.google.type.Date\x12+\n\x10service_end_date\x18\x08 \x01(\x0b\x32\x11.google.type.Date\"\xb9\x01\n\x07Payment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\x12\"\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.Money\x12&\n\x0breceived_on\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\x11\n\treference\x18\x05 \x01(\t\x12/\n\x0brecord_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xda\x05\n\x07Invoice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x32\n\x06status\x18\x03 \x01(\x0e\x32\".weftwork.billing.v1.InvoiceStatus\x12\x15\n\rengagement_id\x18\x04 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x05 \x01(\t\x12\x14\n\x0clegal_entity\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12%\n\nissue_date\x18\x08 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08\x64ue_date\x18\t \x01(\x0b\x32\x11.google.type.Date\x12/\n\x05lines\x18\n \x03(\x0b\x32 .weftwork.billing.v1.InvoiceLine\x12$\n\x08subtotal\x18\x0b \x01(\x0b\x32\x12.google.type.Money\x12\x1f\n\x03tax\x18\x0c \x01(\x0b\x32\x12.google.type.Money\x12\x10\n\x08tax_rate\x18\r \x01(\t\x12\x10\n\x08tax_note\x18\x0e \x01(\t\x12!\n\x05total\x18\x0f \x01(\x0b\x32\x12.google.type.Money\x12\'\n\x0b\x61mount_paid\x18\x10 \x01(\x0b\x32\x12.google.type.Money\x12#\n\x07\x62\x61lance\x18\x11 \x01(\x0b\x32\x12.google.type.Money\x12\x1a\n\x12\x63redit_note_number\x18\x12 \x01(\t\x12\x13\n\x0bvoid_reason\x18\x13 \x01(\t\x12.\n\x08payments\x18\x14 \x03(\x0b\x32\x1c.weftwork.billing.v1.Payment\x12\x0f\n\x07version\x18\x15 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"|\n\x11RunBillingRequest\x12!\n\x06\x63utoff\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x15\n\rengagement_id\x18\x02 \x01(\t\x12\x14\n\x0clegal_entity\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"D\n\x12RunBillingResponse\x12.\n\x08invoices\x18\x01 \x03(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"a\n\x13IssueInvoiceRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12%\n\nissue_date\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"E\n\x14IssueInvoiceResponse\x12-\n\x07invoice\x18\x01 \x01(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"I\n\x12VoidInvoiceRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"D\n\x13VoidInvoiceResponse\x12-\n\x07invoice\x18\x01 \x01(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"\xa2\x01\n\x14RecordPaymentRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\"\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x12.google.type.Money\x12&\n\x0breceived_on\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12\x11\n\treference\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"u\n\x15RecordPaymentResponse\x12-\n\x07invoice\x18\x01 \x01(\x0b\x32\x1c.weftwork.billing.v1.Invoice\x12-\n\x07payment\x18\x02 \x01(\x0b\x32\x1c.weftwork.billing.v1.Payment\"\x1f\n\x11GetInvoiceRequest\x12\n\n\x02id\x18\x01 \x01(\t\"C\n\x12GetInvoiceResponse\x12-\n\x07invoice\x18\x01 \x01(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"&\n\x17\x42\x61tchGetInvoicesRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"_\n\x18\x42\x61tchGetInvoicesResponse\x12.\n\x08invoices\x18\x01 \x03(\x0b\x32\x1c.weftwork.billing.v1.Invoice\x12\x13\n\x0bmissing_ids\x18\x02 \x03(\t\"\xb5\x01\n\x13ListInvoicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x32\n\x06status\x18\x03 \x01(\x0e\x32\".weftwork.billing.v1.InvoiceStatus\x12\x14\n\x0clegal_entity\x18\x04 \x01(\t\x12\x15\n\rengagement_id\x18\x05 \x01(\t\x12\x16\n\x0elegal_entities\x18\x06 \x03(\t\"_\n\x14ListInvoicesResponse\x12.\n\x08invoices\x18\x01 \x03(\x0b\x32\x1c.weftwork.billing.v1.Invoice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n#BatchGetInvoicesByEngagementRequest\x12\x16\n\x0e\x65ngagement_ids\x18\x01 \x03(\t\"k\n\x12\x45ngagementInvoices\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0e\n\x06set_up\x18\x02 \x01(\x08\x12.\n\x08invoices\x18\x03 \x03(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"d\n$BatchGetInvoicesByEngagementResponse\x12<\n\x0b\x65ngagements\x18\x01 \x03(\x0b\x32\'.weftwork.billing.v1.EngagementInvoices\"+\n\x12GetUnbilledRequest\x12\x15\n\rengagement_id\x18\x01 \x01(\t\"\xe9\x01\n\x0cUnbilledItem\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.weftwork.billing.v1.InvoiceLineKind\x12\x11\n\tsource_id\x18\x02 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12&\n\nunit_price\x18\x06 \x01(\x0b\x32\x12.google.type.Money\x12\"\n\x06\x61mount\x18\x07 \x01(\x0b\x32\x12.google.type.Money\"\x81\x01\n\x13GetUnbilledResponse\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x30\n\x05items\x18\x02 \x03(\x0b\x32!.weftwork.billing.v1.UnbilledItem\x12!\n\x05total\x18\x03 \x01(\x0b\x32\x12.google.type.Money\"I\n\x0fGetAgingRequest\x12 \n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x14\n\x0clegal_entity\x18\x02 \x01(\t\"\xb6\x02\n\rCurrencyAging\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12#\n\x07\x63urrent\x18\x02 \x01(\x0b\x32\x12.google.type.Money\x12+\n\x0foverdue_1_to_30\x18\x03 \x01(\x0b\x32\x12.google.type.Money\x12,\n\x10overdue_31_to_60\x18\x04 \x01(\x0b\x32\x12.google.type.Money\x12,\n\x10overdue_61_to_90\x18\x05 \x01(\x0b\x32\x12.google.type.Money\x12+\n\x0foverdue_over_90\x18\x06 \x01(\x0b\x32\x12.google.type.Money\x12!\n\x05total\x18\x07 \x01(\x0b\x32\x12.google.type.Money\x12\x15\n\ropen_invoices\x18\x08 \x01(\x05\"J\n\x10GetAgingResponse\x12\x36\n\ncurrencies\x18\x01 \x03(\x0b\x32\".weftwork.billing.v1.CurrencyAging*\xb9\x01\n\rInvoiceStatus\x12\x1e\n\x1aINVOICE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14INVOICE_STATUS_DRAFT\x10\x01\x12\x19\n\x15INVOICE_STATUS_ISSUED\x10\x02\x12!\n\x1dINVOICE_STATUS_PARTIALLY_PAID\x10\x03\x12\x17\n\x13INVOICE_STATUS_PAID\x10\x04\x12\x17\n\x13INVOICE_STATUS_VOID\x10\x05*\x90\x01\n\x0fInvoiceLineKind\x12!\n\x1dINVOICE_LINE_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16INVOICE_LINE_KIND_TIME\x10\x01\x12\x1d\n\x19INVOICE_LINE_KIND_EXPENSE\x10\x02\x12\x1f\n\x1bINVOICE_LINE_KIND_MILESTONE\x10\x03\x32\xa4\x08\n\x0e\x42illingService\x12]\n\nRunBilling\x12&.weftwork.billing.v1.RunBillingRequest\x1a\'.weftwork.billing.v1.RunBillingResponse\x12\x63\n\x0cIssueInvoice\x12(.weftwork.billing.v1.IssueInvoiceRequest\x1a).weftwork.billing.v1.IssueInvoiceResponse\x12`\n\x0bVoidInvoice\x12\'.weftwork.billing.v1.VoidInvoiceRequest\x1a(.weftwork.billing.v1.VoidInvoiceResponse\x12\x66\n\rRecordPayment\x12).weftwork.billing.v1.RecordPaymentRequest\x1a*.weftwork.billing.v1.RecordPaymentResponse\x12]\n\nGetInvoice\x12&.weftwork.billing.v1.GetInvoiceRequest\x1a\'.weftwork.billing.v1.GetInvoiceResponse\x12o\n\x10\x42\x61tchGetInvoices\x12,.weftwork.billing.v1.BatchGetInvoicesRequest\x1a-.weftwork.billing.v1.BatchGetInvoicesResponse\x12\x63\n\x0cListInvoices\x12(.weftwork.billing.v1.ListInvoicesRequest\x1a).weftwork.billing.v1.ListInvoicesResponse\x12\x93\x01\n\x1c\x42\x61tchGetInvoicesByEngagement\x12\x38.weftwork.billing.v1.BatchGetInvoicesByEngagementRequest\x1a\x39.weftwork.billing.v1.BatchGetInvoicesByEngagementResponse\x12`\n\x0bGetUnbilled\x12\'.weftwork.billing.v1.GetUnbilledRequest\x1a(.weftwork.billing.v1.GetUnbilledResponse\x12W\n\x08GetAging\x12$.weftwork.billing.v1.GetAgingRequest\x1a%.weftwork.billing.v1.GetAgingResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)weftwork/billing/v1/billing_service.proto\x12\x13weftwork.billing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\x1a+weftwork/customer/v1/customer_service.proto\"\xa4\x02\n\x0bInvoiceLine\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.weftwork.billing.v1.InvoiceLineKind\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\t\x12&\n\nunit_price\x18\x04 \x01(\x0b\x32\x12.google.type.Money\x12\"\n\x06\x61mount\x18\x05 \x01(\x0b\x32\x12.google.type.Money\x12\x12\n\nsource_ids\x18\x06 \x03(\t\x12-\n\x12service_start_date\x18\x07 \x01(\x0b\x32\x11.google.type.Date\x12+\n\x10service_end_date\x18\x08 \x01(\x0b\x32\x11.google.type.Date\"\xb9\x01\n\x07Payment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\x12\"\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.Money\x12&\n\x0breceived_on\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\x11\n\treference\x18\x05 \x01(\t\x12/\n\x0brecord_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd4\x06\n\x07Invoice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x32\n\x06status\x18\x03 \x01(\x0e\x32\".weftwork.billing.v1.InvoiceStatus\x12\x15\n\rengagement_id\x18\x04 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x05 \x01(\t\x12\x14\n\x0clegal_entity\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12%\n\nissue_date\x18\x08 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08\x64ue_date\x18\t \x01(\x0b\x32\x11.google.type.Date\x12/\n\x05lines\x18\n \x03(\x0b\x32 .weftwork.billing.v1.InvoiceLine\x12$\n\x08subtotal\x18\x0b \x01(\x0b\x32\x12.google.type.Money\x12\x1f\n\x03tax\x18\x0c \x01(\x0b\x32\x12.google.type.Money\x12\x10\n\x08tax_rate\x18\r \x01(\t\x12\x10\n\x08tax_note\x18\x0e \x01(\t\x12!\n\x05total\x18\x0f \x01(\x0b\x32\x12.google.type.Money\x12\'\n\x0b\x61mount_paid\x18\x10 \x01(\x0b\x32\x12.google.type.Money\x12#\n\x07\x62\x61lance\x18\x11 \x01(\x0b\x32\x12.google.type.Money\x12\x1a\n\x12\x63redit_note_number\x18\x12 \x01(\t\x12\x13\n\x0bvoid_reason\x18\x13 \x01(\t\x12.\n\x08payments\x18\x14 \x03(\x0b\x32\x1c.weftwork.billing.v1.Payment\x12\x0f\n\x07version\x18\x15 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15purchase_order_number\x18\x18 \x01(\t\x12$\n\tvoided_on\x18\x19 \x01(\x0b\x32\x11.google.type.Date\x12\x33\n\x07\x62ill_to\x18\x1a \x01(\x0b\x32\".weftwork.billing.v1.InvoiceBillTo\"\xab\x01\n\rInvoiceBillTo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x0e\n\x06tax_id\x18\x03 \x01(\t\x12\x35\n\x07\x63ontact\x18\x04 \x01(\x0b\x32$.weftwork.customer.v1.BillingContact\x12\x34\n\x07\x61\x64\x64ress\x18\x05 \x01(\x0b\x32#.weftwork.customer.v1.PostalAddress\"|\n\x11RunBillingRequest\x12!\n\x06\x63utoff\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x15\n\rengagement_id\x18\x02 \x01(\t\x12\x14\n\x0clegal_entity\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"D\n\x12RunBillingResponse\x12.\n\x08invoices\x18\x01 \x03(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"a\n\x13IssueInvoiceRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12%\n\nissue_date\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"E\n\x14IssueInvoiceResponse\x12-\n\x07invoice\x18\x01 \x01(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"I\n\x12VoidInvoiceRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"D\n\x13VoidInvoiceResponse\x12-\n\x07invoice\x18\x01 \x01(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"\xa2\x01\n\x14RecordPaymentRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\"\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x12.google.type.Money\x12&\n\x0breceived_on\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12\x11\n\treference\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"u\n\x15RecordPaymentResponse\x12-\n\x07invoice\x18\x01 \x01(\x0b\x32\x1c.weftwork.billing.v1.Invoice\x12-\n\x07payment\x18\x02 \x01(\x0b\x32\x1c.weftwork.billing.v1.Payment\"\x1f\n\x11GetInvoiceRequest\x12\n\n\x02id\x18\x01 \x01(\t\"C\n\x12GetInvoiceResponse\x12-\n\x07invoice\x18\x01 \x01(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"&\n\x17\x42\x61tchGetInvoicesRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"_\n\x18\x42\x61tchGetInvoicesResponse\x12.\n\x08invoices\x18\x01 \x03(\x0b\x32\x1c.weftwork.billing.v1.Invoice\x12\x13\n\x0bmissing_ids\x18\x02 \x03(\t\"\xb5\x01\n\x13ListInvoicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x32\n\x06status\x18\x03 \x01(\x0e\x32\".weftwork.billing.v1.InvoiceStatus\x12\x14\n\x0clegal_entity\x18\x04 \x01(\t\x12\x15\n\rengagement_id\x18\x05 \x01(\t\x12\x16\n\x0elegal_entities\x18\x06 \x03(\t\"_\n\x14ListInvoicesResponse\x12.\n\x08invoices\x18\x01 \x03(\x0b\x32\x1c.weftwork.billing.v1.Invoice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n#BatchGetInvoicesByEngagementRequest\x12\x16\n\x0e\x65ngagement_ids\x18\x01 \x03(\t\"k\n\x12\x45ngagementInvoices\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0e\n\x06set_up\x18\x02 \x01(\x08\x12.\n\x08invoices\x18\x03 \x03(\x0b\x32\x1c.weftwork.billing.v1.Invoice\"d\n$BatchGetInvoicesByEngagementResponse\x12<\n\x0b\x65ngagements\x18\x01 \x03(\x0b\x32\'.weftwork.billing.v1.EngagementInvoices\"+\n\x12GetUnbilledRequest\x12\x15\n\rengagement_id\x18\x01 \x01(\t\"\xe9\x01\n\x0cUnbilledItem\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.weftwork.billing.v1.InvoiceLineKind\x12\x11\n\tsource_id\x18\x02 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12&\n\nunit_price\x18\x06 \x01(\x0b\x32\x12.google.type.Money\x12\"\n\x06\x61mount\x18\x07 \x01(\x0b\x32\x12.google.type.Money\"\x81\x01\n\x13GetUnbilledResponse\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x30\n\x05items\x18\x02 \x03(\x0b\x32!.weftwork.billing.v1.UnbilledItem\x12!\n\x05total\x18\x03 \x01(\x0b\x32\x12.google.type.Money\"I\n\x0fGetAgingRequest\x12 \n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x14\n\x0clegal_entity\x18\x02 \x01(\t\"\xb6\x02\n\rCurrencyAging\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12#\n\x07\x63urrent\x18\x02 \x01(\x0b\x32\x12.google.type.Money\x12+\n\x0foverdue_1_to_30\x18\x03 \x01(\x0b\x32\x12.google.type.Money\x12,\n\x10overdue_31_to_60\x18\x04 \x01(\x0b\x32\x12.google.type.Money\x12,\n\x10overdue_61_to_90\x18\x05 \x01(\x0b\x32\x12.google.type.Money\x12+\n\x0foverdue_over_90\x18\x06 \x01(\x0b\x32\x12.google.type.Money\x12!\n\x05total\x18\x07 \x01(\x0b\x32\x12.google.type.Money\x12\x15\n\ropen_invoices\x18\x08 \x01(\x05\"J\n\x10GetAgingResponse\x12\x36\n\ncurrencies\x18\x01 \x03(\x0b\x32\".weftwork.billing.v1.CurrencyAging*\xb9\x01\n\rInvoiceStatus\x12\x1e\n\x1aINVOICE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14INVOICE_STATUS_DRAFT\x10\x01\x12\x19\n\x15INVOICE_STATUS_ISSUED\x10\x02\x12!\n\x1dINVOICE_STATUS_PARTIALLY_PAID\x10\x03\x12\x17\n\x13INVOICE_STATUS_PAID\x10\x04\x12\x17\n\x13INVOICE_STATUS_VOID\x10\x05*\x90\x01\n\x0fInvoiceLineKind\x12!\n\x1dINVOICE_LINE_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16INVOICE_LINE_KIND_TIME\x10\x01\x12\x1d\n\x19INVOICE_LINE_KIND_EXPENSE\x10\x02\x12\x1f\n\x1bINVOICE_LINE_KIND_MILESTONE\x10\x03\x32\xa4\x08\n\x0e\x42illingService\x12]\n\nRunBilling\x12&.weftwork.billing.v1.RunBillingRequest\x1a\'.weftwork.billing.v1.RunBillingResponse\x12\x63\n\x0cIssueInvoice\x12(.weftwork.billing.v1.IssueInvoiceRequest\x1a).weftwork.billing.v1.IssueInvoiceResponse\x12`\n\x0bVoidInvoice\x12\'.weftwork.billing.v1.VoidInvoiceRequest\x1a(.weftwork.billing.v1.VoidInvoiceResponse\x12\x66\n\rRecordPayment\x12).weftwork.billing.v1.RecordPaymentRequest\x1a*.weftwork.billing.v1.RecordPaymentResponse\x12]\n\nGetInvoice\x12&.weftwork.billing.v1.GetInvoiceRequest\x1a\'.weftwork.billing.v1.GetInvoiceResponse\x12o\n\x10\x42\x61tchGetInvoices\x12,.weftwork.billing.v1.BatchGetInvoicesRequest\x1a-.weftwork.billing.v1.BatchGetInvoicesResponse\x12\x63\n\x0cListInvoices\x12(.weftwork.billing.v1.ListInvoicesRequest\x1a).weftwork.billing.v1.ListInvoicesResponse\x12\x93\x01\n\x1c\x42\x61tchGetInvoicesByEngagement\x12\x38.weftwork.billing.v1.BatchGetInvoicesByEngagementRequest\x1a\x39.weftwork.billing.v1.BatchGetInvoicesByEngagementResponse\x12`\n\x0bGetUnbilled\x12\'.weftwork.billing.v1.GetUnbilledRequest\x1a(.weftwork.billing.v1.GetUnbilledResponse\x12W\n\x08GetAging\x12$.weftwork.billing.v1.GetAgingRequest\x1a%.weftwork.billing.v1.GetAgingResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weftwork.billing.v1.billing_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INVOICESTATUS']._serialized_start=3831
-  _globals['_INVOICESTATUS']._serialized_end=4016
-  _globals['_INVOICELINEKIND']._serialized_start=4019
-  _globals['_INVOICELINEKIND']._serialized_end=4163
-  _globals['_INVOICELINE']._serialized_start=149
-  _globals['_INVOICELINE']._serialized_end=441
-  _globals['_PAYMENT']._serialized_start=444
-  _globals['_PAYMENT']._serialized_end=629
-  _globals['_INVOICE']._serialized_start=632
-  _globals['_INVOICE']._serialized_end=1362
-  _globals['_RUNBILLINGREQUEST']._serialized_start=1364
-  _globals['_RUNBILLINGREQUEST']._serialized_end=1488
-  _globals['_RUNBILLINGRESPONSE']._serialized_start=1490
-  _globals['_RUNBILLINGRESPONSE']._serialized_end=1558
-  _globals['_ISSUEINVOICEREQUEST']._serialized_start=1560
-  _globals['_ISSUEINVOICEREQUEST']._serialized_end=1657
-  _globals['_ISSUEINVOICERESPONSE']._serialized_start=1659
-  _globals['_ISSUEINVOICERESPONSE']._serialized_end=1728
-  _globals['_VOIDINVOICEREQUEST']._serialized_start=1730
-  _globals['_VOIDINVOICEREQUEST']._serialized_end=1803
-  _globals['_VOIDINVOICERESPONSE']._serialized_start=1805
-  _globals['_VOIDINVOICERESPONSE']._serialized_end=1873
-  _globals['_RECORDPAYMENTREQUEST']._serialized_start=1876
-  _globals['_RECORDPAYMENTREQUEST']._serialized_end=2038
-  _globals['_RECORDPAYMENTRESPONSE']._serialized_start=2040
-  _globals['_RECORDPAYMENTRESPONSE']._serialized_end=2157
-  _globals['_GETINVOICEREQUEST']._serialized_start=2159
-  _globals['_GETINVOICEREQUEST']._serialized_end=2190
-  _globals['_GETINVOICERESPONSE']._serialized_start=2192
-  _globals['_GETINVOICERESPONSE']._serialized_end=2259
-  _globals['_BATCHGETINVOICESREQUEST']._serialized_start=2261
-  _globals['_BATCHGETINVOICESREQUEST']._serialized_end=2299
-  _globals['_BATCHGETINVOICESRESPONSE']._serialized_start=2301
-  _globals['_BATCHGETINVOICESRESPONSE']._serialized_end=2396
-  _globals['_LISTINVOICESREQUEST']._serialized_start=2399
-  _globals['_LISTINVOICESREQUEST']._serialized_end=2580
-  _globals['_LISTINVOICESRESPONSE']._serialized_start=2582
-  _globals['_LISTINVOICESRESPONSE']._serialized_end=2677
-  _globals['_BATCHGETINVOICESBYENGAGEMENTREQUEST']._serialized_start=2679
-  _globals['_BATCHGETINVOICESBYENGAGEMENTREQUEST']._serialized_end=2740
-  _globals['_ENGAGEMENTINVOICES']._serialized_start=2742
-  _globals['_ENGAGEMENTINVOICES']._serialized_end=2849
-  _globals['_BATCHGETINVOICESBYENGAGEMENTRESPONSE']._serialized_start=2851
-  _globals['_BATCHGETINVOICESBYENGAGEMENTRESPONSE']._serialized_end=2951
-  _globals['_GETUNBILLEDREQUEST']._serialized_start=2953
-  _globals['_GETUNBILLEDREQUEST']._serialized_end=2996
-  _globals['_UNBILLEDITEM']._serialized_start=2999
-  _globals['_UNBILLEDITEM']._serialized_end=3232
-  _globals['_GETUNBILLEDRESPONSE']._serialized_start=3235
-  _globals['_GETUNBILLEDRESPONSE']._serialized_end=3364
-  _globals['_GETAGINGREQUEST']._serialized_start=3366
-  _globals['_GETAGINGREQUEST']._serialized_end=3439
-  _globals['_CURRENCYAGING']._serialized_start=3442
-  _globals['_CURRENCYAGING']._serialized_end=3752
-  _globals['_GETAGINGRESPONSE']._serialized_start=3754
-  _globals['_GETAGINGRESPONSE']._serialized_end=3828
-  _globals['_BILLINGSERVICE']._serialized_start=4166
-  _globals['_BILLINGSERVICE']._serialized_end=5226
+  _globals['_INVOICESTATUS']._serialized_start=4172
+  _globals['_INVOICESTATUS']._serialized_end=4357
+  _globals['_INVOICELINEKIND']._serialized_start=4360
+  _globals['_INVOICELINEKIND']._serialized_end=4504
+  _globals['_INVOICELINE']._serialized_start=194
+  _globals['_INVOICELINE']._serialized_end=486
+  _globals['_PAYMENT']._serialized_start=489
+  _globals['_PAYMENT']._serialized_end=674
+  _globals['_INVOICE']._serialized_start=677
+  _globals['_INVOICE']._serialized_end=1529
+  _globals['_INVOICEBILLTO']._serialized_start=1532
+  _globals['_INVOICEBILLTO']._serialized_end=1703
+  _globals['_RUNBILLINGREQUEST']._serialized_start=1705
+  _globals['_RUNBILLINGREQUEST']._serialized_end=1829
+  _globals['_RUNBILLINGRESPONSE']._serialized_start=1831
+  _globals['_RUNBILLINGRESPONSE']._serialized_end=1899
+  _globals['_ISSUEINVOICEREQUEST']._serialized_start=1901
+  _globals['_ISSUEINVOICEREQUEST']._serialized_end=1998
+  _globals['_ISSUEINVOICERESPONSE']._serialized_start=2000
+  _globals['_ISSUEINVOICERESPONSE']._serialized_end=2069
+  _globals['_VOIDINVOICEREQUEST']._serialized_start=2071
+  _globals['_VOIDINVOICEREQUEST']._serialized_end=2144
+  _globals['_VOIDINVOICERESPONSE']._serialized_start=2146
+  _globals['_VOIDINVOICERESPONSE']._serialized_end=2214
+  _globals['_RECORDPAYMENTREQUEST']._serialized_start=2217
+  _globals['_RECORDPAYMENTREQUEST']._serialized_end=2379
+  _globals['_RECORDPAYMENTRESPONSE']._serialized_start=2381
+  _globals['_RECORDPAYMENTRESPONSE']._serialized_end=2498
+  _globals['_GETINVOICEREQUEST']._serialized_start=2500
+  _globals['_GETINVOICEREQUEST']._serialized_end=2531
+  _globals['_GETINVOICERESPONSE']._serialized_start=2533
+  _globals['_GETINVOICERESPONSE']._serialized_end=2600
+  _globals['_BATCHGETINVOICESREQUEST']._serialized_start=2602
+  _globals['_BATCHGETINVOICESREQUEST']._serialized_end=2640
+  _globals['_BATCHGETINVOICESRESPONSE']._serialized_start=2642
+  _globals['_BATCHGETINVOICESRESPONSE']._serialized_end=2737
+  _globals['_LISTINVOICESREQUEST']._serialized_start=2740
+  _globals['_LISTINVOICESREQUEST']._serialized_end=2921
+  _globals['_LISTINVOICESRESPONSE']._serialized_start=2923
+  _globals['_LISTINVOICESRESPONSE']._serialized_end=3018
+  _globals['_BATCHGETINVOICESBYENGAGEMENTREQUEST']._serialized_start=3020
+  _globals['_BATCHGETINVOICESBYENGAGEMENTREQUEST']._serialized_end=3081
+  _globals['_ENGAGEMENTINVOICES']._serialized_start=3083
+  _globals['_ENGAGEMENTINVOICES']._serialized_end=3190
+  _globals['_BATCHGETINVOICESBYENGAGEMENTRESPONSE']._serialized_start=3192
+  _globals['_BATCHGETINVOICESBYENGAGEMENTRESPONSE']._serialized_end=3292
+  _globals['_GETUNBILLEDREQUEST']._serialized_start=3294
+  _globals['_GETUNBILLEDREQUEST']._serialized_end=3337
+  _globals['_UNBILLEDITEM']._serialized_start=3340
+  _globals['_UNBILLEDITEM']._serialized_end=3573
+  _globals['_GETUNBILLEDRESPONSE']._serialized_start=3576
+  _globals['_GETUNBILLEDRESPONSE']._serialized_end=3705
+  _globals['_GETAGINGREQUEST']._serialized_start=3707
+  _globals['_GETAGINGREQUEST']._serialized_end=3780
+  _globals['_CURRENCYAGING']._serialized_start=3783
+  _globals['_CURRENCYAGING']._serialized_end=4093
+  _globals['_GETAGINGRESPONSE']._serialized_start=4095
+  _globals['_GETAGINGRESPONSE']._serialized_end=4169
+  _globals['_BILLINGSERVICE']._serialized_start=4507
+  _globals['_BILLINGSERVICE']._serialized_end=5567
 # @@protoc_insertion_point(module_scope)

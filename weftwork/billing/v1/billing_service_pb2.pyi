@@ -11,6 +11,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.type import date_pb2 as _date_pb2
 from google.type import money_pb2 as _money_pb2
+from weftwork.customer.v1 import customer_service_pb2 as _customer_service_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -196,6 +197,9 @@ class Invoice(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    PURCHASE_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
+    VOIDED_ON_FIELD_NUMBER: _builtins.int
+    BILL_TO_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     """<entity>-<yyyy>-<nnnnnn>, gapless per entity and year; empty while DRAFT."""
@@ -216,6 +220,10 @@ class Invoice(_message.Message):
     void_reason: _builtins.str
     version: _builtins.int
     """Aggregate version: 1 on creation, +1 on every change. Billing events carry it."""
+    purchase_order_number: _builtins.str
+    """The engagement's purchase-order number when the invoice was issued; empty while DRAFT and
+    when the engagement had none.
+    """
     @_builtins.property
     def issue_date(self) -> _date_pb2.Date:
         """Set on issue; due_date = issue_date + the engagement's payment terms."""
@@ -248,6 +256,16 @@ class Invoice(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def voided_on(self) -> _date_pb2.Date:
+        """Set when VOID."""
+
+    @_builtins.property
+    def bill_to(self) -> Global___InvoiceBillTo:
+        """The customer as billed, fixed when issued (a later change of address does not change an
+        issued invoice); unset while DRAFT.
+        """
+
     def __init__(
         self,
         *,
@@ -274,14 +292,56 @@ class Invoice(_message.Message):
         version: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        purchase_order_number: _builtins.str = ...,
+        voided_on: _date_pb2.Date | None = ...,
+        bill_to: Global___InvoiceBillTo | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_paid", b"amount_paid", "balance", b"balance", "create_time", b"create_time", "due_date", b"due_date", "issue_date", b"issue_date", "subtotal", b"subtotal", "tax", b"tax", "total", b"total", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_paid", b"amount_paid", "balance", b"balance", "bill_to", b"bill_to", "create_time", b"create_time", "due_date", b"due_date", "issue_date", b"issue_date", "subtotal", b"subtotal", "tax", b"tax", "total", b"total", "update_time", b"update_time", "voided_on", b"voided_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_paid", b"amount_paid", "balance", b"balance", "create_time", b"create_time", "credit_note_number", b"credit_note_number", "currency", b"currency", "customer_id", b"customer_id", "due_date", b"due_date", "engagement_id", b"engagement_id", "id", b"id", "issue_date", b"issue_date", "legal_entity", b"legal_entity", "lines", b"lines", "number", b"number", "payments", b"payments", "status", b"status", "subtotal", b"subtotal", "tax", b"tax", "tax_note", b"tax_note", "tax_rate", b"tax_rate", "total", b"total", "update_time", b"update_time", "version", b"version", "void_reason", b"void_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_paid", b"amount_paid", "balance", b"balance", "bill_to", b"bill_to", "create_time", b"create_time", "credit_note_number", b"credit_note_number", "currency", b"currency", "customer_id", b"customer_id", "due_date", b"due_date", "engagement_id", b"engagement_id", "id", b"id", "issue_date", b"issue_date", "legal_entity", b"legal_entity", "lines", b"lines", "number", b"number", "payments", b"payments", "purchase_order_number", b"purchase_order_number", "status", b"status", "subtotal", b"subtotal", "tax", b"tax", "tax_note", b"tax_note", "tax_rate", b"tax_rate", "total", b"total", "update_time", b"update_time", "version", b"version", "void_reason", b"void_reason", "voided_on", b"voided_on"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Invoice: _TypeAlias = Invoice  # noqa: Y015
+
+@_typing.final
+class InvoiceBillTo(_message.Message):
+    """Who an issued invoice is addressed to, as the customer service last said before issue."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
+    TAX_ID_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    country: _builtins.str
+    """ISO 3166-1 alpha-2: the country the tax was decided on."""
+    tax_id: _builtins.str
+    """Normalized; empty when unknown."""
+    @_builtins.property
+    def contact(self) -> _customer_service_pb2.BillingContact:
+        """Unset when the customer had none."""
+
+    @_builtins.property
+    def address(self) -> _customer_service_pb2.PostalAddress: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        country: _builtins.str = ...,
+        tax_id: _builtins.str = ...,
+        contact: _customer_service_pb2.BillingContact | None = ...,
+        address: _customer_service_pb2.PostalAddress | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "contact", b"contact"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "contact", b"contact", "country", b"country", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceBillTo: _TypeAlias = InvoiceBillTo  # noqa: Y015
 
 @_typing.final
 class RunBillingRequest(_message.Message):

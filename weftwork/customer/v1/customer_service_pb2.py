@@ -25,47 +25,51 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+weftwork/customer/v1/customer_service.proto\x12\x14weftwork.customer.v1\x1a\x1fgoogle/protobuf/timestamp.proto\")\n\x0b\x45xternalRef\x12\x0e\n\x06system\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x96\x02\n\x08\x43ustomer\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x64omain\x18\x03 \x01(\t\x12\x0e\n\x06tax_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12\x38\n\rexternal_refs\x18\x06 \x03(\x0b\x32!.weftwork.customer.v1.ExternalRef\x12\x12\n\nmerged_ids\x18\x07 \x03(\t\x12\x0f\n\x07version\x18\x08 \x01(\x03\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\x16ResolveCustomerRequest\x12\x37\n\x0c\x65xternal_ref\x18\x01 \x01(\x0b\x32!.weftwork.customer.v1.ExternalRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x64omain\x18\x03 \x01(\t\x12\x0e\n\x06tax_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\"\x91\x01\n\x17ResolveCustomerResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer\x12\x33\n\nmatched_by\x18\x02 \x01(\x0e\x32\x1f.weftwork.customer.v1.MatchRule\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\" \n\x12GetCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"G\n\x13GetCustomerResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer\"\'\n\x18\x42\x61tchGetCustomersRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"c\n\x19\x42\x61tchGetCustomersResponse\x12\x31\n\tcustomers\x18\x01 \x03(\x0b\x32\x1e.weftwork.customer.v1.Customer\x12\x13\n\x0bmissing_ids\x18\x02 \x03(\t\"M\n\x14ListCustomersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06search\x18\x03 \x01(\t\"c\n\x15ListCustomersResponse\x12\x31\n\tcustomers\x18\x01 \x03(\x0b\x32\x1e.weftwork.customer.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xaa\x01\n\x15UpdateCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06\x64omain\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06tax_id\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x14\n\x07\x63ountry\x18\x05 \x01(\tH\x03\x88\x01\x01\x42\x07\n\x05_nameB\t\n\x07_domainB\t\n\x07_tax_idB\n\n\x08_country\"J\n\x16UpdateCustomerResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer\"f\n\x16LinkExternalRefRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x37\n\x0c\x65xternal_ref\x18\x02 \x01(\x0b\x32!.weftwork.customer.v1.ExternalRef\"K\n\x17LinkExternalRefResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer\"?\n\x15MergeCustomersRequest\x12\x13\n\x0bsurvivor_id\x18\x01 \x01(\t\x12\x11\n\tmerged_id\x18\x02 \x01(\t\"J\n\x16MergeCustomersResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer*\x9f\x01\n\tMatchRule\x12\x1a\n\x16MATCH_RULE_UNSPECIFIED\x10\x00\x12\x1b\n\x17MATCH_RULE_EXTERNAL_REF\x10\x01\x12\x15\n\x11MATCH_RULE_TAX_ID\x10\x02\x12\x15\n\x11MATCH_RULE_DOMAIN\x10\x03\x12\x13\n\x0fMATCH_RULE_NAME\x10\x04\x12\x16\n\x12MATCH_RULE_CREATED\x10\x05\x32\x8f\x06\n\x0f\x43ustomerService\x12n\n\x0fResolveCustomer\x12,.weftwork.customer.v1.ResolveCustomerRequest\x1a-.weftwork.customer.v1.ResolveCustomerResponse\x12\x62\n\x0bGetCustomer\x12(.weftwork.customer.v1.GetCustomerRequest\x1a).weftwork.customer.v1.GetCustomerResponse\x12t\n\x11\x42\x61tchGetCustomers\x12..weftwork.customer.v1.BatchGetCustomersRequest\x1a/.weftwork.customer.v1.BatchGetCustomersResponse\x12h\n\rListCustomers\x12*.weftwork.customer.v1.ListCustomersRequest\x1a+.weftwork.customer.v1.ListCustomersResponse\x12k\n\x0eUpdateCustomer\x12+.weftwork.customer.v1.UpdateCustomerRequest\x1a,.weftwork.customer.v1.UpdateCustomerResponse\x12n\n\x0fLinkExternalRef\x12,.weftwork.customer.v1.LinkExternalRefRequest\x1a-.weftwork.customer.v1.LinkExternalRefResponse\x12k\n\x0eMergeCustomers\x12+.weftwork.customer.v1.MergeCustomersRequest\x1a,.weftwork.customer.v1.MergeCustomersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+weftwork/customer/v1/customer_service.proto\x12\x14weftwork.customer.v1\x1a\x1fgoogle/protobuf/timestamp.proto\")\n\x0b\x45xternalRef\x12\x0e\n\x06system\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x93\x03\n\x08\x43ustomer\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x64omain\x18\x03 \x01(\t\x12\x0e\n\x06tax_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12\x38\n\rexternal_refs\x18\x06 \x03(\x0b\x32!.weftwork.customer.v1.ExternalRef\x12\x12\n\nmerged_ids\x18\x07 \x03(\t\x12\x0f\n\x07version\x18\x08 \x01(\x03\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x0f\x62illing_contact\x18\x0b \x01(\x0b\x32$.weftwork.customer.v1.BillingContact\x12<\n\x0f\x62illing_address\x18\x0c \x01(\x0b\x32#.weftwork.customer.v1.PostalAddress\"-\n\x0e\x42illingContact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\"O\n\rPostalAddress\x12\r\n\x05lines\x18\x01 \x03(\t\x12\x0c\n\x04\x63ity\x18\x02 \x01(\t\x12\x10\n\x08postcode\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\"\x8d\x02\n\x16ResolveCustomerRequest\x12\x37\n\x0c\x65xternal_ref\x18\x01 \x01(\x0b\x32!.weftwork.customer.v1.ExternalRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x64omain\x18\x03 \x01(\t\x12\x0e\n\x06tax_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12=\n\x0f\x62illing_contact\x18\x06 \x01(\x0b\x32$.weftwork.customer.v1.BillingContact\x12<\n\x0f\x62illing_address\x18\x07 \x01(\x0b\x32#.weftwork.customer.v1.PostalAddress\"\x91\x01\n\x17ResolveCustomerResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer\x12\x33\n\nmatched_by\x18\x02 \x01(\x0e\x32\x1f.weftwork.customer.v1.MatchRule\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\" \n\x12GetCustomerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"G\n\x13GetCustomerResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer\"\'\n\x18\x42\x61tchGetCustomersRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"c\n\x19\x42\x61tchGetCustomersResponse\x12\x31\n\tcustomers\x18\x01 \x03(\x0b\x32\x1e.weftwork.customer.v1.Customer\x12\x13\n\x0bmissing_ids\x18\x02 \x03(\t\"M\n\x14ListCustomersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06search\x18\x03 \x01(\t\"c\n\x15ListCustomersResponse\x12\x31\n\tcustomers\x18\x01 \x03(\x0b\x32\x1e.weftwork.customer.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa7\x02\n\x15UpdateCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06\x64omain\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06tax_id\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x14\n\x07\x63ountry\x18\x05 \x01(\tH\x03\x88\x01\x01\x12=\n\x0f\x62illing_contact\x18\x06 \x01(\x0b\x32$.weftwork.customer.v1.BillingContact\x12<\n\x0f\x62illing_address\x18\x07 \x01(\x0b\x32#.weftwork.customer.v1.PostalAddressB\x07\n\x05_nameB\t\n\x07_domainB\t\n\x07_tax_idB\n\n\x08_country\"J\n\x16UpdateCustomerResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer\"f\n\x16LinkExternalRefRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x37\n\x0c\x65xternal_ref\x18\x02 \x01(\x0b\x32!.weftwork.customer.v1.ExternalRef\"K\n\x17LinkExternalRefResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer\"?\n\x15MergeCustomersRequest\x12\x13\n\x0bsurvivor_id\x18\x01 \x01(\t\x12\x11\n\tmerged_id\x18\x02 \x01(\t\"J\n\x16MergeCustomersResponse\x12\x30\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x1e.weftwork.customer.v1.Customer*\x9f\x01\n\tMatchRule\x12\x1a\n\x16MATCH_RULE_UNSPECIFIED\x10\x00\x12\x1b\n\x17MATCH_RULE_EXTERNAL_REF\x10\x01\x12\x15\n\x11MATCH_RULE_TAX_ID\x10\x02\x12\x15\n\x11MATCH_RULE_DOMAIN\x10\x03\x12\x13\n\x0fMATCH_RULE_NAME\x10\x04\x12\x16\n\x12MATCH_RULE_CREATED\x10\x05\x32\x8f\x06\n\x0f\x43ustomerService\x12n\n\x0fResolveCustomer\x12,.weftwork.customer.v1.ResolveCustomerRequest\x1a-.weftwork.customer.v1.ResolveCustomerResponse\x12\x62\n\x0bGetCustomer\x12(.weftwork.customer.v1.GetCustomerRequest\x1a).weftwork.customer.v1.GetCustomerResponse\x12t\n\x11\x42\x61tchGetCustomers\x12..weftwork.customer.v1.BatchGetCustomersRequest\x1a/.weftwork.customer.v1.BatchGetCustomersResponse\x12h\n\rListCustomers\x12*.weftwork.customer.v1.ListCustomersRequest\x1a+.weftwork.customer.v1.ListCustomersResponse\x12k\n\x0eUpdateCustomer\x12+.weftwork.customer.v1.UpdateCustomerRequest\x1a,.weftwork.customer.v1.UpdateCustomerResponse\x12n\n\x0fLinkExternalRef\x12,.weftwork.customer.v1.LinkExternalRefRequest\x1a-.weftwork.customer.v1.LinkExternalRefResponse\x12k\n\x0eMergeCustomers\x12+.weftwork.customer.v1.MergeCustomersRequest\x1a,.weftwork.customer.v1.MergeCustomersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weftwork.customer.v1.customer_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MATCHRULE']._serialized_start=1722
-  _globals['_MATCHRULE']._serialized_end=1881
+  _globals['_MATCHRULE']._serialized_start=2225
+  _globals['_MATCHRULE']._serialized_end=2384
   _globals['_EXTERNALREF']._serialized_start=102
   _globals['_EXTERNALREF']._serialized_end=143
   _globals['_CUSTOMER']._serialized_start=146
-  _globals['_CUSTOMER']._serialized_end=424
-  _globals['_RESOLVECUSTOMERREQUEST']._serialized_start=427
-  _globals['_RESOLVECUSTOMERREQUEST']._serialized_end=571
-  _globals['_RESOLVECUSTOMERRESPONSE']._serialized_start=574
-  _globals['_RESOLVECUSTOMERRESPONSE']._serialized_end=719
-  _globals['_GETCUSTOMERREQUEST']._serialized_start=721
-  _globals['_GETCUSTOMERREQUEST']._serialized_end=753
-  _globals['_GETCUSTOMERRESPONSE']._serialized_start=755
-  _globals['_GETCUSTOMERRESPONSE']._serialized_end=826
-  _globals['_BATCHGETCUSTOMERSREQUEST']._serialized_start=828
-  _globals['_BATCHGETCUSTOMERSREQUEST']._serialized_end=867
-  _globals['_BATCHGETCUSTOMERSRESPONSE']._serialized_start=869
-  _globals['_BATCHGETCUSTOMERSRESPONSE']._serialized_end=968
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=970
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=1047
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=1049
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1148
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1151
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1321
-  _globals['_UPDATECUSTOMERRESPONSE']._serialized_start=1323
-  _globals['_UPDATECUSTOMERRESPONSE']._serialized_end=1397
-  _globals['_LINKEXTERNALREFREQUEST']._serialized_start=1399
-  _globals['_LINKEXTERNALREFREQUEST']._serialized_end=1501
-  _globals['_LINKEXTERNALREFRESPONSE']._serialized_start=1503
-  _globals['_LINKEXTERNALREFRESPONSE']._serialized_end=1578
-  _globals['_MERGECUSTOMERSREQUEST']._serialized_start=1580
-  _globals['_MERGECUSTOMERSREQUEST']._serialized_end=1643
-  _globals['_MERGECUSTOMERSRESPONSE']._serialized_start=1645
-  _globals['_MERGECUSTOMERSRESPONSE']._serialized_end=1719
-  _globals['_CUSTOMERSERVICE']._serialized_start=1884
-  _globals['_CUSTOMERSERVICE']._serialized_end=2667
+  _globals['_CUSTOMER']._serialized_end=549
+  _globals['_BILLINGCONTACT']._serialized_start=551
+  _globals['_BILLINGCONTACT']._serialized_end=596
+  _globals['_POSTALADDRESS']._serialized_start=598
+  _globals['_POSTALADDRESS']._serialized_end=677
+  _globals['_RESOLVECUSTOMERREQUEST']._serialized_start=680
+  _globals['_RESOLVECUSTOMERREQUEST']._serialized_end=949
+  _globals['_RESOLVECUSTOMERRESPONSE']._serialized_start=952
+  _globals['_RESOLVECUSTOMERRESPONSE']._serialized_end=1097
+  _globals['_GETCUSTOMERREQUEST']._serialized_start=1099
+  _globals['_GETCUSTOMERREQUEST']._serialized_end=1131
+  _globals['_GETCUSTOMERRESPONSE']._serialized_start=1133
+  _globals['_GETCUSTOMERRESPONSE']._serialized_end=1204
+  _globals['_BATCHGETCUSTOMERSREQUEST']._serialized_start=1206
+  _globals['_BATCHGETCUSTOMERSREQUEST']._serialized_end=1245
+  _globals['_BATCHGETCUSTOMERSRESPONSE']._serialized_start=1247
+  _globals['_BATCHGETCUSTOMERSRESPONSE']._serialized_end=1346
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=1348
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=1425
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=1427
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1526
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1529
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1824
+  _globals['_UPDATECUSTOMERRESPONSE']._serialized_start=1826
+  _globals['_UPDATECUSTOMERRESPONSE']._serialized_end=1900
+  _globals['_LINKEXTERNALREFREQUEST']._serialized_start=1902
+  _globals['_LINKEXTERNALREFREQUEST']._serialized_end=2004
+  _globals['_LINKEXTERNALREFRESPONSE']._serialized_start=2006
+  _globals['_LINKEXTERNALREFRESPONSE']._serialized_end=2081
+  _globals['_MERGECUSTOMERSREQUEST']._serialized_start=2083
+  _globals['_MERGECUSTOMERSREQUEST']._serialized_end=2146
+  _globals['_MERGECUSTOMERSRESPONSE']._serialized_start=2148
+  _globals['_MERGECUSTOMERSRESPONSE']._serialized_end=2222
+  _globals['_CUSTOMERSERVICE']._serialized_start=2387
+  _globals['_CUSTOMERSERVICE']._serialized_end=3170
 # @@protoc_insertion_point(module_scope)

@@ -100,6 +100,8 @@ class Customer(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    BILLING_CONTACT_FIELD_NUMBER: _builtins.int
+    BILLING_ADDRESS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     """Display name, as last resolved or updated."""
@@ -127,6 +129,12 @@ class Customer(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def billing_contact(self) -> Global___BillingContact:
+        """Who receives the invoices, and where they are sent; unset when unknown."""
+
+    @_builtins.property
+    def billing_address(self) -> Global___PostalAddress: ...
     def __init__(
         self,
         *,
@@ -140,14 +148,78 @@ class Customer(_message.Message):
         version: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        billing_contact: Global___BillingContact | None = ...,
+        billing_address: Global___PostalAddress | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["billing_address", b"billing_address", "billing_contact", b"billing_contact", "create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["country", b"country", "create_time", b"create_time", "domain", b"domain", "external_refs", b"external_refs", "id", b"id", "merged_ids", b"merged_ids", "name", b"name", "tax_id", b"tax_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_address", b"billing_address", "billing_contact", b"billing_contact", "country", b"country", "create_time", b"create_time", "domain", b"domain", "external_refs", b"external_refs", "id", b"id", "merged_ids", b"merged_ids", "name", b"name", "tax_id", b"tax_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Customer: _TypeAlias = Customer  # noqa: Y015
+
+@_typing.final
+class BillingContact(_message.Message):
+    """The person invoices are addressed to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """At most 200 characters."""
+    email: _builtins.str
+    """An email address (local@domain.tld), at most 254 characters."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BillingContact: _TypeAlias = BillingContact  # noqa: Y015
+
+@_typing.final
+class PostalAddress(_message.Message):
+    """A postal address as an invoice prints it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    POSTCODE_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
+    city: _builtins.str
+    """Required, at most 100 characters."""
+    postcode: _builtins.str
+    """Optional, at most 20 characters (letters, digits, spaces, dashes)."""
+    country: _builtins.str
+    """ISO 3166-1 alpha-2."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1-4 street lines, each at most 100 characters."""
+
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[_builtins.str] | None = ...,
+        city: _builtins.str = ...,
+        postcode: _builtins.str = ...,
+        country: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "country", b"country", "lines", b"lines", "postcode", b"postcode"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostalAddress: _TypeAlias = PostalAddress  # noqa: Y015
 
 @_typing.final
 class ResolveCustomerRequest(_message.Message):
@@ -162,6 +234,8 @@ class ResolveCustomerRequest(_message.Message):
     DOMAIN_FIELD_NUMBER: _builtins.int
     TAX_ID_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
+    BILLING_CONTACT_FIELD_NUMBER: _builtins.int
+    BILLING_ADDRESS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     domain: _builtins.str
     """Any spelling ("https://www.Acme.com/"); normalized before matching."""
@@ -173,6 +247,14 @@ class ResolveCustomerRequest(_message.Message):
     def external_ref(self) -> Global___ExternalRef:
         """The account's id in the calling system; linked to the customer that is found or created."""
 
+    @_builtins.property
+    def billing_contact(self) -> Global___BillingContact:
+        """Optional; when set they become the customer's (the latest deal knows best), without
+        taking part in matching.
+        """
+
+    @_builtins.property
+    def billing_address(self) -> Global___PostalAddress: ...
     def __init__(
         self,
         *,
@@ -181,10 +263,12 @@ class ResolveCustomerRequest(_message.Message):
         domain: _builtins.str = ...,
         tax_id: _builtins.str = ...,
         country: _builtins.str = ...,
+        billing_contact: Global___BillingContact | None = ...,
+        billing_address: Global___PostalAddress | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["external_ref", b"external_ref"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["billing_address", b"billing_address", "billing_contact", b"billing_contact", "external_ref", b"external_ref"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["country", b"country", "domain", b"domain", "external_ref", b"external_ref", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_address", b"billing_address", "billing_contact", b"billing_contact", "country", b"country", "domain", b"domain", "external_ref", b"external_ref", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -377,12 +461,20 @@ class UpdateCustomerRequest(_message.Message):
     DOMAIN_FIELD_NUMBER: _builtins.int
     TAX_ID_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
+    BILLING_CONTACT_FIELD_NUMBER: _builtins.int
+    BILLING_ADDRESS_FIELD_NUMBER: _builtins.int
     customer_id: _builtins.str
     name: _builtins.str
     domain: _builtins.str
     tax_id: _builtins.str
     country: _builtins.str
     """ISO 3166-1 alpha-2."""
+    @_builtins.property
+    def billing_contact(self) -> Global___BillingContact:
+        """Set: replaces the whole contact or address; an empty message clears it."""
+
+    @_builtins.property
+    def billing_address(self) -> Global___PostalAddress: ...
     def __init__(
         self,
         *,
@@ -391,10 +483,12 @@ class UpdateCustomerRequest(_message.Message):
         domain: _builtins.str | None = ...,
         tax_id: _builtins.str | None = ...,
         country: _builtins.str | None = ...,
+        billing_contact: Global___BillingContact | None = ...,
+        billing_address: Global___PostalAddress | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_country", b"_country", "_domain", b"_domain", "_name", b"_name", "_tax_id", b"_tax_id", "country", b"country", "domain", b"domain", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_country", b"_country", "_domain", b"_domain", "_name", b"_name", "_tax_id", b"_tax_id", "billing_address", b"billing_address", "billing_contact", b"billing_contact", "country", b"country", "domain", b"domain", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_country", b"_country", "_domain", b"_domain", "_name", b"_name", "_tax_id", b"_tax_id", "country", b"country", "customer_id", b"customer_id", "domain", b"domain", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_country", b"_country", "_domain", b"_domain", "_name", b"_name", "_tax_id", b"_tax_id", "billing_address", b"billing_address", "billing_contact", b"billing_contact", "country", b"country", "customer_id", b"customer_id", "domain", b"domain", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__country: _TypeAlias = _typing.Literal["country"]  # noqa: Y015
     _WhichOneofArgType__country: _TypeAlias = _typing.Literal["_country", b"_country"]  # noqa: Y015

@@ -24,32 +24,35 @@ _sym_db = _symbol_database.Default()
 
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
+from weftwork.customer.v1 import customer_service_pb2 as weftwork_dot_customer_dot_v1_dot_customer__service__pb2
 from weftwork.project.v1 import project_service_pb2 as weftwork_dot_project_dot_v1_dot_project__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n weftwork/project/v1/events.proto\x12\x13weftwork.project.v1\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\x1a)weftwork/project/v1/project_service.proto\"V\n\x10\x43ustomerSnapshot\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x0e\n\x06tax_id\x18\x04 \x01(\t\"\xab\x01\n\x13\x45ngagementActivated\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x33\n\nengagement\x18\x03 \x01(\x0b\x32\x1f.weftwork.project.v1.Engagement\x12\x37\n\x08\x63ustomer\x18\x04 \x01(\x0b\x32%.weftwork.project.v1.CustomerSnapshot\"~\n\x13\x45ngagementCompleted\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\'\n\x0c\x63ompleted_on\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12\x16\n\x0e\x61pproved_hours\x18\x04 \x01(\t\"\xe7\x01\n\x12MilestoneCompleted\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x14\n\x0cmilestone_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\"\n\x06\x61mount\x18\x05 \x01(\x0b\x32\x12.google.type.Money\x12\'\n\x0c\x63ompleted_on\x18\x06 \x01(\x0b\x32\x11.google.type.Date\x12\x38\n\rbilling_model\x18\x07 \x01(\x0e\x32!.weftwork.project.v1.BillingModel\"\x97\x02\n\x0eRatedTimeEntry\x12\x15\n\rtime_entry_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\r\n\x05hours\x18\x05 \x01(\t\x12\x11\n\tbill_rate\x18\x06 \x01(\t\x12\x11\n\tcost_rate\x18\x07 \x01(\t\x12\'\n\x0b\x62ill_amount\x18\x08 \x01(\x0b\x32\x12.google.type.Money\x12\'\n\x0b\x63ost_amount\x18\t \x01(\x0b\x32\x12.google.type.Money\x12\x10\n\x08\x62illable\x18\n \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x0b \x01(\t\"\xdb\x01\n\x13TimeEntriesApproved\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x38\n\rbilling_model\x18\x03 \x01(\x0e\x32!.weftwork.project.v1.BillingModel\x12\x34\n\x07\x65ntries\x18\x04 \x03(\x0b\x32#.weftwork.project.v1.RatedTimeEntry\x12\x16\n\x0e\x61pproved_hours\x18\x05 \x01(\t\x12\x14\n\x0c\x62udget_hours\x18\x06 \x01(\t\"\xa3\x02\n\x0f\x45xpenseApproved\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\nexpense_id\x18\x03 \x01(\t\x12\x11\n\tperson_id\x18\x04 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12\x10\n\x08\x63\x61tegory\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\"\n\x06\x61mount\x18\x08 \x01(\x0b\x32\x12.google.type.Money\x12\x16\n\x0emarkup_percent\x18\t \x01(\t\x12\x10\n\x08\x62illable\x18\n \x01(\x08\x12+\n\x0f\x62illable_amount\x18\x0b \x01(\x0b\x32\x12.google.type.Money\"\xc4\x02\n\x11TimeEntryAdjusted\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x38\n\rbilling_model\x18\x03 \x01(\x0e\x32!.weftwork.project.v1.BillingModel\x12\x1e\n\x16original_time_entry_id\x18\x04 \x01(\t\x12\x35\n\x08reversal\x18\x05 \x01(\x0b\x32#.weftwork.project.v1.RatedTimeEntry\x12\x38\n\x0breplacement\x18\x06 \x01(\x0b\x32#.weftwork.project.v1.RatedTimeEntry\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x16\n\x0e\x61pproved_hours\x18\x08 \x01(\t\x12\x14\n\x0c\x62udget_hours\x18\t \x01(\t\"\xad\x01\n\x11\x45ngagementAmended\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x33\n\nengagement\x18\x03 \x01(\x0b\x32\x1f.weftwork.project.v1.Engagement\x12;\n\tamendment\x18\x04 \x01(\x0b\x32(.weftwork.project.v1.EngagementAmendmentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n weftwork/project/v1/events.proto\x12\x13weftwork.project.v1\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\x1a+weftwork/customer/v1/customer_service.proto\x1a)weftwork/project/v1/project_service.proto\"\xd3\x01\n\x10\x43ustomerSnapshot\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x0e\n\x06tax_id\x18\x04 \x01(\t\x12=\n\x0f\x62illing_contact\x18\x05 \x01(\x0b\x32$.weftwork.customer.v1.BillingContact\x12<\n\x0f\x62illing_address\x18\x06 \x01(\x0b\x32#.weftwork.customer.v1.PostalAddress\"\xab\x01\n\x13\x45ngagementActivated\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x33\n\nengagement\x18\x03 \x01(\x0b\x32\x1f.weftwork.project.v1.Engagement\x12\x37\n\x08\x63ustomer\x18\x04 \x01(\x0b\x32%.weftwork.project.v1.CustomerSnapshot\"~\n\x13\x45ngagementCompleted\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\'\n\x0c\x63ompleted_on\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12\x16\n\x0e\x61pproved_hours\x18\x04 \x01(\t\"\xe7\x01\n\x12MilestoneCompleted\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x14\n\x0cmilestone_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\"\n\x06\x61mount\x18\x05 \x01(\x0b\x32\x12.google.type.Money\x12\'\n\x0c\x63ompleted_on\x18\x06 \x01(\x0b\x32\x11.google.type.Date\x12\x38\n\rbilling_model\x18\x07 \x01(\x0e\x32!.weftwork.project.v1.BillingModel\"\x97\x02\n\x0eRatedTimeEntry\x12\x15\n\rtime_entry_id\x18\x01 \x01(\t\x12\x11\n\tperson_id\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\r\n\x05hours\x18\x05 \x01(\t\x12\x11\n\tbill_rate\x18\x06 \x01(\t\x12\x11\n\tcost_rate\x18\x07 \x01(\t\x12\'\n\x0b\x62ill_amount\x18\x08 \x01(\x0b\x32\x12.google.type.Money\x12\'\n\x0b\x63ost_amount\x18\t \x01(\x0b\x32\x12.google.type.Money\x12\x10\n\x08\x62illable\x18\n \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x0b \x01(\t\"\xdb\x01\n\x13TimeEntriesApproved\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x38\n\rbilling_model\x18\x03 \x01(\x0e\x32!.weftwork.project.v1.BillingModel\x12\x34\n\x07\x65ntries\x18\x04 \x03(\x0b\x32#.weftwork.project.v1.RatedTimeEntry\x12\x16\n\x0e\x61pproved_hours\x18\x05 \x01(\t\x12\x14\n\x0c\x62udget_hours\x18\x06 \x01(\t\"\xa3\x02\n\x0f\x45xpenseApproved\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\nexpense_id\x18\x03 \x01(\t\x12\x11\n\tperson_id\x18\x04 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12\x10\n\x08\x63\x61tegory\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\"\n\x06\x61mount\x18\x08 \x01(\x0b\x32\x12.google.type.Money\x12\x16\n\x0emarkup_percent\x18\t \x01(\t\x12\x10\n\x08\x62illable\x18\n \x01(\x08\x12+\n\x0f\x62illable_amount\x18\x0b \x01(\x0b\x32\x12.google.type.Money\"\xc4\x02\n\x11TimeEntryAdjusted\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x38\n\rbilling_model\x18\x03 \x01(\x0e\x32!.weftwork.project.v1.BillingModel\x12\x1e\n\x16original_time_entry_id\x18\x04 \x01(\t\x12\x35\n\x08reversal\x18\x05 \x01(\x0b\x32#.weftwork.project.v1.RatedTimeEntry\x12\x38\n\x0breplacement\x18\x06 \x01(\x0b\x32#.weftwork.project.v1.RatedTimeEntry\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x16\n\x0e\x61pproved_hours\x18\x08 \x01(\t\x12\x14\n\x0c\x62udget_hours\x18\t \x01(\t\"\xad\x01\n\x11\x45ngagementAmended\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x33\n\nengagement\x18\x03 \x01(\x0b\x32\x1f.weftwork.project.v1.Engagement\x12;\n\tamendment\x18\x04 \x01(\x0b\x32(.weftwork.project.v1.EngagementAmendment\"_\n\x16PurchaseOrderNumberSet\x12\x15\n\rengagement_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x1d\n\x15purchase_order_number\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weftwork.project.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CUSTOMERSNAPSHOT']._serialized_start=149
-  _globals['_CUSTOMERSNAPSHOT']._serialized_end=235
-  _globals['_ENGAGEMENTACTIVATED']._serialized_start=238
-  _globals['_ENGAGEMENTACTIVATED']._serialized_end=409
-  _globals['_ENGAGEMENTCOMPLETED']._serialized_start=411
-  _globals['_ENGAGEMENTCOMPLETED']._serialized_end=537
-  _globals['_MILESTONECOMPLETED']._serialized_start=540
-  _globals['_MILESTONECOMPLETED']._serialized_end=771
-  _globals['_RATEDTIMEENTRY']._serialized_start=774
-  _globals['_RATEDTIMEENTRY']._serialized_end=1053
-  _globals['_TIMEENTRIESAPPROVED']._serialized_start=1056
-  _globals['_TIMEENTRIESAPPROVED']._serialized_end=1275
-  _globals['_EXPENSEAPPROVED']._serialized_start=1278
-  _globals['_EXPENSEAPPROVED']._serialized_end=1569
-  _globals['_TIMEENTRYADJUSTED']._serialized_start=1572
-  _globals['_TIMEENTRYADJUSTED']._serialized_end=1896
-  _globals['_ENGAGEMENTAMENDED']._serialized_start=1899
-  _globals['_ENGAGEMENTAMENDED']._serialized_end=2072
+  _globals['_CUSTOMERSNAPSHOT']._serialized_start=195
+  _globals['_CUSTOMERSNAPSHOT']._serialized_end=406
+  _globals['_ENGAGEMENTACTIVATED']._serialized_start=409
+  _globals['_ENGAGEMENTACTIVATED']._serialized_end=580
+  _globals['_ENGAGEMENTCOMPLETED']._serialized_start=582
+  _globals['_ENGAGEMENTCOMPLETED']._serialized_end=708
+  _globals['_MILESTONECOMPLETED']._serialized_start=711
+  _globals['_MILESTONECOMPLETED']._serialized_end=942
+  _globals['_RATEDTIMEENTRY']._serialized_start=945
+  _globals['_RATEDTIMEENTRY']._serialized_end=1224
+  _globals['_TIMEENTRIESAPPROVED']._serialized_start=1227
+  _globals['_TIMEENTRIESAPPROVED']._serialized_end=1446
+  _globals['_EXPENSEAPPROVED']._serialized_start=1449
+  _globals['_EXPENSEAPPROVED']._serialized_end=1740
+  _globals['_TIMEENTRYADJUSTED']._serialized_start=1743
+  _globals['_TIMEENTRYADJUSTED']._serialized_end=2067
+  _globals['_ENGAGEMENTAMENDED']._serialized_start=2070
+  _globals['_ENGAGEMENTAMENDED']._serialized_end=2243
+  _globals['_PURCHASEORDERNUMBERSET']._serialized_start=2245
+  _globals['_PURCHASEORDERNUMBERSET']._serialized_end=2340
 # @@protoc_insertion_point(module_scope)

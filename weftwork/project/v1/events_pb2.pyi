@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.type import date_pb2 as _date_pb2
 from google.type import money_pb2 as _money_pb2
+from weftwork.customer.v1 import customer_service_pb2 as _customer_service_pb2
 from weftwork.project.v1 import project_service_pb2 as _project_service_pb2
 import builtins as _builtins
 import sys
@@ -41,12 +42,20 @@ class CustomerSnapshot(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
     TAX_ID_FIELD_NUMBER: _builtins.int
+    BILLING_CONTACT_FIELD_NUMBER: _builtins.int
+    BILLING_ADDRESS_FIELD_NUMBER: _builtins.int
     customer_id: _builtins.str
     name: _builtins.str
     country: _builtins.str
     """ISO 3166-1 alpha-2."""
     tax_id: _builtins.str
     """Normalized; empty when unknown."""
+    @_builtins.property
+    def billing_contact(self) -> _customer_service_pb2.BillingContact:
+        """Who receives its invoices and where; unset when the customer has none."""
+
+    @_builtins.property
+    def billing_address(self) -> _customer_service_pb2.PostalAddress: ...
     def __init__(
         self,
         *,
@@ -54,10 +63,12 @@ class CustomerSnapshot(_message.Message):
         name: _builtins.str = ...,
         country: _builtins.str = ...,
         tax_id: _builtins.str = ...,
+        billing_contact: _customer_service_pb2.BillingContact | None = ...,
+        billing_address: _customer_service_pb2.PostalAddress | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["billing_address", b"billing_address", "billing_contact", b"billing_contact"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["country", b"country", "customer_id", b"customer_id", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_address", b"billing_address", "billing_contact", b"billing_contact", "country", b"country", "customer_id", b"customer_id", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -433,3 +444,33 @@ class EngagementAmended(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EngagementAmended: _TypeAlias = EngagementAmended  # noqa: Y015
+
+@_typing.final
+class PurchaseOrderNumberSet(_message.Message):
+    """Subject `weftwork.project.engagement.purchase_order_set.v1`: the engagement's purchase-order
+    number changed (SetPurchaseOrderNumber); invoices issued from now on print it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    PURCHASE_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
+    engagement_id: _builtins.str
+    version: _builtins.int
+    purchase_order_number: _builtins.str
+    """Empty: cleared."""
+    def __init__(
+        self,
+        *,
+        engagement_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        purchase_order_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "purchase_order_number", b"purchase_order_number", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurchaseOrderNumberSet: _TypeAlias = PurchaseOrderNumberSet  # noqa: Y015

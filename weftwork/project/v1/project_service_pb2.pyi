@@ -311,6 +311,7 @@ class Engagement(_message.Message):
     TERMS_VERSION_FIELD_NUMBER: _builtins.int
     RATE_CARD_VERSION_FIELD_NUMBER: _builtins.int
     AMENDMENTS_FIELD_NUMBER: _builtins.int
+    PURCHASE_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     code: _builtins.str
     """PRJ-<entity>-<yyyy>-<nnnn>, e.g. "PRJ-UK01-2025-0042"; unique, assigned on creation."""
@@ -340,6 +341,8 @@ class Engagement(_message.Message):
     """The version of the terms in force: 1 as won, +1 per AmendEngagement."""
     rate_card_version: _builtins.int
     """The version of `rate_card`: 1 as won, +1 per amendment that gave a new card."""
+    purchase_order_number: _builtins.str
+    """The customer's purchase-order number for the work; empty when none."""
     @_builtins.property
     def opportunity(self) -> Global___Opportunity: ...
     @_builtins.property
@@ -399,10 +402,11 @@ class Engagement(_message.Message):
         terms_version: _builtins.int = ...,
         rate_card_version: _builtins.int = ...,
         amendments: _abc.Iterable[Global___EngagementAmendment] | None = ...,
+        purchase_order_number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completed_on", b"completed_on", "contract_value", b"contract_value", "create_time", b"create_time", "end_date", b"end_date", "opportunity", b"opportunity", "start_date", b"start_date", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "approved_hours", b"approved_hours", "assignments", b"assignments", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "code", b"code", "completed_on", b"completed_on", "contract_value", b"contract_value", "create_time", b"create_time", "currency", b"currency", "customer_id", b"customer_id", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "id", b"id", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity", b"opportunity", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "rate_card_version", b"rate_card_version", "start_date", b"start_date", "status", b"status", "terms_version", b"terms_version", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "approved_hours", b"approved_hours", "assignments", b"assignments", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "code", b"code", "completed_on", b"completed_on", "contract_value", b"contract_value", "create_time", b"create_time", "currency", b"currency", "customer_id", b"customer_id", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "id", b"id", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity", b"opportunity", "payment_terms_days", b"payment_terms_days", "purchase_order_number", b"purchase_order_number", "rate_card", b"rate_card", "rate_card_version", b"rate_card_version", "start_date", b"start_date", "status", b"status", "terms_version", b"terms_version", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -480,12 +484,20 @@ class OpportunityAccount(_message.Message):
     DOMAIN_FIELD_NUMBER: _builtins.int
     TAX_ID_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
+    BILLING_CONTACT_FIELD_NUMBER: _builtins.int
+    BILLING_ADDRESS_FIELD_NUMBER: _builtins.int
     external_id: _builtins.str
     name: _builtins.str
     domain: _builtins.str
     tax_id: _builtins.str
     country: _builtins.str
     """ISO 3166-1 alpha-2."""
+    @_builtins.property
+    def billing_contact(self) -> _customer_service_pb2.BillingContact:
+        """Optional; passed to ResolveCustomer, validated there."""
+
+    @_builtins.property
+    def billing_address(self) -> _customer_service_pb2.PostalAddress: ...
     def __init__(
         self,
         *,
@@ -494,10 +506,12 @@ class OpportunityAccount(_message.Message):
         domain: _builtins.str = ...,
         tax_id: _builtins.str = ...,
         country: _builtins.str = ...,
+        billing_contact: _customer_service_pb2.BillingContact | None = ...,
+        billing_address: _customer_service_pb2.PostalAddress | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["billing_address", b"billing_address", "billing_contact", b"billing_contact"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["country", b"country", "domain", b"domain", "external_id", b"external_id", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_address", b"billing_address", "billing_contact", b"billing_contact", "country", b"country", "domain", b"domain", "external_id", b"external_id", "name", b"name", "tax_id", b"tax_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -555,6 +569,7 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
     EXPENSE_MARKUP_PERCENT_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     TEMPLATE_CODE_FIELD_NUMBER: _builtins.int
+    PURCHASE_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """The CRM that won the deal, e.g. "salesforce"."""
     opportunity_id: _builtins.str
@@ -575,6 +590,10 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
     """An EngagementTemplate code: its billing model, rate card, milestone plan (when the request
     has no milestones and states contract_value), payment terms and markup fill what this
     request leaves unset or empty; what the request states wins. Unknown: INVALID_ARGUMENT.
+    """
+    purchase_order_number: _builtins.str
+    """The customer's purchase-order number, at most 64 characters; empty when none. Not a
+    commercial term: amend it with SetPurchaseOrderNumber.
     """
     @_builtins.property
     def account(self) -> Global___OpportunityAccount: ...
@@ -616,10 +635,11 @@ class CreateEngagementFromOpportunityRequest(_message.Message):
         expense_markup_percent: _builtins.str = ...,
         idempotency_key: _builtins.str = ...,
         template_code: _builtins.str = ...,
+        purchase_order_number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "contract_value", b"contract_value", "end_date", b"end_date", "payment_terms_days", b"payment_terms_days", "start_date", b"start_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "contract_value", b"contract_value", "currency", b"currency", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "idempotency_key", b"idempotency_key", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity_id", b"opportunity_id", "payment_terms_days", b"payment_terms_days", "rate_card", b"rate_card", "source", b"source", "start_date", b"start_date", "template_code", b"template_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days", "account", b"account", "billing_model", b"billing_model", "budget_hours", b"budget_hours", "contract_value", b"contract_value", "currency", b"currency", "end_date", b"end_date", "expense_markup_percent", b"expense_markup_percent", "idempotency_key", b"idempotency_key", "legal_entity", b"legal_entity", "milestones", b"milestones", "name", b"name", "opportunity_id", b"opportunity_id", "payment_terms_days", b"payment_terms_days", "purchase_order_number", b"purchase_order_number", "rate_card", b"rate_card", "source", b"source", "start_date", b"start_date", "template_code", b"template_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__payment_terms_days: _TypeAlias = _typing.Literal["payment_terms_days"]  # noqa: Y015
     _WhichOneofArgType__payment_terms_days: _TypeAlias = _typing.Literal["_payment_terms_days", b"_payment_terms_days"]  # noqa: Y015
@@ -2403,3 +2423,46 @@ class AmendEngagementResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AmendEngagementResponse: _TypeAlias = AmendEngagementResponse  # noqa: Y015
+
+@_typing.final
+class SetPurchaseOrderNumberRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_ID_FIELD_NUMBER: _builtins.int
+    PURCHASE_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
+    engagement_id: _builtins.str
+    purchase_order_number: _builtins.str
+    """At most 64 characters, no control characters; empty clears it."""
+    def __init__(
+        self,
+        *,
+        engagement_id: _builtins.str = ...,
+        purchase_order_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_id", b"engagement_id", "purchase_order_number", b"purchase_order_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPurchaseOrderNumberRequest: _TypeAlias = SetPurchaseOrderNumberRequest  # noqa: Y015
+
+@_typing.final
+class SetPurchaseOrderNumberResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENGAGEMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def engagement(self) -> Global___Engagement: ...
+    def __init__(
+        self,
+        *,
+        engagement: Global___Engagement | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement", b"engagement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPurchaseOrderNumberResponse: _TypeAlias = SetPurchaseOrderNumberResponse  # noqa: Y015

@@ -186,6 +186,11 @@ class ProjectServiceStub:
                 request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementRequest.SerializeToString,
                 response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementResponse.FromString,
                 _registered_method=True)
+        self.SetPurchaseOrderNumber = channel.unary_unary(
+                '/weftwork.project.v1.ProjectService/SetPurchaseOrderNumber',
+                request_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberRequest.SerializeToString,
+                response_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberResponse.FromString,
+                _registered_method=True)
 
 
 class ProjectServiceServicer:
@@ -418,6 +423,16 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPurchaseOrderNumber(self, request, context):
+        """Sets (or, with an empty string, clears) the customer's purchase-order number of an
+        engagement, printed on invoices issued from then on; emits
+        engagement.purchase_order_set when it changed (a PENDING_APPROVAL engagement's
+        engagement.activated carries it instead). Any status: invoices may follow completion.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -560,6 +575,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.AmendEngagement,
                     request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementRequest.FromString,
                     response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementResponse.SerializeToString,
+            ),
+            'SetPurchaseOrderNumber': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPurchaseOrderNumber,
+                    request_deserializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberRequest.FromString,
+                    response_serializer=weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1330,6 +1350,33 @@ class ProjectService:
             '/weftwork.project.v1.ProjectService/AmendEngagement',
             weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementRequest.SerializeToString,
             weftwork_dot_project_dot_v1_dot_project__service__pb2.AmendEngagementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPurchaseOrderNumber(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/weftwork.project.v1.ProjectService/SetPurchaseOrderNumber',
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberRequest.SerializeToString,
+            weftwork_dot_project_dot_v1_dot_project__service__pb2.SetPurchaseOrderNumberResponse.FromString,
             options,
             channel_credentials,
             insecure,

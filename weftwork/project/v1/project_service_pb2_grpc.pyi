@@ -132,6 +132,12 @@ class ProjectServiceStub:
     do not sum to the contract value are INVALID_ARGUMENT naming the difference; nothing is
     written on any refusal. A key repeated with the same request answers the first response.
     """
+    SetPurchaseOrderNumber: _grpc.UnaryUnaryMultiCallable[_project_service_pb2.SetPurchaseOrderNumberRequest, _project_service_pb2.SetPurchaseOrderNumberResponse]
+    """Sets (or, with an empty string, clears) the customer's purchase-order number of an
+    engagement, printed on invoices issued from then on; emits
+    engagement.purchase_order_set when it changed (a PENDING_APPROVAL engagement's
+    engagement.activated carries it instead). Any status: invoices may follow completion.
+    """
 
 @_typing.type_check_only
 class ProjectServiceAsyncStub(ProjectServiceStub):
@@ -236,6 +242,12 @@ class ProjectServiceAsyncStub(ProjectServiceStub):
     engagement.amended. A COMPLETED engagement is FAILED_PRECONDITION; milestone amounts that
     do not sum to the contract value are INVALID_ARGUMENT naming the difference; nothing is
     written on any refusal. A key repeated with the same request answers the first response.
+    """
+    SetPurchaseOrderNumber: _aio.UnaryUnaryMultiCallable[_project_service_pb2.SetPurchaseOrderNumberRequest, _project_service_pb2.SetPurchaseOrderNumberResponse]  # type: ignore[assignment]
+    """Sets (or, with an empty string, clears) the customer's purchase-order number of an
+    engagement, printed on invoices issued from then on; emits
+    engagement.purchase_order_set when it changed (a PENDING_APPROVAL engagement's
+    engagement.activated carries it instead). Any status: invoices may follow completion.
     """
 
 class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -506,6 +518,18 @@ class ProjectServiceServicer(metaclass=_abc_1.ABCMeta):
         engagement.amended. A COMPLETED engagement is FAILED_PRECONDITION; milestone amounts that
         do not sum to the contract value are INVALID_ARGUMENT naming the difference; nothing is
         written on any refusal. A key repeated with the same request answers the first response.
+        """
+
+    @_abc_1.abstractmethod
+    def SetPurchaseOrderNumber(
+        self,
+        request: _project_service_pb2.SetPurchaseOrderNumberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_project_service_pb2.SetPurchaseOrderNumberResponse, _abc.Awaitable[_project_service_pb2.SetPurchaseOrderNumberResponse]]:
+        """Sets (or, with an empty string, clears) the customer's purchase-order number of an
+        engagement, printed on invoices issued from then on; emits
+        engagement.purchase_order_set when it changed (a PENDING_APPROVAL engagement's
+        engagement.activated carries it instead). Any status: invoices may follow completion.
         """
 
 def add_ProjectServiceServicer_to_server(servicer: ProjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
