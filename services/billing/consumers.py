@@ -13,6 +13,7 @@ import asyncpg
 
 from mesh.errors import DomainError
 from mesh.events.handlers import Event, EventHandler, EventHandlers, PoisonMessage
+from services.billing.convert import customers
 from services.billing.convert import events as read
 from services.billing.domain.items import InconsistentEvent
 from services.billing.handlers import ReplicaRepository, replica
@@ -94,12 +95,12 @@ def project_events_handlers(repository: Repository) -> EventHandlers:
 
 def customer_events_handlers(repository: Repository) -> EventHandlers:
     table, c = EventHandlers(), "weftwork.customer.customer"
-    changed = _on(repository, "customer", read.changed_customer, replica.put_customer)
+    changed = _on(repository, "customer", customers.changed_customer, replica.put_customer)
     table.register(f"{c}.created.v1", customer_events.CustomerCreated, changed)
     table.register(f"{c}.updated.v1", customer_events.CustomerUpdated, changed)
     table.register(
         f"{c}.merged.v1",
         customer_events.CustomerMerged,
-        _on(repository, "customer.merged", read.merged_customer, replica.merge_customer),
+        _on(repository, "customer.merged", customers.merged_customer, replica.merge_customer),
     )
     return table

@@ -13,22 +13,19 @@ from google.protobuf.message import Message
 from mesh.grpc.convert import date_from_proto, date_to_proto, money_to_proto
 from mesh.money import is_currency
 from mesh.requests import required_money, required_quantity
+from services.billing.convert.customers import bill_to_address, bill_to_contact
 from services.billing.convert.responses import STATUSES, decimal_text, line_to_proto
 from services.billing.domain import items
 from services.billing.domain.model import (
-    BillingContact,
     BillingModel,
     BillingProfile,
     BillTo,
     InvoiceEvent,
     InvoiceIssued,
     InvoiceVoided,
-    PostalAddress,
     ScheduledMilestone,
 )
 from weftwork.billing.v1 import events_pb2
-from weftwork.customer.v1 import customer_service_pb2 as customer_pb
-from weftwork.customer.v1 import events_pb2 as customer_events
 from weftwork.project.v1 import events_pb2 as project_events
 from weftwork.project.v1 import project_service_pb2 as project_pb
 
@@ -152,8 +149,8 @@ def profile_of(message: project_events.EngagementActivated) -> tuple[BillingProf
             c.name,
             c.country,
             c.tax_id or None,
-            contact=_contact(c.billing_contact) if c.HasField("billing_contact") else None,
-            address=_address(c.billing_address) if c.HasField("billing_address") else None,
+            contact=bill_to_contact(c.billing_contact) if c.HasField("billing_contact") else None,
+            address=bill_to_address(c.billing_address) if c.HasField("billing_address") else None,
         )
         if c.country
         else None
@@ -222,37 +219,6 @@ def completed_milestone(
     return uuid.UUID(m.engagement_id), items.CompletedMilestone(
         m.milestone_id, m.name, required_money(m.amount, "amount"), date_from_proto(m.completed_on)
     )
-
-
-def _contact(c: customer_pb.BillingContact) -> BillingContact:
-    return BillingContact(c.name, c.email)
-
-
-def _address(a: customer_pb.PostalAddress) -> PostalAddress:
-    return PostalAddress(tuple(a.lines), a.city, a.postcode, a.country)
-
-
-def customer_of(customer: customer_pb.Customer) -> BillTo:
-    c = customer
-    return BillTo(
-        uuid.UUID(c.id),
-        c.name,
-        c.country,
-        c.tax_id or None,
-        c.version,
-        _contact(c.billing_contact) if c.HasField("billing_contact") else None,
-        _address(c.billing_address) if c.HasField("billing_address") else None,
-    )
-
-
-def changed_customer(
-    message: customer_events.CustomerCreated | customer_events.CustomerUpdated,
-) -> BillTo:
-    return customer_of(message.customer)
-
-
-def merged_customer(message: customer_events.CustomerMerged) -> tuple[uuid.UUID, BillTo]:
-    return uuid.UUID(message.merged_id), customer_of(message.survivor)
 
 
 def purchase_order_set(
