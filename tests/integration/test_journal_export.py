@@ -54,11 +54,12 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def empty(pool: asyncpg.Pool) -> None:
-    """Every table but the migrations': each example starts from empty books."""
+    """Every table but the migrations' and the append-only audit trail's: each example starts
+    from empty books."""
     async with pool.acquire() as conn:
         tables = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            " AND tablename <> 'schema_migrations'"
+            " AND tablename NOT IN ('schema_migrations', 'audit_log')"
         )
         names = ", ".join(f'"{t["tablename"]}"' for t in tables)
         await conn.execute(f"TRUNCATE {names}")
