@@ -241,7 +241,7 @@ async def test_viewer_and_dead_letters_over_graphql_follow_the_roles(firm: Platf
         "roles": ["sales"],
         "entities": ["UK01"],
         "seesCosts": False,
-        "mutations": ["closeWonOpportunity"],
+        "mutations": ["closeWonOpportunity", "updateCustomer"],
     }
     admin = (await gql(firm, viewer))["viewer"]
     assert {"replayDeadLetters", "discardDeadLetters", "runBilling"} <= set(admin["mutations"])
