@@ -18,17 +18,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.auth import TokenVerifier
 from gateway.budget import CostBudget
+from gateway.cache import ResponseCache
+from gateway.cached_reads import CachedReads
 from gateway.clients import ServiceClients
 from gateway.console.pages import Console
 from gateway.context import Context
 from gateway.gate import Admission
 from gateway.hooks import hook_endpoint
+from gateway.invalidation import Invalidation
 from gateway.limits import BodyLimit, BoundedConcurrency, HeaderLimit
 from gateway.media import GRAPHQL_RESPONSE, request_error_status, response_media_type
 from gateway.metrics import GraphQLMetrics
@@ -51,6 +55,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         nats: NatsConnection,
         metrics: GraphQLMetrics,
         ide: Callable[[Request], Awaitable[Response]] | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         admission = Admission(
             max_cost=settings.gateway_max_cost,
@@ -70,6 +75,34 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         self.nats = nats
         self.sockets = SocketCounts(settings.gateway_max_connections_per_principal)
         self.ide = ide
+        self.reads = CachedReads(cache if cache is not None else ResponseCache(0))
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Reads through the response cache; mutations evict it before they answer."""
+        execute = functools.partial(
+            super().execute_single,
+            request,
+            request_adapter,
+            sub_response,
+            context,
+            root_value,
+            request_data,
+        )
+        return await self.reads.run(
+            execute,
+            request_data.query,
+            request_data.operation_name,
+            request_data.variables,
+            context,
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the console's pinned local copies, never from a CDN."""
@@ -144,12 +177,18 @@ def create_app(settings: Settings) -> Starlette:
     nats = NatsConnection(settings.nats_url, name="weftwork-gateway", tls=tls)
     metrics = GraphQLMetrics()
     console = Console(dev_mode=settings.dev_mode)
-    graphql = WeftworkGraphQL(settings, clients, verifier, nats, metrics, ide=console.graphiql)
+    cache = ResponseCache(settings.gateway_cache_mb * 1024 * 1024, registry=metrics.registry)
+    invalidation = Invalidation(cache, nats)
+    graphql = WeftworkGraphQL(
+        settings, clients, verifier, nats, metrics, ide=console.graphiql, cache=cache
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         nats.start()
+        invalidation.start()
         yield
+        await invalidation.close()
         await nats.close()
         await clients.close()
 
@@ -180,6 +219,8 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.clients = clients
     app.state.metrics = metrics
+    app.state.cache = cache
+    app.state.invalidation = invalidation
     app.state.schema = graphql.schema  # what the fuzz suite generates requests from
     app.state.settings = settings
     return app

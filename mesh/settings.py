@@ -106,6 +106,7 @@ class Settings:
     gateway_cost_per_minute: int = 5_000_000  # each principal's budget of cost points
     gateway_max_connections_per_principal: int = 8  # open subscription sockets
     gateway_max_subscriptions_per_connection: int = 20
+    gateway_cache_mb: int = 64  # WEFTWORK_GATEWAY_CACHE_MB: the response cache's bound; 0: off
     # WEFTWORK_APPROVAL_REQUIRED_ENTITIES: entities whose close-won waits for approveEngagement
     # (DESIGN.md §9; to be folded into the shared legal-entity configuration).
     approval_required_entities: frozenset[str] = frozenset()

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import re
 import ssl
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -73,6 +74,8 @@ class NatsConnection:
         self._task: asyncio.Task[None] | None = None
         # One warning per outage: nats-py retries every reconnect_wait and would flood the log.
         self._outage_reported = False
+        # Called with True when connected (again) and False when the connection is lost.
+        self.state_listeners: list[Callable[[bool], None]] = []
 
     async def __aenter__(self) -> Self:
         self.start()
@@ -168,6 +171,7 @@ class NatsConnection:
             self._jetstream = client.jetstream()
             self._outage_reported = False
             self._connected.set()
+            self._tell(True)
             log.info("connected to NATS", extra={"url": self.shown_url})
             return
 
@@ -178,13 +182,20 @@ class NatsConnection:
         else:
             log.debug("NATS connection error", extra={"url": self.shown_url, "error": repr(exc)})
 
+    def _tell(self, connected: bool) -> None:
+        for listener in self.state_listeners:
+            listener(connected)
+
     async def _on_disconnected(self) -> None:
         self._connected.clear()
+        self._tell(False)
 
     async def _on_reconnected(self) -> None:
         self._outage_reported = False
         self._connected.set()
+        self._tell(True)
         log.info("reconnected to NATS", extra={"url": self.shown_url})
 
     async def _on_closed(self) -> None:
         self._connected.clear()
+        self._tell(False)
