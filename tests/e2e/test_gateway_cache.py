@@ -114,4 +114,3 @@ async def test_a_us01_principal_never_gets_the_cached_uk01_answer(api: Platform)
         assert {e["node"]["legalEntity"] for e in listed["data"]["engagements"]["edges"]} <= {
             "US01"
         }
-
