@@ -38,7 +38,7 @@ UNANNOUNCED = ("/weftwork.mesh.v1.IntegrationService/",)
 
 @dataclass
 class Entry:
-    value: object  # the result's data, shared by every hit: never mutated
+    value: object  # the result's data, serialized (gateway/cached_reads.py)
     tags: frozenset[str]
     size: int
     stored_at: float

@@ -107,8 +107,8 @@ class CachedReads:
         if key is None:
             return await execute()
         cached = self.cache.get(key)
-        if cached is not None:
-            return ExecutionResult(data=cached, errors=None)  # type: ignore[arg-type]
+        if isinstance(cached, bytes):  # kept serialized: the bound is on what memory holds
+            return ExecutionResult(data=json.loads(cached), errors=None)
         mark = self.cache.begin()
         called: set[str] = set()
         token = CALLED.set(called)
@@ -123,11 +123,11 @@ class CachedReads:
         # it), or read state no event announces, or too many ids to be worth tracking.
         if not tags or len(tags) > MAX_TAGS or any(m.startswith(UNANNOUNCED) for m in called):
             return result
-        body = json.dumps(result.data, separators=(",", ":"), default=str)
+        body = json.dumps(result.data, separators=(",", ":"), default=str).encode()
         # An answer naming the caller themself (the viewer: their subject as a whole value) is
         # theirs alone: never shared with another caller of the same roles and entities.
-        if json.dumps(context.principal.subject) not in body:
-            self.cache.put(key, result.data, len(body), tags, mark)
+        if json.dumps(context.principal.subject).encode() not in body:
+            self.cache.put(key, body, len(body), tags, mark)
         return result
 
     async def _mutate(
