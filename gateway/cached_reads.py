@@ -118,7 +118,7 @@ class CachedReads:
             CALLED.reset(token)
         if result.errors or not isinstance(result.data, dict) or not self.cache.enabled:
             return result
-        tags = result_tags(result.data, variables) | context.loaders.read
+        tags = result_tags(result.data, variables) | _loaded(context)
         # Not stored: an answer that depends on no id (a status, a count: no event would evict
         # it), or read state no event announces, or too many ids to be worth tracking.
         if not tags or len(tags) > MAX_TAGS or any(m.startswith(UNANNOUNCED) for m in called):
@@ -140,7 +140,7 @@ class CachedReads:
         except BaseException:
             self.cache.flush("mutation")
             raise
-        tags = set(_ids(variables or {})) | context.loaders.read
+        tags = set(_ids(variables or {})) | _loaded(context)
         if isinstance(result.data, dict):
             tags |= set(_ids(result.data))
         if tags:
@@ -148,3 +148,9 @@ class CachedReads:
         else:
             self.cache.flush("mutation")
         return result
+
+
+def _loaded(context: Context) -> set[str]:
+    """The ids read through the request's loaders, if it made any."""
+    loaders = context.__dict__.get("loaders")  # a cached_property, not created for this
+    return loaders.read if loaders is not None else set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -28,11 +28,12 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # The principal whose socket this connection holds (gateway/sockets.py), until it closes.
     socket_holder: str | None = None
-    # Created per request: a loader's cache must never outlive one caller's request.
-    loaders: Loaders = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.clients)
+    @cached_property
+    def loaders(self) -> Loaders:
+        """Created per request, when first used (not by an answer from the response cache): a
+        loader's cache must never outlive one caller's request."""
+        return Loaders(self.clients)
 
     @cached_property
     def principal(self) -> Principal:
