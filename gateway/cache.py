@@ -63,6 +63,16 @@ class CacheMetrics:
         )
 
 
+def counted(counter: Counter, label: str) -> float:
+    """A labelled counter's total for one label value (tests, the bench)."""
+    return sum(
+        float(s.value)
+        for metric in counter.collect()
+        for s in metric.samples
+        if s.name.endswith("_total") and label in s.labels.values()
+    )
+
+
 class ResponseCache:
     def __init__(
         self,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from gateway.cache import ResponseCache
+from gateway.cache import ResponseCache, counted
 from tests.e2e.platform import Platform, gql, post
 from tests.e2e.test_gateway_view import APPROVE, CLOSE_WON, SUBMIT, won
 from tests.support import eventually
@@ -20,10 +20,7 @@ STALENESS_BUDGET = 5.0  # seconds from another writer's commit to a changed view
 
 def hits(api: Platform) -> float:
     cache: ResponseCache = api.app.state.cache
-    samples = cache.metrics.lookups.collect()[0].samples
-    return sum(
-        s.value for s in samples if s.name.endswith("_total") and s.labels["result"] == "hit"
-    )
+    return counted(cache.metrics.lookups, "hit")
 
 
 async def warm(api: Platform, query: str, headers: dict[str, str] | None = None, **v: Any) -> Any:
