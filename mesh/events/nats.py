@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 from nats.aio.client import Client as NATS
+from nats.errors import SlowConsumerError
 from nats.js import JetStreamContext
 
 from mesh.retry import backoff_delay
@@ -74,7 +75,8 @@ class NatsConnection:
         self._task: asyncio.Task[None] | None = None
         # One warning per outage: nats-py retries every reconnect_wait and would flood the log.
         self._outage_reported = False
-        # Called with True when connected (again) and False when the connection is lost.
+        # Called with True when connected (again), False when the connection is lost or a
+        # subscription dropped messages (a slow consumer).
         self.state_listeners: list[Callable[[bool], None]] = []
 
     async def __aenter__(self) -> Self:
@@ -176,6 +178,11 @@ class NatsConnection:
             return
 
     async def _on_error(self, exc: Exception) -> None:
+        if isinstance(exc, SlowConsumerError):
+            # Messages were dropped: to a listener that is as good as a lost connection.
+            self._tell(False)
+            if self.is_connected:
+                self._tell(True)
         if not self._outage_reported:
             self._outage_reported = True
             log.warning("NATS connection error", extra={"url": self.shown_url, "error": repr(exc)})

@@ -4,11 +4,15 @@ from one caller's roles or entities to another's."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
+from devstack.nats import EmbeddedNats
 from gateway.cache import ResponseCache, counted
-from tests.e2e.platform import Platform, gql, post
+from tests.conftest import Stack
+from tests.e2e.platform import Platform, gql, post, running_platform
 from tests.e2e.test_gateway_view import APPROVE, CLOSE_WON, SUBMIT, won
 from tests.support import eventually
 from weftwork.project.v1 import project_service_pb2 as pb
@@ -111,3 +115,25 @@ async def test_a_us01_principal_never_gets_the_cached_uk01_answer(api: Platform)
         assert {e["node"]["legalEntity"] for e in listed["data"]["engagements"]["edges"]} <= {
             "US01"
         }
+
+
+async def test_without_nats_the_cache_is_bypassed_until_resubscribed(
+    stack: Stack, private_nats: EmbeddedNats, tmp_path: Path
+) -> None:
+    async with running_platform(stack.database_url, private_nats.url, tmp_path) as own:
+        cache: ResponseCache = own.app.state.cache
+        query = "query($id: ID!) { engagement(id: $id) { id name } }"
+        data = await gql(own, CLOSE_WON, input=won("C-NATS"))
+        engagement = data["closeWonOpportunity"]["engagement"]["id"]
+        await warm(own, query, id=engagement)
+        private_nats.kill()
+        await eventually(lambda: asyncio.sleep(0, result=cache.enabled), until=lambda on: not on)
+        assert len(cache) == 0
+        before = hits(own)
+        for _ in range(3):  # answered (the services are up), never from the cache
+            body = await post(own, query, id=engagement)
+            assert body["data"]["engagement"]["id"] == engagement
+        assert hits(own) == before
+        private_nats.restart()
+        await eventually(lambda: asyncio.sleep(0, result=cache.enabled), within=30)
+        await warm(own, query, id=engagement)

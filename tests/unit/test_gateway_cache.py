@@ -183,3 +183,32 @@ def test_answers_without_ids_or_naming_the_caller_are_not_stored() -> None:
     assert len(made) == 0
     asyncio.run(ask("{ engagement { id } }", {"engagement": {"id": "e1", "name": "alice2"}}))
     assert len(made) == 1
+
+
+async def test_a_mutation_evicts_what_it_named_and_without_ids_everything() -> None:
+    class Caller:
+        subject = "bob"
+        roles = frozenset({"admin"})
+        entities = None
+
+    class Ctx:
+        principal = Caller()
+
+    made = cache()
+    made.put(("a",), b"1", 10, ["e1"], 0)
+    made.put(("b",), b"2", 10, ["e2"], 0)
+    reads = CachedReads(made)
+
+    async def answered() -> ExecutionResult:
+        approved = [{"id": "t1", "engagementId": "e1"}]
+        return ExecutionResult(data={"approveTime": approved}, errors=None)
+
+    mutation = "mutation($ids: [ID!]!) { approveTime(ids: $ids) { id engagementId } }"
+    await reads.run(answered, mutation, None, {"ids": ["t1"]}, Ctx())  # type: ignore[arg-type]
+    assert made.get(("a",)) is None and made.get(("b",)) == b"2"
+
+    async def nothing() -> ExecutionResult:
+        return ExecutionResult(data={"closePeriod": True}, errors=None)
+
+    await reads.run(nothing, "mutation { closePeriod }", None, None, Ctx())  # type: ignore[arg-type]
+    assert len(made) == 0
