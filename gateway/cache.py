@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 COLLECTION = "*collection"
-ENTRY_OVERHEAD = 512  # bytes an entry costs beyond its body and key (dict slots, tag sets)
-RECENT_TAGS = 65_536  # evictions remembered for the overlap check; older ones: refuse to store
+ENTRY_OVERHEAD = 512  # bytes an entry costs beyond its body, key and tags (its dict slots)
+TAG_OVERHEAD = 120  # bytes each tag of an entry costs (the string, its place in two sets)
+# Changed ids remembered for the overlap check (≈ 4 MB at most, outside the bound); a read
+# that started before the oldest one remembered is not stored.
+RECENT_TAGS = 16_384
 
 Key = tuple[str, ...]
 # The gRPC methods the current read called (gateway/clients.py notes each): a read of the kit's
@@ -127,7 +130,7 @@ class ResponseCache:
         changed since `mark` or within the settling time (the read may be behind). `nbytes`: the
         size of the value serialized, which stands for what it holds in memory."""
         tags = frozenset(tags)
-        size = nbytes + sum(len(k) for k in key) + ENTRY_OVERHEAD
+        size = nbytes + sum(len(k) for k in key) + ENTRY_OVERHEAD + TAG_OVERHEAD * len(tags)
         if not self.enabled or size > self.max_bytes or mark < self._floor:
             return False
         now = self._clock()
