@@ -75,7 +75,11 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         self.nats = nats
         self.sockets = SocketCounts(settings.gateway_max_connections_per_principal)
         self.ide = ide
-        self.reads = CachedReads(cache if cache is not None else ResponseCache(0))
+        self.reads = CachedReads(
+            cache if cache is not None else ResponseCache(0),
+            budget=admission.budget,
+            schema=self.schema._schema,  # type: ignore[attr-defined]
+        )
 
     async def execute_single(
         self,

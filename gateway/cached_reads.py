@@ -11,11 +11,21 @@ import json
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+)
 from strawberry.types import ExecutionResult
 
+from gateway.budget import CostBudget
 from gateway.cache import CALLED, COLLECTION, UNANNOUNCED, Key, ResponseCache
 from gateway.context import Context
+from gateway.cost import operation_cost
 from gateway.errors import GatewayError
 
 MAX_TAGS = 20_000  # an answer reading more ids than this is not worth tracking: not stored
@@ -23,13 +33,22 @@ _CONNECTION_KEYS = ("edges", "nodes")
 
 
 @functools.lru_cache(maxsize=512)
-def operation_kind(document: str, operation_name: str | None) -> OperationType | None:
-    """The operation's type (query, mutation, subscription), or None for a bad document."""
+def operation_of(
+    document: str, operation_name: str | None
+) -> tuple[DocumentNode, OperationDefinitionNode] | None:
+    """The parsed document and its operation, or None for a bad document."""
     try:
-        operation = get_operation_ast(parse(document), operation_name)
+        parsed = parse(document)
+        operation = get_operation_ast(parsed, operation_name)
     except (GraphQLError, RecursionError):
         return None
-    return operation.operation if operation is not None else None
+    return (parsed, operation) if operation is not None else None
+
+
+def operation_kind(document: str, operation_name: str | None) -> OperationType | None:
+    """The operation's type (query, mutation, subscription), or None for a bad document."""
+    found = operation_of(document, operation_name)
+    return found[1].operation if found is not None else None
 
 
 @functools.lru_cache(maxsize=512)
@@ -85,8 +104,19 @@ Execute = Callable[[], Awaitable[ExecutionResult]]
 
 
 class CachedReads:
-    def __init__(self, cache: ResponseCache) -> None:
+    """`budget` and `schema`: an answer from the cache is charged to the caller's budget like
+    the operation it stands for (its cost is worked out when it is stored); over the budget,
+    the operation goes to the gate, which refuses it (429)."""
+
+    def __init__(
+        self,
+        cache: ResponseCache,
+        budget: CostBudget | None = None,
+        schema: GraphQLSchema | None = None,
+    ) -> None:
         self.cache = cache
+        self.budget = budget
+        self.schema = schema
 
     async def run(
         self,
@@ -107,8 +137,11 @@ class CachedReads:
         if key is None:
             return await execute()
         cached = self.cache.get(key)
-        if isinstance(cached, bytes):  # kept serialized: the bound is on what memory holds
-            return ExecutionResult(data=json.loads(cached), errors=None)
+        if isinstance(cached, tuple):  # kept serialized: the bound is on what memory holds
+            body, cost = cached
+            if self.budget is None or not self.budget.take(context.principal.subject, cost):
+                return ExecutionResult(data=json.loads(body), errors=None)
+            return await execute()  # over the budget: the gate answers
         mark = self.cache.begin()
         called: set[str] = set()
         token = CALLED.set(called)
@@ -127,8 +160,16 @@ class CachedReads:
         # An answer naming the caller themself (the viewer: their subject as a whole value) is
         # theirs alone: never shared with another caller of the same roles and entities.
         if json.dumps(context.principal.subject).encode() not in body:
-            self.cache.put(key, body, len(body), tags, mark)
+            self.cache.put(
+                key, (body, self._cost(document, operation_name, variables)), len(body), tags, mark
+            )
         return result
+
+    def _cost(self, document: str, operation_name: str | None, variables: Any) -> int:
+        found = operation_of(document, operation_name)
+        if self.schema is None or found is None:
+            return 0
+        return operation_cost(self.schema, found[0], found[1], variables or {})
 
     async def _mutate(
         self, execute: Execute, variables: dict[str, Any] | None, context: Context
