@@ -30,8 +30,6 @@ import uvloop
 
 from bench import (
     ceilings,
-    connect_inbound,
-    connect_outbound,
     gateway_bench,
     grpc_bench,
     pipeline,
@@ -61,6 +59,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="repeats of the cheap measurements")
     parser.add_argument("--seconds", type=float, default=2.0, help="per HTTP or gRPC load run")
     parser.add_argument("--keep", action="store_true", help="keep the data directory and logs")
+    parser.add_argument(
+        "--only", choices=("gateway",), help="only this part (no pipeline): quicker, alone"
+    )
     return parser.parse_args()
 
 
@@ -91,24 +92,32 @@ async def measure(args: argparse.Namespace, data_dir: Path, step: Progress) -> d
         project = pb_grpc.ProjectServiceStub(project_channel)
         billing = billing_grpc.BillingServiceStub(billing_channel)
 
-        step("project service: submit, approve and COPY (bench/project_time.py)")
-        results["project_time"] = await project_time.submit_approve_copy(
-            project, platform.service_dsn("project"), runs=args.runs
-        )
-        await platform.drained(nats)
-        results["pipeline"] = await _pipeline(args, platform, nats, project, step)
+        if args.only is None:
+            step("project service: submit, approve and COPY (bench/project_time.py)")
+            results["project_time"] = await project_time.submit_approve_copy(
+                project, platform.service_dsn("project"), runs=args.runs
+            )
+            await platform.drained(nats)
+            results["pipeline"] = await _pipeline(args, platform, nats, project, step)
 
         step("gateway: seeding 100 engagements with time, invoices and revenue")
         ids = await gateway_bench.seed_engagements(platform, project, billing)
         await platform.drained(nats)
-        step("gateway: engagement view, page of 100 and bare Strawberry at c=1, 16, 64")
-        results["gateway"] = await gateway_bench.run(platform, ids, args.runs, args.seconds)
-        step("gRPC: BatchGetEngagements(100) and a bare echo")
-        results["grpc"] = await grpc_bench.run(platform, ids, args.runs, args.seconds)
-        step("connect: signed webhooks to /hooks, and a bare Starlette endpoint")
-        results["connect_inbound"] = await connect_inbound.run(platform, args.runs, args.seconds)
-        step("connect: 5,000 outbound deliveries to a local receiver, and bare httpx")
-        results["connect_outbound"] = await connect_outbound.run(platform, nats.jetstream, 5000)
+        step("gateway: view and page of 100, cache on and off, staleness, bare Strawberry")
+        results["gateway"] = await gateway_bench.run(
+            platform, ids, args.runs, args.seconds, project
+        )
+        if args.only is None:
+            from bench import connect_inbound, connect_outbound  # only for the whole run
+
+            step("gRPC: BatchGetEngagements(100) and a bare echo")
+            results["grpc"] = await grpc_bench.run(platform, ids, args.runs, args.seconds)
+            step("connect: signed webhooks to /hooks, and a bare Starlette endpoint")
+            results["connect_inbound"] = await connect_inbound.run(
+                platform, args.runs, args.seconds
+            )
+            step("connect: 5,000 outbound deliveries to a local receiver, and bare httpx")
+            results["connect_outbound"] = await connect_outbound.run(platform, nats.jetstream, 5000)
         results["memory"] = {
             "pipeline": dict(platform.memory.windows.get("pipeline", {})),
             "whole_run": dict(platform.memory.whole),

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bench import http_load, seed
+from bench import cache_bench, http_load, seed
 from bench.bare import HELLO
 from bench.processes import spawn
 from bench.stack import JWT_SECRET, Platform
@@ -152,13 +152,27 @@ async def _measure(
     return results
 
 
-async def run(platform: Platform, ids: Sequence[str], runs: int, seconds: float) -> dict[str, Any]:
+async def run(
+    platform: Platform,
+    ids: Sequence[str],
+    runs: int,
+    seconds: float,
+    project: pb_grpc.ProjectServiceStub,
+) -> dict[str, Any]:
+    """`view` and `page` with the response cache on (warm after the warm-up run), then both
+    with it off (`cache_off`), the staleness of a cached view, and bare Strawberry."""
     port = platform.ports["gateway"]
     requests = _requests(port, ids)
     results: dict[str, Any] = {
         "calls_per_request": await calls_per_request(platform, ids),
         "view": await _measure(port, requests["view"], runs, seconds, platform.cpu_seconds),
         "page": await _measure(port, requests["page"], runs, seconds, platform.cpu_seconds),
+        "cache_off": await cache_bench.cache_off(
+            platform,
+            lambda p: _requests(p, ids),
+            lambda p, r: _measure(p, r, runs, seconds),  # its CPU is not the platform's
+        ),
+        "staleness": await cache_bench.staleness(platform, project, FIRM, _auth_headers()),
     }
     with reserve_port() as reservation:  # held until the bare server is gone
         bare_port = int(reservation.getsockname()[1])

@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 
+from gateway.cache import CALLED
 from mesh.grpc.client import open_channel
 from mesh.grpc.tls import channel_credentials
 from mesh.settings import GATEWAY, Settings
@@ -24,7 +25,8 @@ from weftwork.revenue.v1 import revenue_service_pb2_grpc
 
 
 class CallCounter(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    """Counts calls per full method name: the evidence that lists are batched, not N+1."""
+    """Counts calls per full method name: the evidence that lists are batched, not N+1; and
+    notes each in the current read's CALLED (the response cache's, gateway/cache.py)."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
@@ -34,6 +36,9 @@ class CallCounter(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     ) -> Any:
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
         self.calls[method] += 1
+        called = CALLED.get()
+        if called is not None:
+            called.add(method)
         return await continuation(details, request)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -30,11 +30,12 @@ class Context:
     socket_holder: str | None = None
     # X-Request-Id (the caller's, or a new one), recorded with every change the request makes.
     request_id: str | None = None
-    # Created per request: a loader's cache must never outlive one caller's request.
-    loaders: Loaders = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.clients)
+    @cached_property
+    def loaders(self) -> Loaders:
+        """Created per request, when first used (not by an answer from the response cache): a
+        loader's cache must never outlive one caller's request."""
+        return Loaders(self.clients)
 
     @cached_property
     def principal(self) -> Principal:

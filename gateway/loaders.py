@@ -23,6 +23,7 @@ from weftwork.project.v1 import project_service_pb2 as project_pb
 from weftwork.revenue.v1 import revenue_service_pb2 as revenue_pb
 
 T = TypeVar("T")
+K = TypeVar("K")
 FANOUT = 8  # gRPC calls in flight at once for one request's unbatched fan-out
 # Services whose events can belong to an engagement (customer events never do).
 PRODUCERS = ("project", "billing", "revenue")
@@ -37,15 +38,28 @@ class Loaders:
     def __init__(self, clients: ServiceClients) -> None:
         self.clients = clients
         self._fanout = asyncio.Semaphore(FANOUT)
-        self.timelines = DataLoader(load_fn=self._timelines)
-        self.time_entry_pages = DataLoader(load_fn=self._time_entry_pages)
-        self.expense_pages = DataLoader(load_fn=self._expense_pages)
-        self.customers = DataLoader(load_fn=self._customers)
-        self.engagements = DataLoader(load_fn=self._engagements)
-        self.invoices_by_engagement = DataLoader(load_fn=self._invoices_by_engagement)
-        self.invoices = DataLoader(load_fn=self._invoices)
-        self.positions = DataLoader(load_fn=self._positions)
-        self.time_entries = DataLoader(load_fn=self._time_entries)
+        # The ids this request read through a loader: the response cache's tags (gateway/cache.py)
+        self.read: set[str] = set()
+        self.timelines = DataLoader(load_fn=self._tagged(self._timelines))
+        self.time_entry_pages = DataLoader(load_fn=self._tagged(self._time_entry_pages))
+        self.expense_pages = DataLoader(load_fn=self._tagged(self._expense_pages))
+        self.customers = DataLoader(load_fn=self._tagged(self._customers))
+        self.engagements = DataLoader(load_fn=self._tagged(self._engagements))
+        self.invoices_by_engagement = DataLoader(load_fn=self._tagged(self._invoices_by_engagement))
+        self.invoices = DataLoader(load_fn=self._tagged(self._invoices))
+        self.positions = DataLoader(load_fn=self._tagged(self._positions))
+        self.time_entries = DataLoader(load_fn=self._tagged(self._time_entries))
+
+    def _tagged(
+        self, load: Callable[[Sequence[K]], Awaitable[Sequence[T]]]
+    ) -> Callable[[list[K]], Awaitable[Sequence[T]]]:
+        """The load function, recording each key's id (a page's key starts with its owner's)."""
+
+        def tagged(keys: list[K]) -> Awaitable[Sequence[T]]:
+            self.read.update(str(k[0] if isinstance(k, tuple) else k) for k in keys)
+            return load(keys)
+
+        return tagged
 
     async def _customers(self, ids: Sequence[str]) -> list[customer_pb.Customer | None]:
         answer = await call(

@@ -109,6 +109,9 @@ class Settings:
     gateway_cost_per_minute: int = 5_000_000  # each principal's budget of cost points
     gateway_max_connections_per_principal: int = 8  # open subscription sockets
     gateway_max_subscriptions_per_connection: int = 20
+    # WEFTWORK_GATEWAY_CACHE_MB: the response cache's bound (docs/performance.md); 0, the
+    # default: off, until every change a cached answer can show arrives as an event.
+    gateway_cache_mb: int = 0
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""

@@ -73,6 +73,7 @@ def _gateway_trust(env: Mapping[str, str]) -> dict[str, Any]:
         "gateway_max_subscriptions_per_connection": _int(
             env, "WEFTWORK_GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, low=1, high=10_000
         ),
+        "gateway_cache_mb": _int(env, "WEFTWORK_GATEWAY_CACHE_MB", 0, low=0, high=65_536),
     }
 
 

@@ -11,10 +11,12 @@ import contextlib
 import logging
 import re
 import ssl
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
 from nats.aio.client import Client as NATS
+from nats.errors import SlowConsumerError
 from nats.js import JetStreamContext
 
 from mesh.retry import backoff_delay
@@ -73,6 +75,9 @@ class NatsConnection:
         self._task: asyncio.Task[None] | None = None
         # One warning per outage: nats-py retries every reconnect_wait and would flood the log.
         self._outage_reported = False
+        # Called with True when connected (again), False when the connection is lost or a
+        # subscription dropped messages (a slow consumer).
+        self.state_listeners: list[Callable[[bool], None]] = []
 
     async def __aenter__(self) -> Self:
         self.start()
@@ -168,23 +173,36 @@ class NatsConnection:
             self._jetstream = client.jetstream()
             self._outage_reported = False
             self._connected.set()
+            self._tell(True)
             log.info("connected to NATS", extra={"url": self.shown_url})
             return
 
     async def _on_error(self, exc: Exception) -> None:
+        if isinstance(exc, SlowConsumerError):
+            # Messages were dropped: to a listener that is as good as a lost connection.
+            self._tell(False)
+            if self.is_connected:
+                self._tell(True)
         if not self._outage_reported:
             self._outage_reported = True
             log.warning("NATS connection error", extra={"url": self.shown_url, "error": repr(exc)})
         else:
             log.debug("NATS connection error", extra={"url": self.shown_url, "error": repr(exc)})
 
+    def _tell(self, connected: bool) -> None:
+        for listener in self.state_listeners:
+            listener(connected)
+
     async def _on_disconnected(self) -> None:
         self._connected.clear()
+        self._tell(False)
 
     async def _on_reconnected(self) -> None:
         self._outage_reported = False
         self._connected.set()
+        self._tell(True)
         log.info("reconnected to NATS", extra={"url": self.shown_url})
 
     async def _on_closed(self) -> None:
         self._connected.clear()
+        self._tell(False)
