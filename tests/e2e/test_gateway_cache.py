@@ -138,7 +138,9 @@ async def test_a_us01_principal_never_gets_the_cached_uk01_answer(api: Platform)
 async def test_without_nats_the_cache_is_bypassed_until_resubscribed(
     stack: Stack, private_nats: EmbeddedNats, tmp_path: Path
 ) -> None:
-    async with running_platform(stack.database_url, private_nats.url, tmp_path) as own:
+    async with running_platform(
+        stack.database_url, private_nats.url, tmp_path, WEFTWORK_GATEWAY_CACHE_MB="64"
+    ) as own:
         cache: ResponseCache = own.app.state.cache
         query = "query($id: ID!) { engagement(id: $id) { id name } }"
         data = await gql(own, CLOSE_WON, input=won("C-NATS"))
