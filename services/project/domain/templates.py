@@ -18,7 +18,7 @@ from services.project.domain.model import (
     now,
 )
 from services.project.domain.opportunity import MilestoneDraft, OpportunityWonDraft, RateCardDraft
-from services.project.domain.terms import MAX_LINES, check_rate_card
+from services.project.domain.terms import check_rate_card, plan_fits_model
 from services.project.domain.values import check_decimal, check_text
 
 TEMPLATE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")  # e.g. "FF-DISCOVERY"
@@ -91,14 +91,8 @@ def check_template(draft: TemplateDraft) -> EngagementTemplate:
 
 
 def _check_plan(draft: TemplateDraft, errors: Violations) -> list[MilestoneShare]:
-    model = draft.billing_model
-    if draft.milestone_plan and model is BillingModel.TIME_AND_MATERIALS:
-        errors.add("milestone_plan", "TIME_AND_MATERIALS engagements bill time, not milestones")
-        return []
-    if model is BillingModel.MILESTONE and not draft.milestone_plan:
-        errors.add("milestone_plan", "a MILESTONE template needs at least one milestone")
-    if len(draft.milestone_plan) > MAX_LINES:
-        errors.add("milestone_plan", f"at most {MAX_LINES} milestones")
+    count = len(draft.milestone_plan)
+    if not plan_fits_model(draft.billing_model, count, "milestone_plan", errors, kind="template"):
         return []
     plan: list[MilestoneShare] = []
     for i, m in enumerate(draft.milestone_plan):

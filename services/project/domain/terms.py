@@ -78,17 +78,25 @@ def check_rate_card(lines: list[RateCardDraft], errors: Violations) -> list[Rate
     return card
 
 
+def plan_fits_model(
+    model: BillingModel | None, count: int, name: str, errors: Violations, kind: str = "engagement"
+) -> bool:
+    """A plan of a deal or template (`kind`): none for T&M, some for MILESTONE, <= MAX_LINES."""
+    if count and model is BillingModel.TIME_AND_MATERIALS:
+        errors.add(name, "TIME_AND_MATERIALS engagements bill time, not milestones")
+        return False
+    if model is BillingModel.MILESTONE and not count:
+        errors.add(name, f"a MILESTONE {kind} needs at least one milestone")
+    if count > MAX_LINES:
+        errors.add(name, f"at most {MAX_LINES} milestones")
+        return False
+    return True
+
+
 def _check_milestones(
     draft: OpportunityWonDraft, currency: str | None, value: Money | None, errors: Violations
 ) -> list[tuple[str, Money, dt.date]]:
-    model = draft.billing_model
-    if draft.milestones and model is BillingModel.TIME_AND_MATERIALS:
-        errors.add("milestones", "TIME_AND_MATERIALS engagements bill time, not milestones")
-        return []
-    if model is BillingModel.MILESTONE and not draft.milestones:
-        errors.add("milestones", "a MILESTONE engagement needs at least one milestone")
-    if len(draft.milestones) > MAX_LINES:
-        errors.add("milestones", f"at most {MAX_LINES} milestones")
+    if not plan_fits_model(draft.billing_model, len(draft.milestones), "milestones", errors):
         return []
     checked = []
     for i, m in enumerate(draft.milestones):
