@@ -105,6 +105,12 @@ class ServiceMetrics:
             _EVENT,
             registry=r,
         )
+        self.retention_pruned = Counter(
+            "weftwork_retention_pruned_rows_total",
+            "Rows the retention pruner deleted (mesh/retention.py), by table.",
+            ("table",),
+            registry=r,
+        )
         grpc_method = ("grpc_type", "grpc_service", "grpc_method")
         self.grpc_started = Counter(
             "grpc_server_started_total",

@@ -11,8 +11,9 @@ T = TypeVar("T")
 
 
 def backoff_delay(attempt: int, *, base: float = 0.05, cap: float = 5.0) -> float:
-    """Delay before retry number `attempt` (1-based): full jitter over an exponential ceiling."""
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+    """Delay before retry number `attempt` (1-based): full jitter over an exponential ceiling,
+    never above `cap` however many attempts (the exponent is bounded, so it cannot overflow)."""
+    return random.uniform(0, min(cap, base * 2.0 ** min(max(attempt - 1, 0), 64)))
 
 
 async def retry(

@@ -29,13 +29,14 @@ from mesh.events.lineage import FULL_NAME as LINEAGE
 from mesh.events.lineage import LineageServicer
 from mesh.events.nats import NatsConnection, nats_tls
 from mesh.events.relay import OutboxRelay
-from mesh.events.streams import ensure_stream, stream_name
+from mesh.events.streams import MIN_DUPLICATE_WINDOW, ensure_stream, stream_name
 from mesh.grpc.callers import Callers, callers_of
 from mesh.grpc.client import open_channel
 from mesh.grpc.server import BackgroundTask, GrpcServer, ServiceBinding
 from mesh.logging import configure_logging
 from mesh.metrics import ServiceMetrics, open_endpoint
 from mesh.migrations import migrate, service_components
+from mesh.retention import Pruner
 from mesh.retry import backoff_delay
 from mesh.settings import GATEWAY, OPS, Settings, load_settings
 from mesh.telemetry import configure_tracing
@@ -132,6 +133,9 @@ async def running_service(
     nats.start()
     ctx = ServiceContext(settings, pool, nats, name=spec.name)
     relay = OutboxRelay(pool, nats, metrics=ctx.metrics)
+    pruner = Pruner(
+        pool, settings.retention, metrics=ctx.metrics, duplicate_window=MIN_DUPLICATE_WINDOW
+    )
 
     async def provision_then_relay(stop: asyncio.Event) -> None:
         # The stream must exist before the first publish; NATS may come up after us, or blip.
@@ -182,6 +186,7 @@ async def running_service(
             provision_then_relay,
             *(c.run for c in spec.consumers(ctx)),
             *spec.workers(ctx),
+            pruner.run,  # retention: old published outbox rows, inbox rows, idempotency keys
         ],
         metrics=ctx.metrics,
         tls=tls,

@@ -20,6 +20,7 @@ from mesh.dsn import with_database as with_database
 from mesh.envparse import SettingsError as SettingsError
 from mesh.envparse import _bool, _float, _int, _parsed, _read_secret, _url
 from mesh.legal_entities import DEFAULT_LEGAL_ENTITIES, LegalEntitySetting, load_legal_entities
+from mesh.retention_settings import RetentionSettings, _retention_settings
 from mesh.trust_settings import (
     LOCAL_AUDIENCE,
     LOCAL_ISSUER,
@@ -100,6 +101,7 @@ class Settings:
     account_codes: Mapping[str, str] = field(default_factory=dict)
     connect: ConnectSettings = field(default_factory=ConnectSettings)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)  # mesh/retention.py
     # The gateway's trust boundary (DESIGN.md §6): tokens, request cost, sockets.
     jwt_issuer: str = LOCAL_ISSUER  # WEFTWORK_JWT_ISSUER: the `iss` every token must carry
     jwt_audience: str = LOCAL_AUDIENCE  # WEFTWORK_JWT_AUDIENCE: the `aud` it must name
@@ -203,6 +205,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         account_codes=_parsed(env, "WEFTWORK_REVENUE_ACCOUNT_CODES", _account_codes),
         connect=_connect_settings(env, data_dir),
         outbound=_outbound_settings(env),
+        retention=_retention_settings(env),
         **_gateway_trust(env),
     )
 
