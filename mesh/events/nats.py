@@ -47,6 +47,18 @@ def nats_tls(files: TlsFiles | None) -> ssl.SSLContext | None:
     return context
 
 
+# How long close() may take: flushing what is buffered to a server that no longer reads
+# must not hold a shutting-down process.
+CLOSE_SECONDS = 5.0
+
+
+def _abort(client: NATS) -> None:
+    """Drop the client's socket at once (nats-py offers no public abort)."""
+    writer = getattr(getattr(client, "_transport", None), "_io_writer", None)
+    if writer is not None:
+        writer.transport.abort()
+
+
 class NatsUnavailable(RuntimeError):
     """No connection to NATS right now; the caller retries later."""
 
@@ -62,6 +74,7 @@ class NatsConnection:
         connect_timeout: int = 2,
         reconnect_wait: float = 1.0,
         tls: ssl.SSLContext | None = None,
+        close_timeout: float = CLOSE_SECONDS,
     ) -> None:
         self.url = url
         self._tls = tls
@@ -69,6 +82,7 @@ class NatsConnection:
         self.name = name
         self._connect_timeout = connect_timeout
         self._reconnect_wait = reconnect_wait
+        self._close_timeout = close_timeout
         self._client: NATS | None = None
         self._jetstream: JetStreamContext | None = None
         self._connected = asyncio.Event()
@@ -135,7 +149,13 @@ class NatsConnection:
             # Acks and publishes still in the write buffer go out before we hang up.
             with contextlib.suppress(Exception):
                 await client.flush(timeout=1)
-        await client.close()
+        try:
+            await asyncio.wait_for(client.close(), self._close_timeout)
+        except TimeoutError:
+            # A server that stopped reading (paused, cut off) would keep the close waiting on
+            # its socket for ever, with our unsent bytes: hang up without them.
+            log.warning("NATS close timed out; connection dropped", extra={"url": self.shown_url})
+            _abort(client)
 
     async def _connect_forever(self) -> None:
         attempt = 0

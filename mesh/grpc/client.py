@@ -12,6 +12,20 @@ from mesh.grpc.actor import ForwardActor
 from mesh.grpc.tls import channel_credentials
 from mesh.settings import TlsFiles
 
+# How a channel (re)connects and notices a dead peer. gRPC's default connect timeout is 20 s
+# (its min_reconnect_backoff), so a downstream that accepts but never answers kept a channel
+# CONNECTING, and every call on it waiting, for that long: give up after 2 s, retry after
+# 0.2 s growing to 5 s, and ping every 10 s, a peer silent for 10 s more being dropped.
+CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.min_reconnect_backoff_ms", 2_000),  # also the connect timeout
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 5_000),
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+]
+
 
 class DeadlineInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     """Gives a call without a timeout the default one: no call waits forever."""
@@ -49,8 +63,8 @@ def open_channel(
     ]
     options: list[tuple[str, str | int]] = [
         ("grpc.lb_policy_name", "round_robin"),
-        ("grpc.keepalive_time_ms", 30_000),
         ("grpc.enable_retries", 1),
+        *CHANNEL_OPTIONS,
     ]
     if tls is None:
         return grpc.aio.insecure_channel(target, interceptors=chain, options=options)

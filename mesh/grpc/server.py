@@ -33,6 +33,16 @@ log = logging.getLogger(__name__)
 # Our own APIs only: health and reflection streams are noise in traces (and the OTel wrapper
 # mishandles the health servicer's Watch stream).
 _TRACED = filters.service_prefix("weftwork.")
+# Every connection is closed (GOAWAY) after ~5 minutes, calls in flight getting 30 s more, so
+# clients re-resolve and spread onto new replicas; clients' keepalive pings (every 10 s,
+# mesh.grpc.client) are allowed, with or without calls in flight.
+SERVER_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+]
 
 BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -58,6 +68,7 @@ class GrpcServer:
         tls: TlsFiles | None = None,
         callers: Callers | None = None,
         health_address: str | None = None,
+        options: Sequence[tuple[str, int]] = SERVER_OPTIONS,  # tests shorten the connection age
     ) -> None:
         self.bindings = bindings
         self.address = address
@@ -80,7 +91,7 @@ class GrpcServer:
                 ErrorMappingInterceptor(),
                 ActorInterceptor(),  # innermost: the handler runs in the call's audit scope
             ],
-            options=[("grpc.so_reuseport", 0)],
+            options=options,
         )
         self.health_server: grpc.aio.Server | None = None
         self.stop_background = asyncio.Event()
