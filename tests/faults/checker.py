@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import nats
 
+from mesh.audit.scope import service_actor
 from mesh.events.handlers import EventHandlers
 from mesh.events.streams import stream_name, stream_subjects
 from mesh.settings import SERVICES
@@ -97,7 +98,7 @@ async def read_only(platform: Platform) -> AsyncIterator[dict[str, asyncpg.Conne
 
 async def check_delivery(db: dict[str, asyncpg.Connection], nats_url: str, found: Findings) -> None:
     """Every outbox event published, kept once by its stream, and applied once by each of its
-    consumers (inbox rows counted by event id); no dead letters."""
+    consumers (audit rows counted by event id); no dead letters."""
     outboxes: dict[str, list[asyncpg.Record]] = {}
     for service in SERVICES:
         rows = await db[service].fetch("SELECT id, subject, published_at FROM outbox")
@@ -115,15 +116,7 @@ async def check_delivery(db: dict[str, asyncpg.Connection], nats_url: str, found
     for consumer in CONSUMERS:
         subjects = set(consumer.subjects())
         expected = {r["id"] for r in outboxes[consumer.producer] if r["subject"] in subjects}
-        applied = Counter(
-            {
-                r["event_id"]: r["n"]
-                for r in await db[consumer.service].fetch(
-                    "SELECT event_id, count(*) AS n FROM inbox WHERE consumer = $1 GROUP BY 1",
-                    consumer.name,
-                )
-            }
-        )
+        applied = await applications(db[consumer.service], consumer.service, subjects)
         missing = expected - set(applied)
         found.count(found.lost, f"{consumer.name} events not applied", len(missing), [*missing][:3])
         doubled = [e for e, n in applied.items() if n > 1]
@@ -132,6 +125,20 @@ async def check_delivery(db: dict[str, asyncpg.Connection], nats_url: str, found
         if strangers:
             found.problems.append(f"{consumer.name} applied {len(strangers)} unknown events")
         found.deliveries[consumer.name] = (len(expected), len(set(applied) & expected))
+
+
+async def applications(
+    conn: asyncpg.Connection, service: str, subjects: set[str]
+) -> Counter[object]:
+    """How often the service applied each event of these subjects: its audit rows (one per
+    application, mesh.events.inbox.apply_once), which, unlike inbox rows, are never pruned."""
+    rows = await conn.fetch(
+        "SELECT event_id, count(*) AS n FROM audit_log WHERE actor = $1 AND event_id IS NOT NULL"
+        " AND operation = ANY($2::text[]) GROUP BY 1",
+        service_actor(service),
+        sorted(subjects),
+    )
+    return Counter({r["event_id"]: r["n"] for r in rows})
 
 
 async def _check_streams(nats_url: str, outboxes: dict[str, int], found: Findings) -> None:

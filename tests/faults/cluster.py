@@ -31,6 +31,7 @@ from devstack.nats_users import user_url
 from devstack.process import reserve_port
 from mesh.settings import SERVICES, with_database
 from tests.faults.proxy import LinkProxy, ProxyThread
+from tests.faults.retention import PRUNING_ENV
 from tests.support import eventually
 
 ROOT = Path(__file__).parents[2]
@@ -232,6 +233,7 @@ def _instances(
         "WEFTWORK_DATABASE_URL": servers["dsn"],
         "WEFTWORK_ACK_WAIT_SECONDS": str(ack_wait),
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
+        **PRUNING_ENV,  # retention prunes while the faults happen (tests/faults/retention.py)
         **{f"WEFTWORK_{s.upper()}_PORT": str(ports[s]) for s in SERVICES},
         # Any free port: two instances of a service must not contend for a fixed one.
         **{f"WEFTWORK_{s.upper()}_METRICS_PORT": "0" for s in SERVICES},

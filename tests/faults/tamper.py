@@ -1,6 +1,7 @@
 """Harm done on purpose to a checked run's databases, as a bug would do it, so the checker can
-show it notices: an event a consumer never applied, an hour recognized twice, a payment the
-journal lost, an approved hour never billed, a gap in the invoice numbers, an unbalanced entry."""
+show it notices: an event a consumer never applied, one applied twice, an hour recognized twice,
+a payment the journal lost, an approved hour never billed, a gap in the invoice numbers, an
+unbalanced entry."""
 
 from __future__ import annotations
 
@@ -13,14 +14,28 @@ TAMPERED_LOST = [
     "payment entries miscounted",
     "approved facts without a billable item",
 ]
-TAMPERED_DUPLICATED = ["hours recognized more than once", "engagements with revenue doubled"]
+TAMPERED_DUPLICATED = [
+    "hours recognized more than once",
+    "engagements with revenue doubled",
+    "billing-project events applied twice",
+]
 TAMPERED_PROBLEMS = ["are not gapless", "do not balance", "trial balance of"]
 
 HARM = {
     "billing": [
-        # The inbox row of an applied event goes: as if the event never reached billing.
-        """DELETE FROM inbox WHERE (consumer, event_id) =
-               (SELECT consumer, event_id FROM inbox WHERE consumer = 'billing-project' LIMIT 1)""",
+        # The audit row of an applied event goes (the log is append-only: a superuser must
+        # turn its trigger off): as if the event never reached billing.
+        """ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
+           DELETE FROM audit_log WHERE seq = (SELECT seq FROM audit_log
+                WHERE operation LIKE 'weftwork.project.%' AND event_id IS NOT NULL LIMIT 1);
+           ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_append_only""",
+        # Another is applied a second time: a second audit row, as a pruned inbox row would let
+        # a redelivery write.
+        """INSERT INTO audit_log (actor, on_behalf_of, operation, targets, engagement_ids,
+                                  request_id, event_id)
+           SELECT actor, on_behalf_of, operation, targets, engagement_ids, request_id, event_id
+             FROM audit_log WHERE operation LIKE 'weftwork.project.%' AND event_id IS NOT NULL
+            ORDER BY seq DESC LIMIT 1""",
         # An approved hour loses its billable item (and its invoice line).
         """WITH item AS (SELECT id FROM billable_items WHERE kind = 'TIME' LIMIT 1),
                 lines AS (DELETE FROM invoice_items WHERE item_id IN (SELECT id FROM item))

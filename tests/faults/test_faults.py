@@ -16,6 +16,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import nats
 import pytest
@@ -29,6 +30,7 @@ from tests.faults.faults import CI, FULL, Fault, Injector, Size, plan
 from tests.faults.finance import Finance
 from tests.faults.proxy import Mode
 from tests.faults.report import Run, render
+from tests.faults.retention import pruned_note, pruned_rows
 from tests.faults.rpc import Caller
 from tests.faults.tamper import (
     TAMPERED_DUPLICATED,
@@ -73,6 +75,7 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
         await _heal(platform)
         drained = await settle(platform, say=_say)
         found = await check(platform)
+        found.notes.append(pruned_note(_logs(platform)))
         run = Run(
             SEED,
             "full" if FULL_SIZE else "ci",
@@ -99,6 +102,8 @@ async def test_no_money_event_is_lost_or_applied_twice_under_faults(fault_run: F
     assert not found.problems
     # A crash, restart or cut link is UNAVAILABLE to a caller (retry), never INTERNAL (a bug).
     assert not run.retried["INTERNAL"], "a transient failure surfaced as INTERNAL (service logs)"
+    # Retention ran during the faults, and the checks above held with it.
+    assert pruned_rows(_logs(fault_run.platform))["inbox"] > 0, "no inbox row was pruned"
 
 
 async def test_the_checker_notices_what_a_fault_could_do(fault_run: FaultRun) -> None:
@@ -182,6 +187,10 @@ async def _until(condition: Callable[[], bool]) -> None:
         return condition()
 
     await eventually(holds, within=600, interval=0.1, what="the workload")
+
+
+def _logs(platform: Platform) -> list[Path]:
+    return [instance.log for instance in platform.instances.values()]
 
 
 def _say(line: str) -> None:
