@@ -134,3 +134,19 @@ async def test_an_interval_of_zero_turns_pruning_off(events_db: asyncpg.Pool) ->
     await asyncio.wait_for(Pruner(events_db, off).run(asyncio.Event()), 5)  # returns at once
     async with events_db.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM inbox") == 2
+
+
+async def test_each_batch_finds_its_rows_through_an_index(events_db: asyncpg.Pool) -> None:
+    """Kit migration 0013 (and 0001 for the outbox): a batch never scans a whole table."""
+    indexes = {
+        "outbox": "outbox_published_at",
+        "inbox": "inbox_processed_at",
+        "idempotent_requests": "idempotent_requests_created_at",
+    }
+    async with events_db.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        for rule in rules(HOUR):
+            plan = "\n".join(
+                r[0] for r in await conn.fetch(f"EXPLAIN {rule.statement()}", 3600.0, 10)
+            )
+            assert indexes[rule.table] in plan, plan
