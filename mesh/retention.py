@@ -116,6 +116,9 @@ class Pruner:
     async def run(self, stop: asyncio.Event) -> None:
         """A service's background task: prune, sleep, until stop; off when the interval is 0."""
         if not self._settings.enabled:
+            # Off, yet running until stop like every background task: one that ends is taken
+            # for a failure and brings the service down (mesh.grpc.server).
+            await stop.wait()
             return
         warning = inbox_window_warning(self._settings, self._duplicate_window)
         if warning is not None:

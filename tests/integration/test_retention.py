@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 
 from mesh.metrics import ServiceMetrics
 from mesh.retention import Pruner, rules
@@ -131,7 +132,13 @@ async def test_an_interval_of_zero_turns_pruning_off(events_db: asyncpg.Pool) ->
     async with events_db.acquire() as conn:
         await _inbox(conn, 2, at=OLD)
     off = RetentionSettings(3600.0, 3600.0, 3600.0, 0.0, 1000)
-    await asyncio.wait_for(Pruner(events_db, off).run(asyncio.Event()), 5)  # returns at once
+    stop = asyncio.Event()
+    task = asyncio.create_task(Pruner(events_db, off).run(stop))
+    # It waits for stop like any background task: one that ends stops the service.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), 0.5)
+    stop.set()
+    await asyncio.wait_for(task, 5)
     async with events_db.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM inbox") == 2
 
