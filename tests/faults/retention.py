@@ -15,11 +15,12 @@ from pathlib import Path
 # inbox rows were gone (its handlers are idempotent on their own, so the books held; the audit
 # log counted them). 120 s is still short enough for rows to go during a CI-size run. The
 # published outbox rows stay: the checker reads every event from the outboxes.
+INBOX_SECONDS, KEY_SECONDS = 120, 60
 PRUNING_ENV = {
     "WEFTWORK_PRUNE_INTERVAL_SECONDS": "1",
     "WEFTWORK_PRUNE_BATCH_ROWS": "200",
-    "WEFTWORK_RETENTION_INBOX_SECONDS": "120",
-    "WEFTWORK_RETENTION_IDEMPOTENCY_SECONDS": "60",
+    "WEFTWORK_RETENTION_INBOX_SECONDS": str(INBOX_SECONDS),
+    "WEFTWORK_RETENTION_IDEMPOTENCY_SECONDS": str(KEY_SECONDS),
 }
 PRUNED = "retention pruned"  # mesh.retention's log line, with {"pruned": {table: rows}}
 
@@ -42,6 +43,13 @@ def pruned_rows(logs: Iterable[Path]) -> Counter[str]:
             if entry.get("message") == PRUNED:
                 total.update({table: int(n) for table, n in entry.get("pruned", {}).items()})
     return total
+
+
+def pruned_while_running(logs: Iterable[Path], seconds: float) -> bool:
+    """Whether retention visibly ran: a run twice as long as the keys' window (the set-up writes
+    keys in its first seconds) must have pruned some; a shorter one may have pruned nothing."""
+    pruned = pruned_rows(logs)
+    return seconds < 2 * KEY_SECONDS or pruned["idempotent_requests"] + pruned["inbox"] > 0
 
 
 def pruned_note(logs: Iterable[Path]) -> str:
