@@ -67,8 +67,12 @@ clean:
 # Benchmarks against the limit (bench/): one table, JSON under bench/results/. Not a test.
 .PHONY: bench
 bench: $(STAMP) browser-tools
+ifdef DURABLE
+	$(PY) -m bench --durable
+else
 	$(PY) -m bench
 	$(PY) -m bench.console
+endif
 
 # The GraphQL fuzz suite at full size (tests/e2e/test_gateway_fuzz.py): 20,000 generated
 # requests over every query and mutation; `make test` sends 2,000. WEFTWORK_FUZZ_SEED=<n> replays.
@@ -78,10 +82,10 @@ fuzz: $(STAMP)
 
 # The fault-injection suite at full size (>= 10,000 money events): kills, restarts, pauses and
 # network faults under load, then prints faults injected, events, lost and duplicated.
-# WEFTWORK_FAULT_SEED=<n> replays a run.
+# WEFTWORK_FAULT_SEED=<n> replays a run. CLUSTER=1: on 3 NATS nodes, R3, with node faults.
 .PHONY: faults
 faults: $(STAMP)
-	WEFTWORK_FAULT_SIZE=full $(PY) -m pytest -q -s -p no:cacheprovider tests/faults/test_faults.py
+	WEFTWORK_FAULT_SIZE=full WEFTWORK_FAULT_CLUSTER=$(if $(CLUSTER),1,) $(PY) -m pytest -q -s -p no:cacheprovider tests/faults/test_faults.py
 
 # The console (gateway/console): its vendored browser libraries equal the packages pinned in
 # tools/console (needs npm, else says it skipped); its browser tests drive Debian's chromium,

@@ -31,6 +31,7 @@ import uvloop
 from devstack.process import dying_with_parent
 from mesh.events.nats import NatsConnection
 from mesh.events.streams import ensure_consumer, ensure_stream
+from mesh.settings import server_urls
 
 NAMESPACE = "bench"  # stream BENCH_PROJECT, subjects bench.project.>
 STREAM = "BENCH_PROJECT"
@@ -38,12 +39,15 @@ SUBJECT = "bench.project.time_entry.approved.v1"
 FETCH = 256  # the kit consumer's batch size
 
 
-async def raw_jetstream(nats_url: str, messages: int, size: int, run: int) -> dict[str, Any]:
-    """Publish → two consumers, each in its own process; messages/s end to end."""
+async def raw_jetstream(
+    nats_url: str, messages: int, size: int, run: int, *, replicas: int = 1
+) -> dict[str, Any]:
+    """Publish → two consumers, each in its own process; messages/s end to end. `replicas`:
+    3 on the durable mode's cluster (bench/durable.py)."""
     async with NatsConnection(nats_url, name="bench-raw") as connection:
         await connection.wait_connected(10)
         js = connection.jetstream
-        await ensure_stream(js, "project", namespace=NAMESPACE)
+        await ensure_stream(js, "project", replicas=replicas, namespace=NAMESPACE)
         await js.purge_stream(STREAM)
         durables = [f"raw-{run}-{size}-{n}" for n in range(2)]
         for durable in durables:
@@ -97,7 +101,7 @@ async def _result(proc: asyncio.subprocess.Process, within: float) -> dict[str, 
 
 
 async def _publish(url: str, messages: int, size: int, within: float) -> dict[str, float]:
-    client = await nats.connect(url)
+    client = await nats.connect(server_urls(url))
     js = client.jetstream()
     payload = os.urandom(size)
     started = time.time()
@@ -110,7 +114,7 @@ async def _publish(url: str, messages: int, size: int, within: float) -> dict[st
 
 
 async def _consume(url: str, durable: str, messages: int, within: float) -> dict[str, float]:
-    client = await nats.connect(url)
+    client = await nats.connect(server_urls(url))
     subscription = await client.jetstream().pull_subscribe_bind(durable=durable, stream=STREAM)
     received, deadline = 0, time.monotonic() + within
     while received < messages and time.monotonic() < deadline:

@@ -24,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.processes import BenchError, Child, MemorySampler, cpu_seconds, spawn
 from devstack.nats import EmbeddedNats
+from devstack.nats_cluster import NatsCluster
 from devstack.nats_users import user_url
 from devstack.postgres import EmbeddedPostgres
 from devstack.process import reserve_port
@@ -63,6 +64,7 @@ class Platform:
     children: dict[str, Child] = field(default_factory=dict)
     memory: MemorySampler = field(default_factory=MemorySampler)
     postgres_version: str = ""
+    stream_replicas: int = 1  # 3 on the durable mode's cluster
     nats_version: str = ""
 
     def dsn(self, database: str) -> str:
@@ -84,6 +86,7 @@ class Platform:
             "WEFTWORK_CONNECT_SECRET_KEY": CONNECT_KEY,
             "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
+            "WEFTWORK_STREAM_REPLICAS": str(self.stream_replicas),
             "WEFTWORK_GATEWAY_CACHE_MB": "64",  # the response cache on (bench.cache_bench: off)
             **{f"WEFTWORK_{other.upper()}_PORT": str(port) for other, port in self.ports.items()},
             # Outbound webhooks to the bench's receiver on 127.0.0.1, which production refuses.
@@ -137,10 +140,15 @@ class Platform:
 
 
 @contextlib.asynccontextmanager
-async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
-    """PostgreSQL, NATS, five services and the gateway; all stopped on exit, even on failure."""
+async def running_platform(data_dir: Path, *, durable: bool = False) -> AsyncIterator[Platform]:
+    """PostgreSQL, NATS, five services and the gateway; all stopped on exit, even on failure.
+    `durable`: NATS is three nodes with R3 streams and sync_interval always (bench/durable.py)."""
     postgres = EmbeddedPostgres(data_dir / "postgres", local_socket_dir(data_dir))
-    nats = EmbeddedNats(data_dir / "nats")
+    nats: EmbeddedNats | NatsCluster = (
+        NatsCluster(data_dir / "nats", sync_always=True)
+        if durable
+        else EmbeddedNats(data_dir / "nats")
+    )
     platform: Platform | None = None
     held = contextlib.ExitStack()  # the ports reserved for the services and the gateway
     try:
@@ -156,8 +164,9 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
             server_url=server_url,
             nats_url=nats.start(),
             ports={name: int(sock.getsockname()[1]) for name, sock in reserved.items()},
+            stream_replicas=3 if durable else 1,
         )
-        platform.memory.pids = {"postgres": postgres.pid or 0, "nats": nats.pid or 0}
+        platform.memory.pids = {"postgres": postgres.pid or 0, **_nats_pids(nats)}
         conn = await asyncpg.connect(server_url)
         platform.postgres_version = await conn.fetchval("SHOW server_version")
         await conn.close()
@@ -178,6 +187,12 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
         held.close()
         nats.stop()
         postgres.stop()
+
+
+def _nats_pids(nats: EmbeddedNats | NatsCluster) -> dict[str, int]:
+    if isinstance(nats, NatsCluster):
+        return {f"nats-{i}": node.pid or 0 for i, node in enumerate(nats.nodes)}
+    return {"nats": nats.pid or 0}
 
 
 async def _wait_ready(platform: Platform, within: float = 120.0) -> None:

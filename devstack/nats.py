@@ -63,8 +63,12 @@ class EmbeddedNats:
         host: str = "127.0.0.1",
         *,
         sync_always: bool = False,
+        server_name: str = "weftwork_local",
+        extra_config: tuple[str, ...] = (),
     ) -> None:
         self.store_dir = store_dir.resolve()
+        self.server_name = server_name
+        self.extra_config = extra_config  # e.g. a `cluster {}` block (devstack/nats_cluster.py)
         self.port = port
         self.host = host
         self.sync_always = sync_always
@@ -92,6 +96,12 @@ class EmbeddedNats:
         """Start the server and return its URL once JetStream answers."""
         if self.pid is not None:
             return self.url
+        self.spawn()
+        self.wait_answering(timeout)
+        return self.url
+
+    def spawn(self) -> None:
+        """Start the process without waiting: a cluster node answers once a quorum is up."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         for stale in self.store_dir.glob("nats-server_*.ports"):  # left by a killed server
             stale.unlink(missing_ok=True)
@@ -109,6 +119,9 @@ class EmbeddedNats:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C in the terminal is for the supervisor alone
             )
+
+    def wait_answering(self, timeout: float = 30.0) -> None:
+        """Until JetStream answers; a server that fails to get there is killed."""
         try:
             run_blocking(
                 wait_ready(
@@ -121,7 +134,6 @@ class EmbeddedNats:
         except BaseException:
             self.kill()
             raise
-        return self.url
 
     def stop(self, timeout: float = 30.0) -> None:
         """Graceful shutdown (SIGTERM); SIGKILL if it does not exit within `timeout`."""
@@ -154,13 +166,14 @@ class EmbeddedNats:
         return "\n".join(
             [
                 "# Written by weftwork on every start; edits are overwritten.",
-                "server_name: weftwork_local",
+                f"server_name: {self.server_name}",
                 f"host: {json.dumps(self.host)}",
                 f"port: {self.port or -1}",  # -1: any free port, written to the ports file
                 f"ports_file_dir: {json.dumps(str(self.store_dir))}",
                 "jetstream {",
                 *jetstream,
                 "}",
+                *self.extra_config,
                 *authorization_block(operator_password(self.store_dir)),
                 "",
             ]

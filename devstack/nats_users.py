@@ -106,7 +106,10 @@ def authorization_block(operator: str) -> list[str]:
 
 def user_url(url: str, user: str) -> str:
     """The same server as the operator's `url`, as `user`; any other URL is returned as it is
-    (an external NATS brings its own credentials)."""
+    (an external NATS brings its own credentials). A comma-separated list (a cluster's
+    servers) gives the list of each one's."""
+    if "," in url:
+        return ",".join(user_url(part.strip(), user) for part in url.split(",") if part.strip())
     parts = urlsplit(url)
     if parts.username != OPERATOR or parts.password is None:
         return url

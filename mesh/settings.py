@@ -138,6 +138,11 @@ class Settings:
         return None
 
 
+def server_urls(url: str) -> list[str]:
+    """The servers of a NATS URL: WEFTWORK_NATS_URL may list a cluster's, comma-separated."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("WEFTWORK_DATA_DIR") or ".weftwork").resolve()

@@ -20,7 +20,7 @@ from nats.errors import SlowConsumerError
 from nats.js import JetStreamContext
 
 from mesh.retry import backoff_delay
-from mesh.settings import TlsFiles
+from mesh.settings import TlsFiles, server_urls
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class NatsConnection:
                 # max_reconnect_attempts=-1: nats-py itself retries a refused first connect
                 # and every later reconnect, forever; we only loop on errors it gives up on.
                 await client.connect(
-                    self.url,
+                    server_urls(self.url),  # one server, or each of a cluster's
                     name=self.name,
                     connect_timeout=self._connect_timeout,
                     reconnect_time_wait=self._reconnect_wait,  # type: ignore[arg-type]

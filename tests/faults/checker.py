@@ -14,7 +14,7 @@ import nats
 from mesh.audit.scope import service_actor
 from mesh.events.handlers import EventHandlers
 from mesh.events.streams import stream_name, stream_subjects
-from mesh.settings import SERVICES
+from mesh.settings import SERVICES, server_urls
 from services.billing.consumers import customer_events_handlers as billing_customer_events
 from services.billing.consumers import project_events_handlers as billing_project_events
 from services.billing.store import BillingStore
@@ -144,7 +144,8 @@ async def applications(
 async def _check_streams(nats_url: str, outboxes: dict[str, int], found: Findings) -> None:
     """A stream holding fewer messages than its outbox lost acknowledged writes; more means a
     relay re-published outside the duplicate window (harmless to the inboxes, but told)."""
-    client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3)
+    # server_urls: one server, or a cluster's three (cluster mode, tests/faults/nats_cluster.py)
+    client = await nats.connect(server_urls(nats_url), connect_timeout=5, max_reconnect_attempts=3)
     try:
         js = client.jetstream()
         for service, rows in outboxes.items():

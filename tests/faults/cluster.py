@@ -29,7 +29,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.nats_users import user_url
 from devstack.process import reserve_port
-from mesh.settings import SERVICES, with_database
+from mesh.settings import SERVICES, server_urls, with_database
+from tests.faults import nats_cluster as nodes
 from tests.faults.proxy import LinkProxy, ProxyThread
 from tests.faults.retention import PRUNING_ENV
 from tests.support import eventually
@@ -108,6 +109,7 @@ class Platform:
     links: dict[str, LinkProxy]  # "nats", "postgres": the victim's links
     instances: dict[str, Instance]
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    routes: dict[tuple[int, int], LinkProxy] = field(default_factory=dict)  # cluster mode
 
     def database_url(self, service: str) -> str:
         """The service's own database, directly (the checker reads it)."""
@@ -169,8 +171,11 @@ async def serving(target: str) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> AsyncIterator[Platform]:
-    """Everything started and SERVING; on exit stopped, with no process left behind."""
+async def running_platform(
+    log_dir: Path, victim: str, ack_wait: float, *, nats_cluster: bool = False
+) -> AsyncIterator[Platform]:
+    """Everything started and SERVING; on exit stopped, with no process left behind.
+    `nats_cluster`: three NATS nodes, R3 streams (tests/faults/nats_cluster.py)."""
     # Not under pytest's tmp dir: PostgreSQL runs as an unprivileged user when we are root.
     work_dir = Path(tempfile.mkdtemp(prefix="weftwork-faults-"))
     launcher = await Launcher.spawn()
@@ -178,15 +183,17 @@ async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> Async
     ports = contextlib.ExitStack()  # the instances' reserved ports, held for the whole run
     left_behind: list[str] = []
     try:
-        servers = await launcher("up", work_dir=str(work_dir))
+        servers = await launcher("up", work_dir=str(work_dir), cluster=nats_cluster)
+        routes = await nodes.start(launcher, proxies, servers) if nats_cluster else {}
         links = {
             "nats": proxies.open("nats", servers["nats_address"]),
             "postgres": proxies.open("postgres", servers["socket"]),
         }
         instances = _instances(servers, links, log_dir, work_dir, victim, ack_wait, ports)
         platform = Platform(
-            launcher, servers["dsn"], servers["nats_url"], proxies, victim, links, instances
-        )
+            launcher, servers["dsn"], servers["nats_url"], proxies, victim, links, instances,
+            routes=routes,
+        )  # fmt: skip
         for instance in instances.values():
             await platform.start(instance)
         await platform.wait_serving(*instances.values())
@@ -207,9 +214,9 @@ async def running_platform(log_dir: Path, victim: str, ack_wait: float) -> Async
         except TimeoutError:
             launcher.process.kill()  # its children get their parent-death signal
             await launcher.process.wait()
-        for log in ("nats.log", "postgres.log"):
+        for log in ("nats.log", "postgres.log", *(f"nats/weftwork_n{i}.log" for i in range(3))):
             with contextlib.suppress(OSError):
-                shutil.copy(work_dir / log, log_dir / log)
+                shutil.copy(work_dir / log, log_dir / Path(log).name)
         shutil.rmtree(work_dir, ignore_errors=True)
     assert not left_behind, f"processes left behind: {left_behind}"
     assert not [p for p in psutil.process_iter() if _uses(p, work_dir)], "servers left behind"
@@ -234,6 +241,7 @@ def _instances(
         "WEFTWORK_ACK_WAIT_SECONDS": str(ack_wait),
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
         **PRUNING_ENV,  # retention prunes while the faults happen (tests/faults/retention.py)
+        "WEFTWORK_STREAM_REPLICAS": str(servers.get("stream_replicas", 1)),  # 3 on a cluster
         **{f"WEFTWORK_{s.upper()}_PORT": str(ports[s]) for s in SERVICES},
         # Any free port: two instances of a service must not contend for a fixed one.
         **{f"WEFTWORK_{s.upper()}_METRICS_PORT": "0" for s in SERVICES},
@@ -245,7 +253,7 @@ def _instances(
         if not proxied:
             return {**env, "WEFTWORK_NATS_URL": url}
         # The victim's links go through the proxy: the same credentials, the proxy's port.
-        credentials = url.removeprefix("nats://").rpartition("@")[0]
+        credentials = server_urls(url)[0].removeprefix("nats://").rpartition("@")[0]
         return {
             **env,
             "WEFTWORK_NATS_URL": f"nats://{credentials}@127.0.0.1:{links['nats'].port}",

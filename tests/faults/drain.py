@@ -11,7 +11,7 @@ import grpc
 import nats
 
 from mesh.events.streams import stream_name
-from mesh.settings import SERVICES
+from mesh.settings import SERVICES, server_urls
 from tests.faults.checker import CONSUMERS
 from tests.faults.cluster import Platform
 from weftwork.mesh.v1 import integration_service_pb2 as pb
@@ -61,7 +61,7 @@ async def settle(
 ) -> float:
     """Returns the seconds it took; nothing in flight twice in a row, a second apart."""
     started = time.monotonic()
-    client = await nats.connect(platform.nats_url, connect_timeout=5)
+    client = await nats.connect(server_urls(platform.nats_url), connect_timeout=5)  # cluster mode
     try:
         js = client.jetstream()
         quiet = 0

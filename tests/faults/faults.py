@@ -19,7 +19,8 @@ import nats
 from nats.js import JetStreamContext
 
 from mesh.events.streams import stream_name
-from mesh.settings import SERVICES
+from mesh.settings import SERVICES, server_urls
+from tests.faults import nats_cluster
 from tests.faults.checker import CONSUMERS, Consumer
 from tests.faults.cluster import PEERED, Instance, Platform, serving
 from tests.faults.proxy import Mode
@@ -65,7 +66,9 @@ class Fault:
         return f"{self.name} at {self.at:.0%} for {self.hold:.1f}s"
 
 
-def plan(size: Size, rng: random.Random, *, victim: str, ack_wait: float) -> list[Fault]:
+def plan(
+    size: Size, rng: random.Random, *, victim: str, ack_wait: float, cluster: bool = False
+) -> list[Fault]:
     """Every fault of the run, in a seeded random order, spread over the workload."""
     kinds: list[tuple[str, tuple[str, ...], float]] = []
     for _ in range(size.kills_per_service):
@@ -81,6 +84,9 @@ def plan(size: Size, rng: random.Random, *, victim: str, ack_wait: float) -> lis
         kinds += [
             (f"{link}-{mode.value}", (victim,), rng.uniform(2, 5)) for link, mode in LINK_FAULTS
         ]
+    if cluster:  # cluster mode: node faults instead of NATS restarts (tests/faults/nats_cluster.py)
+        n = nats_cluster.node_fault_count(size.nats_restarts, full=size == FULL)
+        kinds = [k for k in kinds if k[0] != "nats-restart"] + nats_cluster.plan(rng, n)
     rng.shuffle(kinds)
     starts = sorted(rng.uniform(0.02, 0.9) for _ in kinds)
     return [Fault(k, t, at, hold) for (k, t, hold), at in zip(kinds, starts, strict=True)]
@@ -114,7 +120,10 @@ class Injector:
 
     async def inject(self, fault: Fault) -> None:
         p = self.platform
-        if fault.kind.startswith("kill"):
+        if fault.kind.startswith("node-"):  # cluster mode (tests/faults/nats_cluster.py)
+            await nats_cluster.inject(p, fault.kind, fault.targets, fault.hold)
+            await self._relays_flowing(SERVICES)
+        elif fault.kind.startswith("kill"):
             instances = [p.main(s) for s in fault.targets]
             for instance in instances:
                 await p.signal(instance, signal.SIGKILL)
@@ -145,7 +154,7 @@ class Injector:
         """SIGSTOP for longer than the ack wait, while events flow to it: what it had fetched
         and not acknowledged is redelivered to the live instance, seen (sampled) as redelivered
         messages on its consumers. A pause that caught it holding nothing is tried again."""
-        client = await nats.connect(self.platform.nats_url, connect_timeout=2)
+        client = await nats.connect(server_urls(self.platform.nats_url), connect_timeout=2)
         js = client.jetstream()
         consumers = [c for c in CONSUMERS if c.service == peer.service]
         try:

@@ -21,6 +21,7 @@ from typing import Any
 import psutil
 
 from devstack.nats import EmbeddedNats
+from devstack.nats_cluster import NatsCluster
 from devstack.postgres import EmbeddedPostgres
 from devstack.process import dying_with_parent
 from mesh.settings import local_socket_dir
@@ -32,15 +33,27 @@ class Launcher:
     def __init__(self) -> None:
         self.postgres: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
+        self.cluster: NatsCluster | None = None  # cluster mode (tests/faults/nats_cluster.py)
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.started: list[psutil.Process] = []
         self.work_dir = Path()
 
-    def up(self, work_dir: str) -> dict[str, Any]:
+    def up(self, work_dir: str, cluster: bool = False) -> dict[str, Any]:
         self.work_dir = Path(work_dir)
         self.postgres = EmbeddedPostgres(
             self.work_dir / "postgres", local_socket_dir(self.work_dir)
         )
+        if cluster:  # NATS comes with cluster_start, once the route proxies are open
+            self.cluster = NatsCluster(self.work_dir / "nats", sync_always=True)
+            self.postgres.start()
+            self._track(self.postgres.pid)
+            return {
+                "dsn": self.postgres.dsn,
+                "socket": str(self.postgres.socket_dir / f".s.PGSQL.{self.postgres.port}"),
+                "cluster_addresses": [
+                    self.cluster.cluster_address(i) for i in range(len(self.cluster.nodes))
+                ],
+            }
         # Any free port, picked by the server; its restarts (nats_start) keep that port.
         self.nats = EmbeddedNats(self.work_dir / "nats")
         self.postgres.start()
@@ -94,6 +107,33 @@ class Launcher:
         self._track(self.nats.pid)
         return {}
 
+    def cluster_start(self, routes: dict[str, str]) -> dict[str, Any]:
+        """Cluster mode: the nodes, routed through the proxies ("a-b": the one a dials to b)."""
+        assert self.cluster is not None
+        for pair, address in routes.items():
+            a, b = pair.split("-")
+            self.cluster.route_via[(int(a), int(b))] = address
+        self.cluster.start()
+        self._track(*(node.pid for node in self.cluster.nodes))
+        first = self.cluster.nodes[0]
+        return {
+            "nats_url": self.cluster.url,  # the operator's, every node
+            "nats_address": f"{first.host}:{first.port}",  # the victim's link: node 0
+            "stream_replicas": len(self.cluster.nodes),
+        }
+
+    def node_kill(self, indexes: list[int]) -> dict[str, Any]:
+        assert self.cluster is not None
+        for index in indexes:
+            self.cluster.kill(index)
+        return {}
+
+    def node_start(self, indexes: list[int]) -> dict[str, Any]:
+        assert self.cluster is not None
+        self.cluster.start_nodes(indexes)
+        self._track(*(self.cluster.nodes[i].pid for i in indexes))
+        return {}
+
     def postgres_crash(self) -> dict[str, Any]:
         """Immediate shutdown (no checkpoint), then a start that runs crash recovery."""
         assert self.postgres is not None
@@ -112,6 +152,8 @@ class Launcher:
             self.send(name, signal.SIGTERM)
         if self.nats is not None:
             self.nats.stop()
+        if self.cluster is not None:
+            self.cluster.close()
         if self.postgres is not None:
             self.postgres.stop()
         return {"left_behind": self._left_behind()}

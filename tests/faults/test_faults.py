@@ -21,7 +21,8 @@ from pathlib import Path
 import nats
 import pytest
 
-from mesh.settings import SERVICES
+from mesh.settings import SERVICES, server_urls
+from tests.faults import nats_cluster
 from tests.faults.books import check_books
 from tests.faults.checker import Findings, check_delivery, read_only
 from tests.faults.cluster import Platform, running_platform
@@ -42,6 +43,8 @@ from tests.faults.workload import Delivery
 from tests.support import eventually
 
 FULL_SIZE = os.environ.get("WEFTWORK_FAULT_SIZE") == "full"
+# Cluster mode: three NATS nodes, R3 streams, node faults (tests/faults/nats_cluster.py).
+CLUSTER = os.environ.get(nats_cluster.ENABLED_ENV) == "1"
 SEED = int(os.environ.get("WEFTWORK_FAULT_SEED") or 20261126)
 ACK_WAIT = 5.0  # seconds; a paused consumer's messages go to its peer after this
 BILLING_EVERY = 4  # delivery rounds per billing run
@@ -60,11 +63,12 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
     """The run: workload and faults, then heal, drain and check. Logs stay in the tmp dir."""
     size = FULL if FULL_SIZE else CI
     victim = random.Random(SEED).choice(["project", "billing", "revenue"])
-    faults = plan(size, random.Random(f"{SEED}/plan"), victim=victim, ack_wait=ACK_WAIT)
+    rng = random.Random(f"{SEED}/plan")
+    faults = plan(size, rng, victim=victim, ack_wait=ACK_WAIT, cluster=CLUSTER)
     logs = tmp_path_factory.mktemp("faults")
     _say(f"\nWEFTWORK_FAULT_SEED={SEED} ({len(faults)} faults; logs in {logs})")
     started = time.monotonic()
-    async with running_platform(logs, victim, ACK_WAIT) as platform:
+    async with running_platform(logs, victim, ACK_WAIT, nats_cluster=CLUSTER) as platform:
         call = Caller()
         delivery = Delivery(platform, random.Random(f"{SEED}/delivery"), call)
         finance = Finance(platform, random.Random(f"{SEED}/finance"), call)
@@ -136,7 +140,8 @@ async def _drive(
         return sum(delivery.money_events.values()) + sum(finance.money_events.values())
 
     async def deliver() -> None:
-        client = await nats.connect(delivery.platform.nats_url, max_reconnect_attempts=-1)
+        urls = server_urls(delivery.platform.nats_url)  # one server, or a cluster's three
+        client = await nats.connect(urls, max_reconnect_attempts=-1)
         caught_up = functools.partial(_caught_up, client.jetstream())
         try:
             while not enough.is_set():
