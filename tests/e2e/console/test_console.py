@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 def base(firm: Platform) -> str:
-    return firm.url.removesuffix("/graphql")
+    """The console, from the gateway in production mode (tests/e2e/console/conftest.py)."""
+    return firm.console or firm.url.removesuffix("/graphql")
 
 
 @pytest.fixture(scope="module")
