@@ -80,6 +80,9 @@ class GuardedSocket(BaseGraphQLTransportWSHandler[Context, None]):
             try:
                 query = documents.resolve(payload.get("query"), payload.get("extensions"))
             except GatewayError as refusal:
+                metrics = getattr(self.view, "metrics", None)
+                if metrics is not None:
+                    metrics.errors.labels("unknown", refusal.code).inc()
                 refused = GraphQLError(str(refusal), extensions=refusal.extensions)
                 await self.send_message(
                     ErrorMessage(id=message["id"], type="error", payload=[refused.formatted])

@@ -71,6 +71,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         self.nats = nats
         self.sockets = SocketCounts(settings.gateway_max_connections_per_principal)
         self.ide = ide
+        self.metrics = metrics
         self.documents = documents or TrustedDocuments.from_settings(
             settings.gateway_any_document, settings.gateway_trusted_documents
         )
@@ -96,6 +97,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         except GatewayError as refusal:
             # Never cached on the way (a GET): the same request may run once the hash is known.
             sub_response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
+            self.metrics.errors.labels("unknown", refusal.code).inc()  # it never got a type
             return refused(refusal)
         if query is not request_data.query:
             request_data = dataclasses.replace(request_data, query=query)  # type: ignore[arg-type]
