@@ -95,10 +95,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         try:
             query = self.documents.resolve(request_data.query, request_data.extensions)
         except GatewayError as refusal:
-            # Never cached on the way (a GET): the same request may run once the hash is known.
-            sub_response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
-            self.metrics.errors.labels("unknown", refusal.code).inc()  # it never got a type
-            return refused(refusal)
+            return self._refused(refusal, context, sub_response)
         if query is not request_data.query:
             request_data = dataclasses.replace(request_data, query=query)  # type: ignore[arg-type]
         execute = functools.partial(
@@ -117,6 +114,21 @@ class WeftworkGraphQL(GraphQL[Context, None]):
             request_data.variables,
             context,
         )
+
+    def _refused(
+        self, refusal: GatewayError, context: Context, sub_response: Response
+    ) -> ExecutionResult:
+        """An answer without running anything: the refusal with its code, or without a token
+        one UNAUTHENTICATED whatever was sent (docs/security.md, no oracles)."""
+        try:
+            context.principal  # noqa: B018
+        except GatewayError as unknown:
+            refusal = unknown
+        # Never cached on the way (a GET): the same request may run once the hash is known.
+        sub_response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
+        self.metrics.errors.labels("unknown", refusal.code).inc()  # it never got a type
+        error = GraphQLError(str(refusal), extensions=refusal.extensions, original_error=refusal)
+        return ExecutionResult(data=None, errors=[error])
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """Not for a GET naming a persisted query: it has no `query`, yet asks for data."""
@@ -187,9 +199,3 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         if not isinstance(body, dict | list):  # `null`, `1`, `"x"`: no request at all
             raise HTTPException(400, "the body must be a JSON object")
         return body
-
-
-def refused(refusal: GatewayError) -> ExecutionResult:
-    """An answer without running anything: the refusal, with its code."""
-    error = GraphQLError(str(refusal), extensions=refusal.extensions, original_error=refusal)
-    return ExecutionResult(data=None, errors=[error])

@@ -93,6 +93,9 @@ async def test_production_runs_registered_hashes_and_nothing_else(
         assert by_hash["data"]["viewer"]["subject"] == "portal", by_hash
         by_text = (await client.post(url, json={"query": PORTAL})).json()
         assert by_text["data"]["viewer"]["subject"] == "portal", by_text
+        # Without a token: one UNAUTHENTICATED, as for any operation (no oracle of hashes).
+        anonymous = await client.post(url, json={"query": AD_HOC}, headers={"Authorization": ""})
+        assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         metrics = (await client.get(url.removesuffix("/graphql") + "/metrics")).text
         labels = 'code="DOCUMENT_NOT_TRUSTED",operation_type="unknown"'
         assert f"weftwork_graphql_errors_total{{{labels}}} 2.0" in metrics
