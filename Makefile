@@ -33,7 +33,7 @@ proto: $(STAMP)
 proto-check: $(STAMP)
 	$(PY) tools/proto.py check
 
-test: lint typecheck proto-check k8s-check graphql-audit-tools console-check browser-tools pdf-tools
+test: lint typecheck proto-check k8s-check graphql-audit-tools console-check console-documents-check browser-tools pdf-tools
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Deployment and contract governance, offline (tools/k8s_check.py): kustomize renders,
@@ -90,12 +90,20 @@ faults: $(STAMP)
 # The console (gateway/console): its vendored browser libraries equal the packages pinned in
 # tools/console (needs npm, else says it skipped); its browser tests drive Debian's chromium,
 # installed here with apt when missing (CI runs as root). `make up` needs neither.
-.PHONY: console-vendor console-check browser-tools screenshots bench-console
+.PHONY: console-vendor console-check console-documents console-documents-check browser-tools screenshots bench-console
 console-vendor:
 	python3 tools/console/vendor.py copy
 
 console-check:
 	python3 tools/console/vendor.py check
+
+# The console's GraphQL documents (gateway/console/graphql/*.graphql) into the manifest the
+# gateway trusts and the module the console sends their hashes from; the check fails on drift.
+console-documents:
+	python3 tools/console/documents.py write
+
+console-documents-check:
+	python3 tools/console/documents.py check
 
 browser-tools:
 	@tools/apt-install chromium chromium

@@ -87,6 +87,7 @@ class Platform:
             "WEFTWORK_LOG_LEVEL": "WARNING",
             "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
             "WEFTWORK_STREAM_REPLICAS": str(self.stream_replicas),
+            "WEFTWORK_GATEWAY_ANY_DOCUMENT": "true",  # the bench sends documents of its own
             "WEFTWORK_GATEWAY_CACHE_MB": "64",  # the response cache on (bench.cache_bench: off)
             **{f"WEFTWORK_{other.upper()}_PORT": str(port) for other, port in self.ports.items()},
             # Outbound webhooks to the bench's receiver on 127.0.0.1, which production refuses.

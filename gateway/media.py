@@ -17,7 +17,13 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
 # A request error's status, by the code of its first error (gateway/errors.py); others are 400.
-_REQUEST_ERROR_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "RATE_LIMITED": 429}
+# PERSISTED_QUERY_NOT_FOUND is 200 as Apollo answers it: the client sends the document next.
+_REQUEST_ERROR_STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "RATE_LIMITED": 429,
+    "PERSISTED_QUERY_NOT_FOUND": 200,
+}
 
 
 def response_media_type(accept: str | None) -> str:

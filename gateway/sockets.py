@@ -9,13 +9,16 @@ import time
 from collections import Counter
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 
 from gateway.context import Context
-from gateway.errors import Unauthenticated
+from gateway.errors import GatewayError, Unauthenticated
+from gateway.trusted import TrustedDocuments
 
 # graphql-transport-ws close codes: 4401 Unauthorized (here: the token expired), 4403 Forbidden
 # (strawberry's answer to a rejected connection_init: no valid token, or too many sockets).
@@ -64,6 +67,32 @@ class GuardedSocket(BaseGraphQLTransportWSHandler[Context, None]):
             expires_at = self.context.principal.expires_at
             if expires_at is not None:
                 self._expiry = asyncio.create_task(self._close_at(expires_at))
+
+    async def handle_subscribe(self, message: Any) -> None:
+        """Trusted documents only, as over HTTP (gateway/trusted.py): a refused operation gets
+        an `error` message with the refusal's code and runs nothing."""
+        documents = getattr(self.view, "documents", None)
+        payload = message.get("payload") if isinstance(message, dict) else None
+        if self.connection_acknowledged and isinstance(documents, TrustedDocuments):
+            if not isinstance(payload, dict):
+                await self.handle_invalid_message("Failed to parse message")
+                return
+            try:
+                query = documents.resolve(payload.get("query"), payload.get("extensions"))
+            except GatewayError as refusal:
+                metrics = getattr(self.view, "metrics", None)
+                if metrics is not None:
+                    metrics.errors.labels("unknown", refusal.code).inc()
+                refused = GraphQLError(str(refusal), extensions=refusal.extensions)
+                await self.send_message(
+                    ErrorMessage(id=message["id"], type="error", payload=[refused.formatted])
+                )
+                return
+            if not isinstance(query, str):
+                await self.handle_invalid_message("Failed to parse message")
+                return
+            message = {**message, "payload": {**payload, "query": query}}
+        await super().handle_subscribe(message)
 
     async def _close_at(self, expires_at: float) -> None:
         await asyncio.sleep(max(0.0, expires_at - time.time()))

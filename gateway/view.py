@@ -1,15 +1,17 @@
 """The GraphQL view: Strawberry's ASGI view with the gateway's context, response types,
-response cache and socket guard."""
+trusted documents, response cache and socket guard."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -26,11 +28,13 @@ from gateway.cache import ResponseCache
 from gateway.cached_reads import CachedReads
 from gateway.clients import ServiceClients
 from gateway.context import Context
+from gateway.errors import GatewayError
 from gateway.gate import Admission
 from gateway.media import GRAPHQL_RESPONSE, request_error_status, response_media_type
 from gateway.metrics import GraphQLMetrics
 from gateway.schema import build_schema
 from gateway.sockets import GuardedSocket, SocketCounts
+from gateway.trusted import TrustedDocuments
 from mesh.events.nats import NatsConnection
 from mesh.settings import Settings
 
@@ -47,6 +51,7 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         metrics: GraphQLMetrics,
         ide: Callable[[Request], Awaitable[Response]] | None = None,
         cache: ResponseCache | None = None,
+        documents: TrustedDocuments | None = None,
     ) -> None:
         admission = Admission(
             max_cost=settings.gateway_max_cost,
@@ -66,6 +71,10 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         self.nats = nats
         self.sockets = SocketCounts(settings.gateway_max_connections_per_principal)
         self.ide = ide
+        self.metrics = metrics
+        self.documents = documents or TrustedDocuments.from_settings(
+            settings.gateway_any_document, settings.gateway_trusted_documents
+        )
         self.reads = CachedReads(
             cache if cache is not None else ResponseCache(0),
             budget=admission.budget,
@@ -81,7 +90,14 @@ class WeftworkGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Reads through the response cache; mutations evict it before they answer."""
+        """Trusted documents only (gateway/trusted.py); reads through the response cache, and
+        mutations evict it before they answer."""
+        try:
+            query = self.documents.resolve(request_data.query, request_data.extensions)
+        except GatewayError as refusal:
+            return self._refused(refusal, context, sub_response)
+        if query is not request_data.query:
+            request_data = dataclasses.replace(request_data, query=query)  # type: ignore[arg-type]
         execute = functools.partial(
             super().execute_single,
             request,
@@ -97,6 +113,27 @@ class WeftworkGraphQL(GraphQL[Context, None]):
             request_data.operation_name,
             request_data.variables,
             context,
+        )
+
+    def _refused(
+        self, refusal: GatewayError, context: Context, sub_response: Response
+    ) -> ExecutionResult:
+        """An answer without running anything: the refusal with its code, or without a token
+        one UNAUTHENTICATED whatever was sent (docs/security.md, no oracles)."""
+        try:
+            context.principal  # noqa: B018
+        except GatewayError as unknown:
+            refusal = unknown
+        # Never cached on the way (a GET): the same request may run once the hash is known.
+        sub_response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
+        self.metrics.errors.labels("unknown", refusal.code).inc()  # it never got a type
+        error = GraphQLError(str(refusal), extensions=refusal.extensions, original_error=refusal)
+        return ExecutionResult(data=None, errors=[error])
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET naming a persisted query: it has no `query`, yet asks for data."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

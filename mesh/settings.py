@@ -114,6 +114,10 @@ class Settings:
     # WEFTWORK_GATEWAY_CACHE_MB: the response cache's bound (docs/performance.md); 0, the
     # default: off, until every change a cached answer can show arrives as an event.
     gateway_cache_mb: int = 0
+    # WEFTWORK_GATEWAY_ANY_DOCUMENT: run any GraphQL document (default: WEFTWORK_DEV_MODE); off,
+    # only trusted ones; WEFTWORK_GATEWAY_TRUSTED_DOCUMENTS: the operator's (gateway/trusted.py).
+    gateway_any_document: bool = False
+    gateway_trusted_documents: Mapping[str, str] = field(default_factory=dict)
 
     def database_url_for(self, service: str) -> str:
         """The DSN of one service's own database (a per-service URL wins over the shared server)."""

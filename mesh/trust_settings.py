@@ -3,12 +3,14 @@ and socket limits (DESIGN.md §6)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mesh.envparse import SettingsError, _int
+from mesh.envparse import SettingsError, _bool, _int, _parsed
 
 # What tokens the local stack signs carry, and what the gateway asks for unless configured.
 LOCAL_ISSUER = "weftwork"
@@ -74,7 +76,50 @@ def _gateway_trust(env: Mapping[str, str]) -> dict[str, Any]:
             env, "WEFTWORK_GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, low=1, high=10_000
         ),
         "gateway_cache_mb": _int(env, "WEFTWORK_GATEWAY_CACHE_MB", 0, low=0, high=65_536),
+        "gateway_any_document": _bool(
+            env, "WEFTWORK_GATEWAY_ANY_DOCUMENT", _bool(env, "WEFTWORK_DEV_MODE", False)
+        ),
+        "gateway_trusted_documents": _parsed(
+            env, "WEFTWORK_GATEWAY_TRUSTED_DOCUMENTS", load_trusted_documents
+        ),
     }
+
+
+def load_trusted_documents(text: str) -> dict[str, str]:
+    """WEFTWORK_GATEWAY_TRUSTED_DOCUMENTS: JSON, or `@path` of a file holding it: an object of
+    documents by their SHA-256 (hex), or Apollo's persisted query manifest (`operations`, each
+    with `id` and `body`). Every hash must be its document's; ValueError names the one that
+    is not."""
+    text = text.strip()
+    if not text:
+        return {}
+    if text.startswith("@"):
+        path = Path(text[1:].strip())
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("operations"), list):
+        pairs = [
+            (op.get("id"), op.get("body")) if isinstance(op, dict) else (None, None)
+            for op in data["operations"]
+        ]
+    elif isinstance(data, dict):
+        pairs = list(data.items())
+    else:
+        raise ValueError("must be a JSON object: documents by SHA-256, or an Apollo manifest")
+    found: dict[str, str] = {}
+    for digest, document in pairs:
+        if not isinstance(digest, str) or not isinstance(document, str):
+            raise ValueError("every entry needs a SHA-256 and a document, both strings")
+        if hashlib.sha256(document.encode()).hexdigest() != digest.lower():
+            raise ValueError(f"{digest} is not the SHA-256 of its document")
+        found[digest.lower()] = document
+    return found
 
 
 def _public_key(env: Mapping[str, str]) -> str | None:

@@ -39,6 +39,9 @@ def settings_for(
         "WEFTWORK_DATABASE_URL": database_url,
         "WEFTWORK_NATS_URL": nats_url,
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
+        # Tests send documents of their own: production's trusted documents only where a test
+        # sets this to false (tests/e2e/test_trusted_documents.py, the console's tests).
+        "WEFTWORK_GATEWAY_ANY_DOCUMENT": "true",
         **{
             f"WEFTWORK_{name.upper()}_DATABASE_URL": with_database(
                 database_url, f"t_{name}_{suffix}"

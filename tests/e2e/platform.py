@@ -33,6 +33,9 @@ class Platform:
     app: Starlette
     client: httpx.AsyncClient  # signed in as admin
     settings: Settings  # the services' databases, for tests that must reach one directly
+    # Where the console's browser tests load it: a gateway in production mode (trusted
+    # documents only) beside the one tests send their own documents to; "" for that one.
+    console: str = ""
 
     def token(self, *roles: str, entities: list[str] | None = None, subject: str = "e2e") -> str:
         return issue_token(SECRET, subject=subject, roles=list(roles), entities=entities or ["*"])

@@ -218,6 +218,7 @@ async def gateway_with_a_public_key(
             "WEFTWORK_JWT_SECRET": SECRET,
             "WEFTWORK_JWT_ISSUER": "https://idp.example",
             "WEFTWORK_JWT_AUDIENCE": "weftwork-api",
+            "WEFTWORK_GATEWAY_ANY_DOCUMENT": "true",  # `{ __typename }` is no trusted document
         }
     )
     bound = socket.socket()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 def base(firm: Platform) -> str:
-    return firm.url.removesuffix("/graphql")
+    """The console, from the gateway in production mode (tests/e2e/console/conftest.py)."""
+    return firm.console or firm.url.removesuffix("/graphql")
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,8 @@ async def test_every_page_loads_clean_and_accessible_on_desktop_and_phone(
     errors = watch_errors(page)
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r.post_data_json) if r.method == "POST" else None)
     for console_page in console_pages:
         await open_page(page, base(firm), console_page.path)
         assert await serious_violations(page) == [], console_page.name
@@ -85,6 +89,11 @@ async def test_every_page_loads_clean_and_accessible_on_desktop_and_phone(
     assert await serious_violations(phone) == []
     assert errors == []
     assert all(url.startswith(base(firm)) for url in requested)  # nothing from elsewhere
+    # Production mode: the console sends the hashes of its trusted documents, never a text.
+    assert sent and all(
+        "query" not in body and body["extensions"]["persistedQuery"]["version"] == 1
+        for body in sent
+    ), sent
 
 
 async def test_a_pasted_token_signs_in_for_this_tab_only(browser: Browser, firm: Platform) -> None:

@@ -16,7 +16,7 @@ export async function entityChoices(viewer) {
   if (!viewer.entities.includes("*")) return viewer.entities;
   const kept = sessionStorage.getItem(ENTITIES_KEY);
   if (kept) return JSON.parse(kept);
-  const data = await gql("query Entities { engagements(first: 100) { edges { node { legalEntity } } } }");
+  const data = await gql("Entities");
   const found = [...new Set(data.engagements.edges.map((/** @type {any} */ e) => e.node.legalEntity))].sort();
   sessionStorage.setItem(ENTITIES_KEY, JSON.stringify(found));
   return /** @type {string[]} */ (found);

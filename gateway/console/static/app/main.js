@@ -50,7 +50,7 @@ async function boot() {
   route(false);
 }
 
-const VIEWER = "query Viewer { viewer { subject roles entities seesCosts readsIntegrations mutations } }";
+const VIEWER = "Viewer"; // gateway/console/graphql/Viewer.graphql
 
 function showViewer() {
   const who = /** @type {HTMLElement} */ (document.getElementById("who"));

@@ -8,19 +8,10 @@ import { date, eventName, hours, percent, time, today } from "../format.js";
 import { completion, healthFlags } from "../health.js";
 import { subscribe } from "../live.js";
 
-const M = "{ amount currency }";
-const EVENT = "id type source aggregateId aggregateVersion time published actor onBehalfOf";
-const QUERY = (/** @type {boolean} */ costs) => `query Engagement($id: ID!) { engagement(id: $id) {
-  id code name status legalEntity currency billingModel startDate endDate paymentTermsDays expenseMarkupPercent
-  opportunity { system externalId } customer { id name }
-  contractValue ${M} budget { hours approvedHours burnPercent }
-  rateCard { role billRate ${costs ? "costRate" : ""} }
-  milestones { id name amount ${M} dueDate status completedOn }
-  invoices { id number status issueDate dueDate total ${M} balance ${M} creditNoteNumber }
-  revenue { recognized ${M} billed ${M} unbilled ${M} deferred ${M} percentComplete ${costs ? `cost ${M} margin ${M} marginPercent` : ""} }
-  setup { project billing revenue } } }`;
-const LIVE = `subscription EngagementEvents($id: ID!) { engagementEvents(id: $id) { ${EVENT} } }`;
-const TIMELINE = `query Timeline($id: ID!) { engagement(id: $id) { timeline { ${EVENT} } } }`;
+// gateway/console/graphql: the documents the gateway trusts, by operation name.
+const QUERY = "Engagement";
+const LIVE = "EngagementEvents";
+const TIMELINE = "Timeline";
 const MODELS = { TIME_AND_MATERIALS: "Time and materials", FIXED_FEE: "Fixed fee", MILESTONE: "Milestone" };
 
 /** @param {HTMLElement} main @param {import("../main.js").PageContext} ctx */
@@ -31,7 +22,7 @@ export async function render(main, ctx) {
   fill(main, h("p", { class: "crumbs" }, h("a", { href: "/engagements" }, "← Engagements")), heading, h("p", { class: "loading" }, "Loading engagement…"));
   // The timeline (three services' lineage) is asked for in parallel and drawn when it comes.
   const timelineLoaded = gql(TIMELINE, { id }).catch((/** @type {Error} */ error) => error);
-  const data = await gql(QUERY(costs), { id });
+  const data = await gql(QUERY, { id, costs });
   const e = data.engagement;
   if (!e) {
     fill(main, heading, h("p", {}, "No such engagement, or it is outside your legal entities."), h("a", { href: "/engagements" }, "All engagements"));

@@ -6,28 +6,22 @@ import { ApiError, gql } from "../api.js";
 import { announce, errorBox, fill, h, panel, table } from "../dom.js";
 import { time } from "../format.js";
 
-const STATUS = `query IntegrationStatus { integrationStatus { settled
-  consumers { stream name pending ackPending redelivered }
-  outboxes { service unpublished oldestAgeSeconds }
-  deadLetters { service consumer pending replayRequested } } }`;
-const DEAD = `query DeadLetters { deadLetters { id service consumer stream subject eventId error deliveries status createdAt } }`;
-const REPLAY = `mutation Replay($service: String!, $ids: [ID!]!) { replayDeadLetters(service: $service, ids: $ids) }`;
-const DISCARD = `mutation Discard($service: String!, $ids: [ID!]!) { discardDeadLetters(service: $service, ids: $ids) }`;
+// gateway/console/graphql: the documents the gateway trusts, by operation name.
+const STATUS = "IntegrationStatus";
+const DEAD = "DeadLetters";
+const REPLAY = "Replay";
+const DISCARD = "Discard";
 const REFRESH_MS = 5000;
 const AFTER_ACTION_MS = 10000; // refresh every second for a while after a replay or discard
 
 // Connect (DESIGN.md §7): integration exceptions (retry, dismiss), webhook endpoints and their
 // FAILED deliveries (replay).
-const EXCEPTIONS = `query IntegrationExceptions {
-  open: integrationExceptions(first: 50, status: OPEN) { edges { node { ...X } } pageInfo { hasNextPage } }
-  recent: integrationExceptions(first: 20) { edges { node { ...X } } } }
-  fragment X on IntegrationException { id source externalId reason status dismissReason retries createdAt }`;
-const RETRY_EXCEPTION = `mutation RetryException($id: ID!) { retryIntegrationException(id: $id) { id status } }`;
-const DISMISS_EXCEPTION = `mutation DismissException($id: ID!, $reason: String!) { dismissIntegrationException(id: $id, reason: $reason) { id status } }`;
-const ENDPOINTS = `query WebhookEndpoints { webhookEndpoints { id url description eventTypes enabled disabledReason failingSince } }`;
-const FAILED = `query FailedDeliveries($id: ID!) { webhookDeliveries(endpointId: $id, first: 50, status: FAILED) {
-  edges { node { id eventType subject attempts lastStatusCode lastError createdAt } } pageInfo { hasNextPage } } }`;
-const REPLAY_DELIVERIES = `mutation ReplayDeliveries($id: ID!, $since: DateTime!) { replayWebhookDeliveries(endpointId: $id, since: $since) }`;
+const EXCEPTIONS = "IntegrationExceptions";
+const RETRY_EXCEPTION = "RetryException";
+const DISMISS_EXCEPTION = "DismissException";
+const ENDPOINTS = "WebhookEndpoints";
+const FAILED = "FailedDeliveries";
+const REPLAY_DELIVERIES = "ReplayDeliveries";
 const REPLAY_DAYS = 30; // "Replay failed" makes again the FAILED deliveries of the last 30 days
 
 /** One sentence: is everything where it should be, and if not, where does it wait? @param {any} status */

@@ -7,17 +7,12 @@ import { amount, errorBox, fill, h, panel } from "../dom.js";
 import { entityChoices, entityField, dateField, filterBar } from "../filters.js";
 import { compactMoney, moneyFormat, monthEnd, monthLabel, today } from "../format.js";
 
-const M = "{ amount currency }";
-const QUERY = (/** @type {boolean} */ costs) => `query Portfolio($asOf: Date!, $entity: String) {
-  portfolio(asOf: $asOf, legalEntity: $entity) { asOf legalEntity byCurrency {
-    currency engagements backlog ${M} recognized ${M} billed ${M} unbilled ${M} deferred ${M}
-    ${costs ? `margin ${M}` : ""}
-    receivablesAging { current ${M} overdue1To30 ${M} overdue31To60 ${M} overdue61To90 ${M} overdueOver90 ${M} total ${M} } } } }`;
-
+// gateway/console/graphql: the documents the gateway trusts, by operation name.
+const QUERY = "Portfolio";
+// Cumulative recognized and billed at each month end ($d0 … $d6); the chart shows each month's
+// increase.
 const MONTHS = 6;
-// Cumulative recognized and billed at each month end; the chart shows each month's increase.
-const BY_MONTH = `query PortfolioByMonth(${Array.from({ length: MONTHS + 1 }, (_, i) => `$d${i}: Date!`).join(", ")}, $entity: String) {
-  ${Array.from({ length: MONTHS + 1 }, (_, i) => `m${i}: portfolio(asOf: $d${i}, legalEntity: $entity) { byCurrency { currency recognized { amount } billed { amount } } }`).join("\n  ")} }`;
+const BY_MONTH = "PortfolioByMonth";
 
 const FIGURES = [
   ["backlog", "Backlog", "Contract value not yet recognized"],
@@ -66,7 +61,7 @@ export async function render(main, ctx) {
     ),
   );
 
-  const data = await gql(QUERY(costs), { asOf, entity: entity || null });
+  const data = await gql(QUERY, { asOf, entity: entity || null, costs });
   const rows = data.portfolio.byCurrency;
   figures.removeAttribute("aria-busy");
   fill(

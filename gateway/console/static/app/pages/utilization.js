@@ -7,9 +7,7 @@ import { fill, h, panel, table } from "../dom.js";
 import { dateField, entityChoices, entityField, filterBar } from "../filters.js";
 import { hours, monthEnd, percent, today } from "../format.js";
 
-const QUERY = `query Utilization($from: Date!, $to: Date!, $entity: String) {
-  utilization(from: $from, to: $to, legalEntity: $entity) {
-    personId name homeEntity capacityHours approvedHours billableHours utilizationPercent } }`;
+const QUERY = "Utilization"; // gateway/console/graphql/Utilization.graphql
 // Below this billable share a person is on the bench: available for new work.
 const BENCH_BELOW = 50;
 
