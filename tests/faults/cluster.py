@@ -107,6 +107,8 @@ class Platform:
     links: dict[str, LinkProxy]  # "nats", "postgres": the victim's links
     instances: dict[str, Instance]
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    # Both lanes supervise: one at a time, or both would restart the same process.
+    _supervising: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def database_url(self, service: str) -> str:
         """The service's own database, directly (the checker reads it)."""
@@ -144,13 +146,15 @@ class Platform:
 
     async def supervise(self) -> None:
         """What a supervisor does: a process that exited on its own is started again."""
-        for instance in self.instances.values():
-            if instance.down_on_purpose:
-                continue
-            code = (await self.launcher("exited", name=instance.name))["returncode"]
-            if code is not None:
-                instance.unexpected_exits.append(code)
-                await self.start(instance)
+        async with self._supervising:
+            for instance in self.instances.values():
+                if instance.down_on_purpose:
+                    continue
+                code = (await self.launcher("exited", name=instance.name))["returncode"]
+                # Killed on purpose meanwhile (the other lane): not for us to restart.
+                if code is not None and not instance.down_on_purpose:
+                    instance.unexpected_exits.append(code)
+                    await self.start(instance)
 
     def unexpected_exits(self) -> dict[str, list[int]]:
         return {i.name: i.unexpected_exits for i in self.instances.values() if i.unexpected_exits}

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import os
 import random
+import resource
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -25,8 +26,9 @@ from tests.faults.books import check_books
 from tests.faults.checker import Findings, check_delivery, read_only
 from tests.faults.cluster import Platform, running_platform
 from tests.faults.drain import backlog, settle
-from tests.faults.faults import CI, FULL, Fault, Injector, Size, plan
+from tests.faults.faults import Injector, connect_nats
 from tests.faults.finance import Finance
+from tests.faults.plan import CI, FULL, Fault, Size, plan
 from tests.faults.proxy import Mode
 from tests.faults.report import Run, render
 from tests.faults.rpc import Caller
@@ -43,7 +45,6 @@ FULL_SIZE = os.environ.get("WEFTWORK_FAULT_SIZE") == "full"
 SEED = int(os.environ.get("WEFTWORK_FAULT_SEED") or 20261126)
 ACK_WAIT = 5.0  # seconds; a paused consumer's messages go to its peer after this
 BILLING_EVERY = 4  # delivery rounds per billing run
-MAX_BACKLOG = 2_000  # events the consumers may fall behind before the workload waits
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
             platform.unexpected_exits(),
             time.monotonic() - started,
             drained,
+            injector.sigkills,
+            dict(injector.recovery),
+            (await platform.launcher("cpu"))["seconds"],
+            _own_cpu(),
         )
         yield FaultRun(platform, size, run)
 
@@ -93,7 +98,8 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
 async def test_no_money_event_is_lost_or_applied_twice_under_faults(fault_run: FaultRun) -> None:
     run, found = fault_run.run, fault_run.run.findings
     _say(render(run))
-    assert all(run.injected[f"kill {s}"] for s in SERVICES), "every service was killed"
+    assert all(run.sigkills[s] for s in SERVICES), "every service was killed"
+    assert sum(run.sigkills.values()) >= fault_run.size.sigkills
     assert sum(found.money_events.values()) >= fault_run.size.money_events
     assert not found.lost and not found.duplicated, found.problems
     assert not found.problems
@@ -131,8 +137,8 @@ async def _drive(
         return sum(delivery.money_events.values()) + sum(finance.money_events.values())
 
     async def deliver() -> None:
-        client = await nats.connect(delivery.platform.nats_url, max_reconnect_attempts=-1)
-        caught_up = functools.partial(_caught_up, client.jetstream())
+        client = await connect_nats(delivery.platform.nats_url)
+        caught_up = functools.partial(_caught_up, client.jetstream(), size.max_backlog)
         try:
             while not enough.is_set():
                 await delivery.round()
@@ -163,9 +169,14 @@ def _billing_due(delivery: Delivery, due: int, enough: asyncio.Event) -> bool:
     return delivery.rounds >= due or enough.is_set()
 
 
-async def _caught_up(js: nats.js.JetStreamContext) -> bool:
+async def _caught_up(js: nats.js.JetStreamContext, most: int) -> bool:
     behind = await backlog(js)
-    return behind is None or behind < MAX_BACKLOG
+    return behind is None or behind < most
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _heal(platform: Platform) -> None:
