@@ -25,6 +25,7 @@ from typing import Any
 
 import grpc
 import psutil
+from cryptography.fernet import Fernet
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.nats_users import user_url
@@ -37,6 +38,15 @@ ROOT = Path(__file__).parents[2]
 # The consumer services that run a second instance: the live peer of a paused one. Two revenue
 # instances once deadlocked each other's batches (docs/faults.md, "Findings", 1).
 PEERED = ("billing", "revenue")
+# Connect's settings for the run: http to a loopback partner, quick worker pacing.
+CONNECT_ENV = {
+    "WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE": "true",
+    "WEFTWORK_CONNECT_POLL_SECONDS": "0.2",
+    "WEFTWORK_CONNECT_DELIVERY_POLL_SECONDS": "0.2",
+    "WEFTWORK_CONNECT_DELIVERY_BACKOFF_BASE_SECONDS": "0.1",
+    "WEFTWORK_CONNECT_DELIVERY_BACKOFF_CAP_SECONDS": "2",
+    "WEFTWORK_CONNECT_DELIVERY_TIMEOUT_SECONDS": "5",
+}
 # Fast reconnects: a killed service is back within seconds, and the driver should notice.
 CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
@@ -236,6 +246,8 @@ def _instances(
         "WEFTWORK_DATABASE_URL": servers["dsn"],
         "WEFTWORK_ACK_WAIT_SECONDS": str(ack_wait),
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
+        **CONNECT_ENV,
+        "WEFTWORK_CONNECT_SECRET_KEY": Fernet.generate_key().decode(),  # one for the run
         **{f"WEFTWORK_{s.upper()}_PORT": str(ports[s]) for s in SERVICES},
         # Any free port: two instances of a service must not contend for a fixed one.
         **{f"WEFTWORK_{s.upper()}_METRICS_PORT": "0" for s in SERVICES},

@@ -28,6 +28,7 @@ from tests.faults.cluster import Platform, running_platform
 from tests.faults.drain import backlog, settle
 from tests.faults.faults import Injector, connect_nats
 from tests.faults.finance import Finance
+from tests.faults.partners import Partners, check_partners, settle_partners
 from tests.faults.plan import CI, FULL, Fault, Size, plan
 from tests.faults.proxy import Mode
 from tests.faults.report import Run, render
@@ -52,6 +53,7 @@ class FaultRun:
     platform: Platform  # still running: the checker's own test tampers with it
     size: Size
     run: Run
+    partners: Partners
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +70,18 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
         delivery = Delivery(platform, random.Random(f"{SEED}/delivery"), call)
         finance = Finance(platform, random.Random(f"{SEED}/finance"), call)
         injector = Injector(platform, random.Random(f"{SEED}/links"), log=_say)
+        partners = Partners(platform, random.Random(f"{SEED}/partners"), call)
         await delivery.set_up()
-        await _drive(delivery, finance, injector, faults, size)
-        _say("workload done; healing and draining")
-        await _heal(platform)
-        drained = await settle(platform, say=_say)
-        found = await check(platform)
+        await partners.set_up()
+        try:
+            await _drive(delivery, finance, partners, injector, faults, size)
+            _say("workload done; healing and draining")
+            await _heal(platform)
+            drained = await settle(platform, say=_say)
+            await settle_partners(platform, partners)
+        finally:
+            await partners.close()
+        found = await check(platform, partners)
         run = Run(
             SEED,
             "full" if FULL_SIZE else "ci",
@@ -90,7 +98,7 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
             (await platform.launcher("cpu"))["seconds"],
             _own_cpu(),
         )
-        yield FaultRun(platform, size, run)
+        yield FaultRun(platform, size, run, partners)
 
 
 @pytest.mark.slow
@@ -110,23 +118,29 @@ async def test_no_money_event_is_lost_or_applied_twice_under_faults(fault_run: F
 async def test_the_checker_notices_what_a_fault_could_do(fault_run: FaultRun) -> None:
     """The same databases, after tampering as a bug would: each harm is reported."""
     await tamper(fault_run.platform)
-    found = await check(fault_run.platform)
+    found = await check(fault_run.platform, fault_run.partners)
     assert set(found.lost) >= set(TAMPERED_LOST), found.lost
     assert set(found.duplicated) >= set(TAMPERED_DUPLICATED), found.duplicated
     for problem in TAMPERED_PROBLEMS:
         assert any(problem in p for p in found.problems), (problem, found.problems)
 
 
-async def check(platform: Platform) -> Findings:
+async def check(platform: Platform, partners: Partners) -> Findings:
     found = Findings()
     async with read_only(platform) as db:
         await check_delivery(db, platform.nats_url, found)
         await check_books(db, found)
+        await check_partners(partners, db, found)
     return found
 
 
 async def _drive(
-    delivery: Delivery, finance: Finance, injector: Injector, faults: list[Fault], size: Size
+    delivery: Delivery,
+    finance: Finance,
+    partners: Partners,
+    injector: Injector,
+    faults: list[Fault],
+    size: Size,
 ) -> None:
     """Both lanes of the workload while the faults are injected; until the size is reached and
     every fault is done. The workload waits while the consumers are far behind: a run measures
@@ -142,6 +156,8 @@ async def _drive(
         try:
             while not enough.is_set():
                 await delivery.round()
+                if delivery.rounds % size.hooks_every == 0:
+                    await partners.round()
                 if delivery.rounds % 5 == 0:
                     await eventually(caught_up, within=600, interval=0.2, what="consumers")
                 if delivery.rounds % 50 == 0:
