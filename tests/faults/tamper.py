@@ -12,11 +12,17 @@ TAMPERED_LOST = [
     "billing-project events not applied",
     "payment entries miscounted",
     "approved facts without a billable item",
+    "inbound receipts not processed",
 ]
 TAMPERED_DUPLICATED = ["hours recognized more than once", "engagements with revenue doubled"]
 TAMPERED_PROBLEMS = ["are not gapless", "do not balance", "trial balance of"]
 
 HARM = {
+    "connect": [
+        # A partner's webhook receipt loses its engagement: as if it was never processed.
+        """UPDATE receipts SET engagement_id = ''
+            WHERE id = (SELECT id FROM receipts WHERE engagement_id <> '' LIMIT 1)""",
+    ],
     "billing": [
         # The inbox row of an applied event goes: as if the event never reached billing.
         """DELETE FROM inbox WHERE (consumer, event_id) =
