@@ -114,6 +114,7 @@ CI = Size(
     1_000,
     {"kill": len(SERVICES), "kill-two": 1, "pause": 1, "nats-restart": 2,
      "postgres-restart": 1, **dict.fromkeys(LINK_FAULTS, 1)},
+    max_backlog=500,  # less piles up while the faults run: a shorter drain
 )  # fmt: skip
 FULL = Size(
     20_000,
