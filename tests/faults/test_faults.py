@@ -27,7 +27,7 @@ from tests.faults.books import check_books
 from tests.faults.checker import Findings, check_delivery, read_only
 from tests.faults.cluster import Platform, running_platform
 from tests.faults.drain import backlog, settle
-from tests.faults.faults import Injector, connect_nats
+from tests.faults.faults import Injector, close_quietly, connect_nats
 from tests.faults.finance import Finance
 from tests.faults.partners import Partners, check_partners, settle_partners
 from tests.faults.plan import CI, FULL, Fault, Size, plan
@@ -169,7 +169,7 @@ async def _drive(
                 if delivery.rounds % 50 == 0:
                     _say(f"progress: {produced():,} money events")
         finally:
-            await client.close()
+            await close_quietly(client)
 
     async def bill() -> None:
         while True:
