@@ -80,7 +80,8 @@ endif
 fuzz: $(STAMP)
 	WEFTWORK_FUZZ_REQUESTS=$${WEFTWORK_FUZZ_REQUESTS:-20000} $(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_gateway_fuzz.py
 
-# The fault-injection suite at full size (>= 10,000 money events): kills, restarts, pauses and
+# The fault-injection suite at full size (>= 20,000 money events, 56 SIGKILLs over the five
+# services, 20 NATS restarts, connect webhooks in and out): kills, restarts, pauses and
 # network faults under load, then prints faults injected, events, lost and duplicated.
 # WEFTWORK_FAULT_SEED=<n> replays a run. CLUSTER=1: on 3 NATS nodes, R3, with node faults.
 .PHONY: faults

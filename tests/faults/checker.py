@@ -18,6 +18,9 @@ from mesh.settings import SERVICES, server_urls
 from services.billing.consumers import customer_events_handlers as billing_customer_events
 from services.billing.consumers import project_events_handlers as billing_project_events
 from services.billing.store import BillingStore
+from services.connect.consumers import STREAMS as CONNECT_STREAMS
+from services.connect.consumers import consumer_name as connect_consumer
+from services.connect.consumers import event_handlers as connect_event_handlers
 from services.project.consumers import customer_events_handlers
 from services.project.store import ProjectStore
 from services.revenue.consumers import event_handlers
@@ -56,6 +59,8 @@ CONSUMERS = [
     ),
     Consumer("revenue-project", "project", "revenue", lambda: event_handlers(RevenueStore)),
     Consumer("revenue-billing", "billing", "revenue", lambda: event_handlers(RevenueStore)),
+    # Connect fans every domain's events out to webhook endpoints (tests/faults/partners.py).
+    *(Consumer(connect_consumer(s), s, "connect", connect_event_handlers) for s in CONNECT_STREAMS),
 ]
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import grpc
 import psutil
+from cryptography.fernet import Fernet
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.nats_users import user_url
@@ -39,6 +40,15 @@ ROOT = Path(__file__).parents[2]
 # The consumer services that run a second instance: the live peer of a paused one. Two revenue
 # instances once deadlocked each other's batches (docs/faults.md, "Findings", 1).
 PEERED = ("billing", "revenue")
+# Connect's settings for the run: http to a loopback partner, quick worker pacing.
+CONNECT_ENV = {
+    "WEFTWORK_CONNECT_OUTBOUND_ALLOW_INSECURE": "true",
+    "WEFTWORK_CONNECT_POLL_SECONDS": "0.2",
+    "WEFTWORK_CONNECT_DELIVERY_POLL_SECONDS": "0.2",
+    "WEFTWORK_CONNECT_DELIVERY_BACKOFF_BASE_SECONDS": "0.1",
+    "WEFTWORK_CONNECT_DELIVERY_BACKOFF_CAP_SECONDS": "2",
+    "WEFTWORK_CONNECT_DELIVERY_TIMEOUT_SECONDS": "5",
+}
 # Fast reconnects: a killed service is back within seconds, and the driver should notice.
 CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
@@ -110,6 +120,8 @@ class Platform:
     instances: dict[str, Instance]
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
     routes: dict[tuple[int, int], LinkProxy] = field(default_factory=dict)  # cluster mode
+    # Both lanes supervise: one at a time, or both would restart the same process.
+    _supervising: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def database_url(self, service: str) -> str:
         """The service's own database, directly (the checker reads it)."""
@@ -147,13 +159,15 @@ class Platform:
 
     async def supervise(self) -> None:
         """What a supervisor does: a process that exited on its own is started again."""
-        for instance in self.instances.values():
-            if instance.down_on_purpose:
-                continue
-            code = (await self.launcher("exited", name=instance.name))["returncode"]
-            if code is not None:
-                instance.unexpected_exits.append(code)
-                await self.start(instance)
+        async with self._supervising:
+            for instance in self.instances.values():
+                if instance.down_on_purpose:
+                    continue
+                code = (await self.launcher("exited", name=instance.name))["returncode"]
+                # Killed on purpose meanwhile (the other lane): not for us to restart.
+                if code is not None and not instance.down_on_purpose:
+                    instance.unexpected_exits.append(code)
+                    await self.start(instance)
 
     def unexpected_exits(self) -> dict[str, list[int]]:
         return {i.name: i.unexpected_exits for i in self.instances.values() if i.unexpected_exits}
@@ -242,6 +256,8 @@ def _instances(
         "WEFTWORK_SHUTDOWN_GRACE_SECONDS": "2",
         **PRUNING_ENV,  # retention prunes while the faults happen (tests/faults/retention.py)
         "WEFTWORK_STREAM_REPLICAS": str(servers.get("stream_replicas", 1)),  # 3 on a cluster
+        **CONNECT_ENV,
+        "WEFTWORK_CONNECT_SECRET_KEY": Fernet.generate_key().decode(),  # one for the run
         **{f"WEFTWORK_{s.upper()}_PORT": str(ports[s]) for s in SERVICES},
         # Any free port: two instances of a service must not contend for a fixed one.
         **{f"WEFTWORK_{s.upper()}_METRICS_PORT": "0" for s in SERVICES},

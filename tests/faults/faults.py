@@ -1,6 +1,6 @@
-"""The faults of a run, planned from the seed, injected one after another while the workload
-runs; after each, the injector heals and waits (polling, bounded) until the platform has
-recovered before the next one."""
+"""The faults of a run (planned in tests/faults/plan.py), injected while the workload runs: the
+lanes side by side, each one fault after another; after each, the injector heals and waits
+(polling, bounded) until the platform has recovered before that lane's next one."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ import functools
 import random
 import signal
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import grpc
 import nats
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from mesh.events.streams import stream_name
 from mesh.settings import SERVICES, server_urls
 from tests.faults import nats_cluster
 from tests.faults.checker import CONSUMERS, Consumer
-from tests.faults.cluster import PEERED, Instance, Platform, serving
+from tests.faults.cluster import Instance, Platform, serving
+from tests.faults.plan import KINDS, Fault
 from tests.faults.proxy import Mode
 from tests.support import eventually
 from weftwork.mesh.v1 import integration_service_pb2 as integration_pb
@@ -30,66 +31,6 @@ from weftwork.mesh.v1 import integration_service_pb2_grpc as integration_grpc
 
 RECOVERY_SECONDS = 120.0
 PAUSE_ATTEMPTS = 3
-LINK_FAULTS = [(link, mode) for link in ("nats", "postgres") for mode in Mode if mode != Mode.PASS]
-
-
-@dataclass(frozen=True)
-class Size:
-    money_events: int
-    kills_per_service: int  # SIGKILL of each service alone
-    double_kills: int  # two services at once
-    nats_restarts: int
-    postgres_restarts: int
-    pauses: int  # SIGSTOP of a consumer for longer than its ack wait
-    link_rounds: int  # each link fault (latency, blackhole, reset on NATS and PostgreSQL)
-
-
-CI = Size(1_000, 1, 1, 1, 1, 1, 1)
-FULL = Size(10_000, 3, 4, 3, 2, 2, 2)
-
-
-@dataclass(frozen=True)
-class Fault:
-    kind: str  # kill, kill-two, nats-restart, postgres-restart, pause, <link>-<mode>
-    targets: tuple[str, ...]  # the services (or peer instances) it hits
-    at: float  # progress of the workload (0..1) when it starts
-    hold: float  # how long it lasts, in seconds
-
-    @property
-    def name(self) -> str:
-        """What the table calls it: "kill billing", "nats-latency project", "nats-restart"."""
-        if self.kind.endswith("restart"):
-            return self.kind
-        return f"{self.kind} {'+'.join(self.targets)}"
-
-    def __str__(self) -> str:
-        return f"{self.name} at {self.at:.0%} for {self.hold:.1f}s"
-
-
-def plan(
-    size: Size, rng: random.Random, *, victim: str, ack_wait: float, cluster: bool = False
-) -> list[Fault]:
-    """Every fault of the run, in a seeded random order, spread over the workload."""
-    kinds: list[tuple[str, tuple[str, ...], float]] = []
-    for _ in range(size.kills_per_service):
-        kinds += [("kill", (s,), rng.uniform(0, 1.5)) for s in SERVICES]
-    for _ in range(size.double_kills):
-        kinds.append(("kill-two", tuple(sorted(rng.sample(SERVICES, 2))), rng.uniform(0, 1.5)))
-    kinds += [("nats-restart", ("nats",), rng.uniform(0.5, 3)) for _ in range(size.nats_restarts)]
-    kinds += [("postgres-restart", ("postgres",), 0) for _ in range(size.postgres_restarts)]
-    for _ in range(size.pauses):
-        peer = f"{rng.choice(PEERED)}-peer"
-        kinds.append(("pause", (peer,), ack_wait + rng.uniform(2, 4)))
-    for _ in range(size.link_rounds):
-        kinds += [
-            (f"{link}-{mode.value}", (victim,), rng.uniform(2, 5)) for link, mode in LINK_FAULTS
-        ]
-    if cluster:  # cluster mode: node faults instead of NATS restarts (tests/faults/nats_cluster.py)
-        n = nats_cluster.node_fault_count(size.nats_restarts, full=size == FULL)
-        kinds = [k for k in kinds if k[0] != "nats-restart"] + nats_cluster.plan(rng, n)
-    rng.shuffle(kinds)
-    starts = sorted(rng.uniform(0.02, 0.9) for _ in kinds)
-    return [Fault(k, t, at, hold) for (k, t, hold), at in zip(kinds, starts, strict=True)]
 
 
 class Injector:
@@ -100,9 +41,20 @@ class Injector:
         self.rng = rng
         self.log = log
         self.injected: Counter[str] = Counter()
+        self.sigkills: Counter[str] = Counter()  # by service
+        self.recovery: defaultdict[str, list[float]] = defaultdict(list)  # seconds, by kind
         self.pauses_redelivered = 0  # pauses after which the live peer got the messages
 
     async def run(self, faults: list[Fault], progress: Callable[[], float]) -> None:
+        """Each lane's faults in order, the lanes side by side."""
+        lanes: dict[str, list[Fault]] = defaultdict(list)
+        for fault in faults:
+            lanes[fault.lane].append(fault)
+        async with asyncio.TaskGroup() as group:
+            for lane in lanes.values():
+                group.create_task(self._lane(lane, progress))
+
+    async def _lane(self, faults: list[Fault], progress: Callable[[], float]) -> None:
         for fault in faults:
 
             async def reached(at: float = fault.at) -> bool:
@@ -115,7 +67,12 @@ class Injector:
                 what=f"the workload to reach {fault.at:.0%}",
             )
             self.log(f"fault: {fault}")
-            await self.inject(fault)
+            began = time.monotonic()
+            custom = KINDS[fault.kind].inject
+            await (custom(self, fault) if custom else self.inject(fault))
+            await self.platform.supervise()
+            # Recovery: from the end of the fault (its hold) to the platform working again.
+            self.recovery[fault.kind].append(max(0.0, time.monotonic() - began - fault.hold))
             self.injected[fault.name] += 1
 
     async def inject(self, fault: Fault) -> None:
@@ -127,6 +84,7 @@ class Injector:
             instances = [p.main(s) for s in fault.targets]
             for instance in instances:
                 await p.signal(instance, signal.SIGKILL)
+                self.sigkills[instance.service] += 1
             await asyncio.sleep(fault.hold)  # down for a moment, as a supervisor's backoff
             for instance in instances:
                 await p.start(instance)
@@ -148,13 +106,12 @@ class Injector:
             await asyncio.sleep(fault.hold)
             p.proxies.set_mode(p.links[link], Mode.PASS)
             await self._relays_flowing([p.victim])
-        await p.supervise()
 
     async def _pause(self, peer: Instance, hold: float) -> None:
         """SIGSTOP for longer than the ack wait, while events flow to it: what it had fetched
         and not acknowledged is redelivered to the live instance, seen (sampled) as redelivered
         messages on its consumers. A pause that caught it holding nothing is tried again."""
-        client = await nats.connect(server_urls(self.platform.nats_url), connect_timeout=2)
+        client = await connect_nats(self.platform.nats_url)
         js = client.jetstream()
         consumers = [c for c in CONSUMERS if c.service == peer.service]
         try:
@@ -169,7 +126,7 @@ class Injector:
                     self.pauses_redelivered += 1
                     return
         finally:
-            await client.close()
+            await close_quietly(client)
 
     async def _relays_flowing(self, services: list[str] | tuple[str, ...]) -> None:
         """Each service answers from its database and publishes its outbox again."""
@@ -197,16 +154,40 @@ class Injector:
         return bool(status.outbox_oldest_age_seconds < 5)
 
 
+async def connect_nats(url: str) -> Client:
+    """A client that rides out a NATS restart (the other lane), also while connecting."""
+
+    async def attempt() -> Client | None:
+        try:
+            return await nats.connect(
+                server_urls(url), connect_timeout=2, max_reconnect_attempts=-1
+            )
+        except Exception:
+            return None
+
+    client = await eventually(attempt, within=RECOVERY_SECONDS, interval=0.2, what="NATS")
+    assert client is not None
+    return client
+
+
+async def close_quietly(client: Client) -> None:
+    """Closing a client while NATS restarts (the other lane) fails on the lost connection."""
+    with contextlib.suppress(Exception):
+        await client.close()
+
+
 async def _delivering(js: JetStreamContext, consumer: Consumer, *, within: float) -> bool:
     """Whether the consumer is being delivered new messages (seen within `within` seconds): a
     pause then finds its instance holding some. The workload may be waiting on a backlog."""
     stream = stream_name(consumer.producer)
-    before = (await js.consumer_info(stream, consumer.name)).delivered.stream_seq
-    until = time.monotonic() + within
+    before, until = None, time.monotonic() + within
     while time.monotonic() < until:
+        with contextlib.suppress(Exception):  # NATS may be restarting (the other lane)
+            seen = (await js.consumer_info(stream, consumer.name, timeout=1)).delivered.stream_seq
+            if before is not None and seen != before:
+                return True
+            before = seen
         await asyncio.sleep(0.2)
-        if (await js.consumer_info(stream, consumer.name)).delivered.stream_seq != before:
-            return True
     return False
 
 

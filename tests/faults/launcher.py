@@ -10,7 +10,9 @@ started here is stopped; at the end it checks that nothing it started is left.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import resource
 import signal
 import subprocess
 import sys
@@ -68,6 +70,9 @@ class Launcher:
         }
 
     def start(self, name: str, service: str, env: dict[str, str], log: str) -> dict[str, Any]:
+        """Refuses a process that is still running: two would contend for its port."""
+        if name in self.children and self.children[name].poll() is None:
+            raise RuntimeError(f"{name} is already running (pid {self.children[name].pid})")
         with open(log, "ab") as out:
             child = subprocess.Popen(
                 dying_with_parent([str(WEFTWORK), "serve", service], signal.SIGKILL),
@@ -95,6 +100,17 @@ class Launcher:
 
     def exited(self, name: str) -> dict[str, Any]:
         return {"returncode": self.children[name].poll()}
+
+    def cpu(self) -> dict[str, Any]:
+        """CPU seconds of everything started here: those that exited (and what they reaped)
+        and those still running, with their children."""
+        done = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds = done.ru_utime + done.ru_stime
+        for process in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                t = process.cpu_times()
+                seconds += t.user + t.system + t.children_user + t.children_system
+        return {"seconds": seconds}
 
     def nats_kill(self) -> dict[str, Any]:
         assert self.nats is not None

@@ -28,31 +28,29 @@ from tests.support import eventually
 
 ENABLED_ENV = "WEFTWORK_FAULT_CLUSTER"
 KINDS = ("node-kill", "node-kill-leader", "node-kill-all", "node-isolate", "node-isolate-leader")
-FULL_NODE_FAULTS = 20  # at least, in the full size (issue 20)
 RECOVERY_SECONDS = 120.0
-Planned = tuple[str, tuple[str, ...], float]  # kind, targets, hold (as faults.plan builds)
 
 
-def node_fault_count(nats_restarts: int, *, full: bool) -> int:
+def node_fault_count(nats_restarts: int) -> int:
     """How many node faults replace the size's NATS restarts: every kind at least once."""
-    return max(nats_restarts, FULL_NODE_FAULTS if full else len(KINDS))
+    return max(nats_restarts, len(KINDS))
 
 
-def plan(rng: random.Random, n: int) -> list[Planned]:
-    """`n` node faults, the kinds in turn (so each comes up), targets and holds from `rng`.
-    A leader's fault names the domain whose stream leader it hits, found when it happens."""
-    planned: list[Planned] = []
-    for i in range(n):
-        kind = KINDS[i % len(KINDS)]
-        if kind == "node-kill-all":
-            targets = tuple(node_name(j) for j in range(NODES))
-        elif kind.endswith("-leader"):
-            targets = (rng.choice(SERVICES),)
-        else:
-            targets = (node_name(rng.randrange(NODES)),)
-        hold = rng.uniform(5, 10) if "isolate" in kind else rng.uniform(0.5, 3)
-        planned.append((kind, targets, hold))
-    return planned
+def draw(kind: str, rng: random.Random) -> tuple[tuple[str, ...], float]:
+    """A node fault's targets and hold. A leader's fault names the domain whose stream leader
+    it hits, found when it happens."""
+    if kind == "node-kill-all":
+        targets = tuple(node_name(j) for j in range(NODES))
+    elif kind.endswith("-leader"):
+        targets = (rng.choice(SERVICES),)
+    else:
+        targets = (node_name(rng.randrange(NODES)),)
+    return targets, rng.uniform(5, 10) if "isolate" in kind else rng.uniform(0.5, 3)
+
+
+def counts(n: int) -> dict[str, int]:
+    """`n` node faults, the kinds in turn (so each comes up)."""
+    return {kind: n // len(KINDS) + (i < n % len(KINDS)) for i, kind in enumerate(KINDS)}
 
 
 def open_routes(proxies: ProxyThread, addresses: list[str]) -> dict[tuple[int, int], LinkProxy]:

@@ -13,6 +13,7 @@ TAMPERED_LOST = [
     "billing-project events not applied",
     "payment entries miscounted",
     "approved facts without a billable item",
+    "inbound receipts not processed",
 ]
 TAMPERED_DUPLICATED = [
     "hours recognized more than once",
@@ -22,6 +23,11 @@ TAMPERED_DUPLICATED = [
 TAMPERED_PROBLEMS = ["are not gapless", "do not balance", "trial balance of"]
 
 HARM = {
+    "connect": [
+        # A partner's webhook receipt loses its engagement: as if it was never processed.
+        """UPDATE receipts SET engagement_id = ''
+            WHERE id = (SELECT id FROM receipts WHERE engagement_id <> '' LIMIT 1)""",
+    ],
     "billing": [
         # The audit row of an applied event goes (the log is append-only: a superuser must
         # turn its trigger off): as if the event never reached billing.

@@ -2,7 +2,8 @@
 restarted, paused and cut off, with the services as separate OS processes.
 
 CI runs the reduced size (every service killed at least once, every other fault once);
-`make faults` sets WEFTWORK_FAULT_SIZE=full (>= 10,000 money events) and prints the table.
+`make faults` sets WEFTWORK_FAULT_SIZE=full (>= 20,000 money events, 56 SIGKILLs, 20 NATS
+restarts) and prints the table.
 WEFTWORK_FAULT_SEED replays a run: the same faults, in the same order, under the same commands.
 """
 
@@ -12,6 +13,7 @@ import asyncio
 import functools
 import os
 import random
+import resource
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,14 +23,16 @@ from pathlib import Path
 import nats
 import pytest
 
-from mesh.settings import SERVICES, server_urls
+from mesh.settings import SERVICES
 from tests.faults import nats_cluster
 from tests.faults.books import check_books
 from tests.faults.checker import Findings, check_delivery, read_only
 from tests.faults.cluster import Platform, running_platform
 from tests.faults.drain import backlog, settle
-from tests.faults.faults import CI, FULL, Fault, Injector, Size, plan
+from tests.faults.faults import Injector, close_quietly, connect_nats
 from tests.faults.finance import Finance
+from tests.faults.partners import Partners, check_partners, settle_partners
+from tests.faults.plan import CI, FULL, Fault, Size, plan
 from tests.faults.proxy import Mode
 from tests.faults.report import Run, render
 from tests.faults.retention import pruned_note, pruned_while_running
@@ -48,7 +52,6 @@ CLUSTER = os.environ.get(nats_cluster.ENABLED_ENV) == "1"
 SEED = int(os.environ.get("WEFTWORK_FAULT_SEED") or 20261126)
 ACK_WAIT = 5.0  # seconds; a paused consumer's messages go to its peer after this
 BILLING_EVERY = 4  # delivery rounds per billing run
-MAX_BACKLOG = 2_000  # events the consumers may fall behind before the workload waits
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class FaultRun:
     platform: Platform  # still running: the checker's own test tampers with it
     size: Size
     run: Run
+    partners: Partners
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +77,18 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
         delivery = Delivery(platform, random.Random(f"{SEED}/delivery"), call)
         finance = Finance(platform, random.Random(f"{SEED}/finance"), call)
         injector = Injector(platform, random.Random(f"{SEED}/links"), log=_say)
+        partners = Partners(platform, random.Random(f"{SEED}/partners"), call)
         await delivery.set_up()
-        await _drive(delivery, finance, injector, faults, size)
-        _say("workload done; healing and draining")
-        await _heal(platform)
-        drained = await settle(platform, say=_say)
-        found = await check(platform)
+        await partners.set_up()
+        try:
+            await _drive(delivery, finance, partners, injector, faults, size)
+            _say("workload done; healing and draining")
+            await _heal(platform)
+            drained = await settle(platform, say=_say)
+            await settle_partners(platform, partners)
+        finally:
+            await partners.close()
+        found = await check(platform, partners)
         found.notes.append(pruned_note(_logs(platform)))
         run = Run(
             SEED,
@@ -91,8 +101,12 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
             platform.unexpected_exits(),
             time.monotonic() - started,
             drained,
+            injector.sigkills,
+            dict(injector.recovery),
+            (await platform.launcher("cpu"))["seconds"],
+            _own_cpu(),
         )
-        yield FaultRun(platform, size, run)
+        yield FaultRun(platform, size, run, partners)
 
 
 @pytest.mark.slow
@@ -100,7 +114,8 @@ async def fault_run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
 async def test_no_money_event_is_lost_or_applied_twice_under_faults(fault_run: FaultRun) -> None:
     run, found = fault_run.run, fault_run.run.findings
     _say(render(run))
-    assert all(run.injected[f"kill {s}"] for s in SERVICES), "every service was killed"
+    assert all(run.sigkills[s] for s in SERVICES), "every service was killed"
+    assert sum(run.sigkills.values()) >= fault_run.size.sigkills
     assert sum(found.money_events.values()) >= fault_run.size.money_events
     assert not found.lost and not found.duplicated, found.problems
     assert not found.problems
@@ -113,23 +128,34 @@ async def test_no_money_event_is_lost_or_applied_twice_under_faults(fault_run: F
 async def test_the_checker_notices_what_a_fault_could_do(fault_run: FaultRun) -> None:
     """The same databases, after tampering as a bug would: each harm is reported."""
     await tamper(fault_run.platform)
-    found = await check(fault_run.platform)
+    # A partner's endpoint forgets an event it was sent: as if it was never delivered.
+    received = fault_run.partners.receiver.received
+    forgotten = received[0].webhook_id
+    received[:] = [r for r in received if r.webhook_id != forgotten]
+    found = await check(fault_run.platform, fault_run.partners)
     assert set(found.lost) >= set(TAMPERED_LOST), found.lost
     assert set(found.duplicated) >= set(TAMPERED_DUPLICATED), found.duplicated
+    assert found.lost["outbound events never delivered"] == 1, found.lost
     for problem in TAMPERED_PROBLEMS:
         assert any(problem in p for p in found.problems), (problem, found.problems)
 
 
-async def check(platform: Platform) -> Findings:
+async def check(platform: Platform, partners: Partners) -> Findings:
     found = Findings()
     async with read_only(platform) as db:
         await check_delivery(db, platform.nats_url, found)
         await check_books(db, found)
+        await check_partners(partners, db, found)
     return found
 
 
 async def _drive(
-    delivery: Delivery, finance: Finance, injector: Injector, faults: list[Fault], size: Size
+    delivery: Delivery,
+    finance: Finance,
+    partners: Partners,
+    injector: Injector,
+    faults: list[Fault],
+    size: Size,
 ) -> None:
     """Both lanes of the workload while the faults are injected; until the size is reached and
     every fault is done. The workload waits while the consumers are far behind: a run measures
@@ -140,18 +166,19 @@ async def _drive(
         return sum(delivery.money_events.values()) + sum(finance.money_events.values())
 
     async def deliver() -> None:
-        urls = server_urls(delivery.platform.nats_url)  # one server, or a cluster's three
-        client = await nats.connect(urls, max_reconnect_attempts=-1)
-        caught_up = functools.partial(_caught_up, client.jetstream())
+        client = await connect_nats(delivery.platform.nats_url)
+        caught_up = functools.partial(_caught_up, client.jetstream(), size.max_backlog)
         try:
             while not enough.is_set():
                 await delivery.round()
+                if delivery.rounds % size.hooks_every == 0:
+                    await partners.round()
                 if delivery.rounds % 5 == 0:
                     await eventually(caught_up, within=600, interval=0.2, what="consumers")
                 if delivery.rounds % 50 == 0:
                     _say(f"progress: {produced():,} money events")
         finally:
-            await client.close()
+            await close_quietly(client)
 
     async def bill() -> None:
         while True:
@@ -173,9 +200,14 @@ def _billing_due(delivery: Delivery, due: int, enough: asyncio.Event) -> bool:
     return delivery.rounds >= due or enough.is_set()
 
 
-async def _caught_up(js: nats.js.JetStreamContext) -> bool:
+async def _caught_up(js: nats.js.JetStreamContext, most: int) -> bool:
     behind = await backlog(js)
-    return behind is None or behind < MAX_BACKLOG
+    return behind is None or behind < most
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _heal(platform: Platform) -> None:
