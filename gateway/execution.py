@@ -78,6 +78,20 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> _Plan 
     return _Plan(read, return_type, named, leaf)
 
 
+def _leaf(plan: _Plan, source: Any) -> Any:
+    """A plain scalar or enum field's output value, or _SLOW for graphql-core to execute it."""
+    try:
+        value = plan.read(source)
+        if value is None:
+            return _SLOW if plan.non_null else None
+        if value is Undefined or isinstance(value, Exception):
+            return _SLOW
+        coerced = plan.named.coerce_output_value(value)
+    except Exception:
+        return _SLOW
+    return _SLOW if coerced is None or coerced is Undefined else coerced
+
+
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor, with plain fields resolved synchronously and in place."""
 
@@ -94,21 +108,30 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = _plans_of(self.schema)
+        plans = _plans_of(self.schema).get(parent_type.name)
+        if plans is None:
+            plans = _plans_of(self.schema)[parent_type.name] = {}
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
             for response_name, details in grouped_field_set.items():
-                key = (parent_type.name, details[0].node.name.value)
-                plan = plans.get(key, _SLOW)
+                node = details[0].node
+                name = node.name.value
+                plan = plans.get(name, _SLOW)
                 if plan is _SLOW:
-                    plan = plans[key] = _plan(self.schema, parent_type, key[1])
+                    plan = plans[name] = _plan(self.schema, parent_type, name)
                 result = _SLOW
-                if plan is not None and not details[0].node.arguments:
-                    result = self._fast(
-                        plan, parent_type, source_value, path, response_name, details
-                    )
+                if plan is not None and not node.arguments:
+                    if plan.leaf:  # the bulk of a page: inline, never awaitable
+                        result = _leaf(plan, source_value)
+                        if result is not _SLOW:
+                            results[response_name] = result
+                            continue
+                    else:
+                        result = self._object(
+                            plan, parent_type, source_value, path, response_name, details
+                        )
                 if result is _SLOW:
                     result = self.execute_field(
                         parent_type,
@@ -140,7 +163,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return get_results()
 
-    def _fast(
+    def _object(
         self,
         plan: _Plan,
         parent_type: GraphQLObjectType,
@@ -149,7 +172,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         response_name: str,
         details: FieldDetailsList,
     ) -> Any:
-        """The field's completed value, or _SLOW for graphql-core to execute it."""
+        """A plain object field's completed value, or _SLOW for graphql-core to execute it."""
         try:
             value = plan.read(source)
         except Exception:
@@ -158,12 +181,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return _SLOW if plan.non_null else None
         if value is Undefined or isinstance(value, Exception):
             return _SLOW
-        if plan.leaf:
-            try:
-                coerced = plan.named.coerce_output_value(value)
-            except Exception:
-                return _SLOW
-            return _SLOW if coerced is None or coerced is Undefined else coerced
         field_path = Path(path, response_name, parent_type.name)
         try:
             completed = self.collect_and_execute_subfields(
