@@ -207,11 +207,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-_PLANS: dict[int, tuple[GraphQLSchema, dict[tuple[str, str], _Plan | object | None]]] = {}
+# id(schema) -> (schema, {type name: {field name: plan, or None for graphql-core's way}})
+_PLANS: dict[int, tuple[GraphQLSchema, dict[str, dict[str, Any]]]] = {}
 
 
-def _plans_of(schema: GraphQLSchema) -> dict[tuple[str, str], Any]:
-    """Each schema's plans, made on first use of each (type, field)."""
+def _plans_of(schema: GraphQLSchema) -> dict[str, dict[str, Any]]:
+    """Each schema's plans by type and field name, made on first use of each."""
     held = _PLANS.get(id(schema))
     if held is None or held[0] is not schema:
         held = _PLANS[id(schema)] = (schema, {})

@@ -30,7 +30,7 @@ async def test_a_page_calls_each_service_once() -> None:
     calls = counted(clients)
     result = await schema().execute(PAGE, context_value=CannedContext(clients))
     assert result.errors is None
-    assert len(result.data["engagements"]["edges"]) == 100  # type: ignore[index]
+    assert len(result.data["engagements"]["edges"]) == 100
     assert calls == {
         "ListEngagements": 1,
         "BatchGetCustomers": 1,
