@@ -130,7 +130,13 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                             continue
                     else:
                         result = self._object(
-                            plan, parent_type, source_value, path, response_name, details
+                            plan,
+                            parent_type,
+                            source_value,
+                            path,
+                            response_name,
+                            details,
+                            position_context,
                         )
                 if result is _SLOW:
                     result = self.execute_field(
@@ -171,6 +177,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path | None,
         response_name: str,
         details: FieldDetailsList,
+        position_context: Any,
     ) -> Any:
         """A plain object field's completed value, or _SLOW for graphql-core to execute it."""
         try:
@@ -184,7 +191,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field_path = Path(path, response_name, parent_type.name)
         try:
             completed = self.collect_and_execute_subfields(
-                plan.named, details, field_path, value, None
+                plan.named, details, field_path, value, position_context
             )
         except Exception as error:
             self.handle_field_error(error, plan.return_type, details, field_path)
