@@ -24,6 +24,7 @@ from weftwork.revenue.v1 import revenue_service_pb2 as revenue_pb
 
 T = TypeVar("T")
 K = TypeVar("K")
+M = TypeVar("M")
 FANOUT = 8  # gRPC calls in flight at once for one request's unbatched fan-out
 # Services whose events can belong to an engagement (customer events never do).
 PRODUCERS = ("project", "billing", "revenue")
@@ -49,6 +50,17 @@ class Loaders:
         self.invoices = DataLoader(load_fn=self._tagged(self._invoices))
         self.positions = DataLoader(load_fn=self._tagged(self._positions))
         self.time_entries = DataLoader(load_fn=self._tagged(self._time_entries))
+        # Output objects made from a loaded message, so each is converted once per request.
+        self._converted: dict[tuple[object, int], tuple[object, object]] = {}
+
+    def converted(self, message: M, convert: Callable[[M], T]) -> T:
+        """`convert(message)`, once per message and conversion in this request (a customer
+        of 25 engagements on a page is converted once, not 25 times)."""
+        key = (convert, id(message))
+        held = self._converted.get(key)
+        if held is None or held[0] is not message:  # the message is kept: its id stays its own
+            held = self._converted[key] = (message, convert(message))
+        return cast(T, held[1])
 
     def _tagged(
         self, load: Callable[[Sequence[K]], Awaitable[Sequence[T]]]

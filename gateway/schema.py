@@ -39,6 +39,7 @@ from gateway.engagements.purchase_orders import PurchaseOrderMutations
 from gateway.engagements.queries import EngagementQueries
 from gateway.engagements.subscriptions import EngagementSubscriptions
 from gateway.engagements.templates import TemplateMutations, TemplateQueries
+from gateway.execution import FastExecutionContext
 from gateway.gate import Admission, OperationGate
 from gateway.masking import ClientErrors, shown
 from gateway.metrics import GraphQLMetrics
@@ -165,6 +166,7 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=FastExecutionContext,
         config=StrawberryConfig(
             disable_field_suggestions=not dev_mode, scalar_map={decimal.Decimal: DECIMAL}
         ),

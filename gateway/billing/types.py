@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Self
 
@@ -52,7 +53,6 @@ class InvoiceFacts:
     issue_date: dt.date | None
     due_date: dt.date | None
     currency: str
-    lines: list[InvoiceLine]
     subtotal: Money
     tax: Money
     tax_rate: Decimal | None
@@ -75,6 +75,21 @@ class InvoiceFacts:
     )
     engagement_id: strawberry.Private[str]
     customer_id: strawberry.Private[str]
+    _lines: strawberry.Private[Sequence[pb.InvoiceLine]]
+
+    @strawberry.field
+    def lines(self) -> list[InvoiceLine]:
+        """Converted when asked for: a page of engagements and their invoices rarely is."""
+        return [
+            InvoiceLine(
+                kind=InvoiceLineKind(line.kind),
+                description=line.description,
+                quantity=Decimal(line.quantity or "0"),
+                unit_price=money_required(line.unit_price, self.currency),
+                amount=money_required(line.amount, self.currency),
+            )
+            for line in self._lines
+        ]
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer | None:
@@ -92,16 +107,6 @@ class InvoiceFacts:
             issue_date=date(i.issue_date),
             due_date=date(i.due_date),
             currency=c,
-            lines=[
-                InvoiceLine(
-                    kind=InvoiceLineKind(line.kind),
-                    description=line.description,
-                    quantity=Decimal(line.quantity or "0"),
-                    unit_price=money_required(line.unit_price, c),
-                    amount=money_required(line.amount, c),
-                )
-                for line in i.lines
-            ],
             subtotal=money_required(i.subtotal, c),
             tax=money_required(i.tax, c),
             tax_rate=Decimal(i.tax_rate) if i.tax_rate else None,
@@ -117,4 +122,5 @@ class InvoiceFacts:
             credit_note_url=credit_note_url(i.id) if i.credit_note_number else None,
             engagement_id=i.engagement_id,
             customer_id=i.customer_id,
+            _lines=i.lines,
         )

@@ -12,7 +12,7 @@ import strawberry
 from gateway.common import date_input
 from gateway.context import Info
 from gateway.engagements.types import EngagementStatus
-from gateway.engagements.view import Engagement
+from gateway.engagements.view import Engagement, prefetch_children
 from gateway.errors import NotFound, call
 from gateway.pagination import Connection, paginate
 from gateway.scope import list_scope
@@ -30,10 +30,11 @@ class PersonUtilization:
     utilization_percent: Decimal
 
 
-def _visible(info: Info, engagement: pb.Engagement | None) -> Engagement | None:
+async def _visible(info: Info, engagement: pb.Engagement | None) -> Engagement | None:
     # Outside the caller's entities an engagement does not exist for them (no existence leak).
     if engagement is None or not info.context.principal.sees(engagement.legal_entity):
         return None
+    await prefetch_children(info, [engagement])
     return Engagement.from_proto(engagement)
 
 
@@ -41,7 +42,7 @@ def _visible(info: Info, engagement: pb.Engagement | None) -> Engagement | None:
 class EngagementQueries:
     @strawberry.field
     async def engagement(self, info: Info, id: strawberry.ID) -> Engagement | None:
-        return _visible(info, await info.context.loaders.engagements.load(str(id)))
+        return await _visible(info, await info.context.loaders.engagements.load(str(id)))
 
     @strawberry.field
     async def engagement_by_opportunity(
@@ -58,7 +59,7 @@ class EngagementQueries:
             )
         except NotFound:
             return None
-        return _visible(info, answer.engagement)
+        return await _visible(info, answer.engagement)
 
     @strawberry.field
     async def engagements(
@@ -86,6 +87,7 @@ class EngagementQueries:
                     )
                 ),
             )
+            await prefetch_children(info, page.engagements, "edges", "node")
             return [Engagement.from_proto(e) for e in page.engagements], page.next_page_token
 
         return await paginate(fetch, first=first, after=after)
