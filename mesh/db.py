@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 # serialization_failure and deadlock_detected: the transaction can be run again as a whole.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+STARTUP_ATTEMPTS = 10  # backoff 0.2 s doubling, capped at 5 s: ~30 s of waiting at most
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -103,7 +104,13 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    await ensure_database(dsn)
+    """The service's pool. A database that is starting up, shutting down or not answering yet
+    is waited for (about half a minute at most) rather than ending the service's start: a
+    process restarted during a PostgreSQL restart exited on "the database system is starting
+    up" (fault suite, cluster mode)."""
+    await retry(
+        lambda: ensure_database(dsn), retry_on=is_transient, attempts=STARTUP_ATTEMPTS, base=0.2
+    )
     pool = await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
     )
