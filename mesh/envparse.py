@@ -74,3 +74,15 @@ def _read_secret(path: Path) -> str | None:
         return path.read_text().strip() or None
     except OSError:
         return None
+
+
+def inline_or_file(text: str) -> str:
+    """A setting given inline or as `@path` (the file's content); ValueError if unreadable."""
+    text = text.strip()
+    if not text.startswith("@"):
+        return text
+    path = Path(text[1:].strip())
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None

@@ -8,9 +8,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from mesh.envparse import inline_or_file
 
 LEGAL_ENTITY_CODE = re.compile(r"^[A-Z0-9]{2,8}$")  # e.g. UK01
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -95,16 +96,9 @@ def load_legal_entities(text: str) -> Mapping[str, LegalEntitySetting]:
     """WEFTWORK_LEGAL_ENTITIES: unset or empty -> the defaults; `@/path/file.json` -> that file's
     content; anything else is the JSON itself. The JSON is the complete list (the defaults are
     not merged in). Raises ValueError naming the entity and the field."""
-    text = text.strip()
-    if not text:
+    if not text.strip():
         return DEFAULT_LEGAL_ENTITIES
-    if text.startswith("@"):
-        path = Path(text[1:].strip())
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"cannot read {path}: {exc}") from None
-    return parse_legal_entities(text)
+    return parse_legal_entities(inline_or_file(text))
 
 
 def parse_legal_entities(text: str) -> Mapping[str, LegalEntitySetting]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mesh.envparse import SettingsError, _bool, _int, _parsed
+from mesh.envparse import SettingsError, _bool, _int, _parsed, inline_or_file
 
 # What tokens the local stack signs carry, and what the gateway asks for unless configured.
 LOCAL_ISSUER = "weftwork"
@@ -90,15 +90,9 @@ def load_trusted_documents(text: str) -> dict[str, str]:
     documents by their SHA-256 (hex), or Apollo's persisted query manifest (`operations`, each
     with `id` and `body`). Every hash must be its document's; ValueError names the one that
     is not."""
-    text = text.strip()
+    text = inline_or_file(text)
     if not text:
         return {}
-    if text.startswith("@"):
-        path = Path(text[1:].strip())
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"cannot read {path}: {exc}") from None
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
