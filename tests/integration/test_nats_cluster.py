@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StreamInfo
+from nats.js.errors import ServiceUnavailableError
 
 from devstack.nats_cluster import NatsCluster
 from devstack.nats_users import user_url
@@ -88,10 +89,25 @@ async def test_cluster_keeps_every_message_when_the_stream_leader_dies(
         assert after.cluster.leader != before.cluster.leader
         assert after.state.messages == COUNT
 
-        subscription = await js.pull_subscribe(f"{NAMESPACE}.customer.>", durable="reader")
+        # A new R3 consumer answers 503 until its own leader is elected (a CI run met it right
+        # after the node came back): creating it and each fetch are tried again, as services do.
+        transient = (ServiceUnavailableError, TimeoutError)
+
+        async def subscribe() -> JetStreamContext.PullSubscription | None:
+            with contextlib.suppress(*transient):
+                return await js.pull_subscribe(f"{NAMESPACE}.customer.>", durable="reader")
+            return None
+
+        subscription = await eventually(subscribe, within=30, what="the consumer")
+        assert subscription is not None
         seen: list[int] = []
-        while len(seen) < COUNT:
-            for message in await subscription.fetch(100, timeout=5):
-                seen.append(int(message.data))
-                await message.ack()
+
+        async def read() -> int:
+            with contextlib.suppress(*transient):
+                for message in await subscription.fetch(100, timeout=2):
+                    seen.append(int(message.data))
+                    await message.ack()
+            return len(seen)
+
+        await eventually(read, until=lambda n: n >= COUNT, within=40, what="every message")
     assert sorted(seen) == list(range(COUNT)), "lost or duplicated"
