@@ -36,7 +36,6 @@ from bench import (
     pipeline,
     project_time,
     report,
-    seed,
 )
 from bench.stack import Platform, running_platform
 from mesh.events.nats import NatsConnection
@@ -45,7 +44,6 @@ from weftwork.billing.v1 import billing_service_pb2_grpc as billing_grpc
 from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 
 RESULTS = Path(__file__).parent / "results"
-APPROVED_EVENT = "weftwork.project.time_entry.approved.v1"
 
 
 def arguments() -> argparse.Namespace:
@@ -202,13 +200,7 @@ async def _pipeline(
         },
     }
     step("ceilings: raw JetStream publish -> 2 consumers, and COPY")
-    event_bytes = await seed.fetchval(
-        platform.service_dsn("project"),
-        "SELECT avg(length(payload) + length(headers::text))::int FROM outbox"
-        " WHERE subject = $1 AND engagement_id = ANY($2::text[])",
-        APPROVED_EVENT,
-        full.engagements,
-    )
+    event_bytes = await pipeline.event_bytes(platform, full)
     raw = [
         await ceilings.raw_jetstream(platform.nats_url, args.raw_messages, 200, run)
         for run in range(args.runs)

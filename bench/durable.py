@@ -13,12 +13,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bench import ceilings, pipeline, report, seed
+from bench import ceilings, pipeline, report
 from bench.stack import Platform
 from mesh.events.nats import NatsConnection
 from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 
-APPROVED_EVENT = "weftwork.project.time_entry.approved.v1"
 ENTRIES = 20_000  # defaults of this mode: every write is fsynced three times
 RAW_MESSAGES = 20_000
 
@@ -40,13 +39,7 @@ async def run(
     await pipeline.wait_through(platform, full, 120 + entries / 50)
     measured = await pipeline.measure(platform, full)
     await platform.drained(nats)
-    event_bytes = await seed.fetchval(
-        platform.service_dsn("project"),
-        "SELECT avg(length(payload) + length(headers::text))::int FROM outbox"
-        " WHERE subject = $1 AND engagement_id = ANY($2::text[])",
-        APPROVED_EVENT,
-        full.engagements,
-    )
+    event_bytes = await pipeline.event_bytes(platform, full)
     step(f"ceiling: raw JetStream, R3, {messages:,} messages of 200 B and of one event")
     replicas = platform.stream_replicas
     raw = [

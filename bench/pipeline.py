@@ -30,6 +30,8 @@ from weftwork.project.v1 import events_pb2
 from weftwork.project.v1 import project_service_pb2 as pb
 from weftwork.project.v1 import project_service_pb2_grpc as pb_grpc
 
+APPROVED_EVENT = "weftwork.project.time_entry.approved.v1"
+
 FIRM = seed.Firm("UK01", "GBP", "GB", dt.date(2020, 1, 1), dt.date(2030, 12, 31))
 ENGAGEMENTS = 8  # approvals round-robin over them, so concurrent calls rarely share a lock
 PEOPLE_PER_ENGAGEMENT = 25
@@ -160,6 +162,18 @@ async def wait_through(platform: Platform, workload: Workload, within: float) ->
         return bool(billed >= workload.entries and recognized >= workload.entries)
 
     await seed.wait_for(platform, f"the {workload.name} pipeline to finish", through, within, 0.5)
+
+
+async def event_bytes(platform: Platform, workload: Workload) -> int:
+    """The average size of one approval event of the workload (payload and headers), bytes."""
+    size = await seed.fetchval(
+        platform.service_dsn("project"),
+        "SELECT avg(length(payload) + length(headers::text))::int FROM outbox"
+        " WHERE subject = $1 AND engagement_id = ANY($2::text[])",
+        APPROVED_EVENT,
+        workload.engagements,
+    )
+    return int(size)
 
 
 async def measure(platform: Platform, workload: Workload) -> dict[str, Any]:
